@@ -1,0 +1,49 @@
+# scfgate: serverless LLM gateway and autoscaler for Tencent Cloud SCF.
+# `make help` lists the targets.
+
+GO        ?= go
+BIN       := bin/scfgate
+# Function folders: every folder with a serverless.yml and a main package.
+FUNCTIONS := $(patsubst %/main.go,%,$(wildcard examples/*/main.go functions/*/main.go))
+STATICCHECK ?= $(shell $(GO) env GOPATH)/bin/staticcheck
+STATICCHECK_VERSION := v0.8.2
+
+.PHONY: help build functions run test test-short bench lint fmt package clean
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
+
+build: functions ## Build bin/scfgate and every function's dist/main
+	$(GO) build -trimpath -o $(BIN) ./cmd/scfgate
+
+functions: ## Build each function folder's dist/ (main, plus scf_bootstrap for web functions)
+	@for d in $(FUNCTIONS); do \
+		mkdir -p $$d/dist && \
+		CGO_ENABLED=0 $(GO) build -trimpath -o $$d/dist/main ./$$d || exit 1; \
+		if [ -f $$d/scf_bootstrap ]; then cp $$d/scf_bootstrap $$d/dist/scf_bootstrap && chmod 755 $$d/dist/scf_bootstrap; fi; \
+	done
+
+run: build ## Start the whole system locally (front door :8080, Tencent Cloud API :9090)
+	$(BIN) local --project examples
+
+test: ## Vet and run every test, end-to-end tests included
+	$(GO) vet ./...
+	$(GO) test -race -shuffle=on -timeout 15m ./...
+
+test-short: ## Run the fast tests only
+	$(GO) test -short ./...
+
+bench: ## Run the benchmarks
+	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+lint: ## gofmt, go vet and staticcheck
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || (gofmt -l $$(git ls-files '*.go'); echo 'gofmt needed'; exit 1)
+	$(GO) vet ./...
+	@test -x $(STATICCHECK) || $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
+	$(STATICCHECK) ./...
+
+fmt: ## Format the code
+	gofmt -w $$(git ls-files '*.go')
+
+clean: ## Remove build output
+	rm -rf bin $(addsuffix /dist,$(FUNCTIONS))

@@ -1,0 +1,107 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/spf13/cobra"
+
+	"github.com/scfgate/scfgate/localcloud"
+	"github.com/scfgate/scfgate/localcloud/runtime"
+	"github.com/scfgate/scfgate/localcloud/topology"
+)
+
+func newLocalCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "local",
+		Short: "Run the project's functions on a local SCF (runtime host, Tencent Cloud API, triggers)",
+		Long: `local reads the project's serverless.yml files, the same ones sls deploy uses, runs every
+function's binary the way SCF does, serves the SCF and Cloud Monitor APIs on the API address and
+the HTTP-triggered functions on the front door, and fires timer triggers. Ctrl-C stops everything.`,
+		Args: cobra.NoArgs,
+		RunE: runLocal,
+	}
+	f := cmd.Flags()
+	f.String("project", "", "serverless.yml file or project folder (default .)")
+	f.String("stage", "", "stage override, like sls deploy --stage")
+	f.String("front-door", "", "front door address (default 127.0.0.1:8080)")
+	f.String("api", "", "Tencent Cloud API address (default 127.0.0.1:9090)")
+	f.String("region", "", "emulated region (default ap-guangzhou)")
+	f.Int("quota-mb", 0, "region concurrency quota in MB (default 128000)")
+	f.Duration("idle-timeout", 0, "reclaim idle on-demand instances after this (default 5m)")
+	f.Int("provision-rate", 0, "provisioned instances started per minute (default 100)")
+	return cmd
+}
+
+var localFlagKeys = map[string]string{
+	"project":        "local.project",
+	"stage":          "local.stage",
+	"front-door":     "local.front_door_addr",
+	"api":            "local.api_addr",
+	"region":         "local.region",
+	"quota-mb":       "local.concurrency_quota_mb",
+	"idle-timeout":   "local.idle_timeout",
+	"provision-rate": "local.provision_per_minute",
+}
+
+func runLocal(cmd *cobra.Command, _ []string) error {
+	cfg, err := loadConfig(cmd, localFlagKeys)
+	if err != nil {
+		return err
+	}
+	logger := newLogger(cmd.ErrOrStderr(), cfg.Log)
+	lc := cfg.Local
+	project, err := topology.Load(lc.Project, topology.Vars{Stage: lc.Stage, Env: os.LookupEnv})
+	if err != nil {
+		return err
+	}
+	for _, w := range project.Warnings {
+		logger.Warn("project", "warning", w)
+	}
+	var fnOut io.Writer
+	if lc.FunctionLogs {
+		fnOut = cmd.ErrOrStderr()
+	}
+	cloud, err := localcloud.New(localcloud.Config{
+		Project:       project,
+		FrontDoorAddr: lc.FrontDoorAddr,
+		APIAddr:       lc.APIAddr,
+		SecretID:      lc.SecretID,
+		SecretKey:     lc.SecretKey,
+		Region:        lc.Region,
+		Host: runtime.Config{
+			AccountConcurrencyMB: lc.ConcurrencyQuotaMB,
+			IdleTimeout:          lc.IdleTimeout,
+			ProvisionPerMinute:   lc.ProvisionPerMinute,
+		},
+		Logger:         logger,
+		FunctionOutput: fnOut,
+	})
+	if err != nil {
+		return err
+	}
+	defer cloud.Close()
+	cloud.Start(cmd.Context())
+	printBanner(cmd.OutOrStdout(), cloud, lc.SecretID)
+	<-cmd.Context().Done()
+	logger.Info("stopping: every function process is being stopped")
+	return cloud.Close()
+}
+
+func printBanner(w io.Writer, c *localcloud.Cloud, secretID string) {
+	fmt.Fprintf(w, "localcloud is running\n")
+	fmt.Fprintf(w, "  Tencent Cloud API: http://%s  (SecretId %s; SDK: Endpoint %q, Scheme \"HTTP\")\n", c.APIEndpoint(), secretID, c.APIEndpoint())
+	fmt.Fprintf(w, "  front door:        %s\n", c.FrontDoorURL())
+	for _, r := range c.Routes() {
+		fmt.Fprintf(w, "    %-8s %s%s  -> %s\n", r.Kind, c.FrontDoorURL(), r.Path, r.Function)
+	}
+	for _, r := range c.Routes() {
+		if r.Kind == "web" {
+			continue
+		}
+		fmt.Fprintf(w, "try:\n  curl -s -X POST %s%s -H 'Content-Type: application/json' -d '{\"action\":\"echo\",\"data\":\"hello\"}'\n", c.FrontDoorURL(), r.Path)
+		break
+	}
+	fmt.Fprintf(w, "Ctrl-C stops localcloud and every function process.\n")
+}

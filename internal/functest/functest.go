@@ -1,0 +1,78 @@
+// Package functest builds the example SCF functions for tests that run
+// real function processes (the runtime host's and localcloud's
+// end-to-end tests).
+package functest
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sync"
+	"testing"
+)
+
+// Dirs holds code folders laid out as SCF unpacks them: main at the root,
+// plus scf_bootstrap for the web function.
+type Dirs struct {
+	Echo    string // examples/echo: an scf-go-lib event function
+	EchoWeb string // examples/echoweb: a web function
+}
+
+var (
+	once  sync.Once
+	dirs  Dirs
+	err   error
+	mu    sync.Mutex
+	roots []string
+)
+
+// Build compiles the example functions once per test binary. It skips the
+// test under -short: starting processes is end-to-end work.
+func Build(t testing.TB) Dirs {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("end-to-end: starts function processes")
+	}
+	once.Do(func() { dirs, err = build() })
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dirs
+}
+
+// Cleanup removes what Build made; call it from TestMain after m.Run.
+func Cleanup() {
+	mu.Lock()
+	defer mu.Unlock()
+	for _, r := range roots {
+		os.RemoveAll(r)
+	}
+	roots = nil
+}
+
+func build() (Dirs, error) {
+	root, err := os.MkdirTemp("", "scfgate-functest")
+	if err != nil {
+		return Dirs{}, err
+	}
+	mu.Lock()
+	roots = append(roots, root)
+	mu.Unlock()
+	d := Dirs{Echo: filepath.Join(root, "echo"), EchoWeb: filepath.Join(root, "echoweb")}
+	for dir, pkg := range map[string]string{
+		d.Echo:    "github.com/scfgate/scfgate/examples/echo",
+		d.EchoWeb: "github.com/scfgate/scfgate/examples/echoweb",
+	} {
+		cmd := exec.Command("go", "build", "-trimpath", "-o", filepath.Join(dir, "main"), pkg)
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			return Dirs{}, fmt.Errorf("functest: build %s: %v\n%s", pkg, err, out)
+		}
+	}
+	boot := "#!/bin/bash\ncd \"$(dirname \"$0\")\"\nexec ./main\n"
+	if err := os.WriteFile(filepath.Join(d.EchoWeb, "scf_bootstrap"), []byte(boot), 0o755); err != nil {
+		return Dirs{}, err
+	}
+	return d, nil
+}

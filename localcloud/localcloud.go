@@ -1,0 +1,251 @@
+// Package localcloud is a local Tencent Cloud SCF: it runs a project's
+// real function binaries, serves the SCF and Cloud Monitor APIs for them,
+// and fires their triggers, all from the project's serverless.yml files.
+//
+// A Cloud ties the parts together: the runtime host (runtime), the Tencent
+// Cloud API 3.0 endpoint (cloudapi with scfapi and monitorapi), the HTTP
+// front door (trigger) and the timers (timer). Each HTTP-triggered function
+// is reachable on the front door under /<instance>/, where <instance> is
+// the component instance name of its serverless.yml (`name:`).
+package localcloud
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/scfgate/scfgate/localcloud/cloudapi"
+	"github.com/scfgate/scfgate/localcloud/metrics"
+	"github.com/scfgate/scfgate/localcloud/monitorapi"
+	"github.com/scfgate/scfgate/localcloud/runtime"
+	"github.com/scfgate/scfgate/localcloud/scfapi"
+	"github.com/scfgate/scfgate/localcloud/timer"
+	"github.com/scfgate/scfgate/localcloud/topology"
+	"github.com/scfgate/scfgate/localcloud/trigger"
+)
+
+// Environment variables localcloud gives every function so that
+// scfgate's own functions reach the local API instead of Tencent Cloud.
+const (
+	EndpointEnv = "SCFGATE_TENCENTCLOUD_ENDPOINT" // host:port of the local API
+	SchemeEnv   = "SCFGATE_TENCENTCLOUD_SCHEME"   // "http"
+)
+
+// Config configures a Cloud.
+type Config struct {
+	Project       *topology.Project
+	FrontDoorAddr string // "" means 127.0.0.1:0
+	APIAddr       string // "" means 127.0.0.1:0
+	SecretID      string
+	SecretKey     string
+	Region        string
+	// Host tunes the runtime host; its credentials, region, metrics and
+	// extra environment are filled in by New.
+	Host           runtime.Config
+	Logger         *slog.Logger // nil discards
+	FunctionOutput io.Writer    // nil discards
+	// Now is the API's clock (signature expiry, GetMonitorData's default
+	// EndTime); nil means time.Now.
+	Now func() time.Time
+}
+
+// Cloud is a running local SCF.
+type Cloud struct {
+	Host    *runtime.Host
+	Metrics *metrics.Store
+	API     *cloudapi.Server
+
+	cfg       Config
+	logger    *slog.Logger
+	frontDoor http.Handler
+	timers    *timer.Scheduler
+	routes    []Route
+
+	apiLn, fdLn net.Listener
+	servers     []*http.Server
+	cancel      context.CancelFunc
+	wg          sync.WaitGroup
+	closeOnce   sync.Once
+}
+
+// Route tells where an HTTP-triggered function is served.
+type Route struct {
+	Function string // SCF function name
+	Kind     string // "http" (Function URL), "apigw" or "web"
+	Path     string // prefix on the front door
+}
+
+// New deploys the project's functions on a new runtime host and prepares
+// the API, the front door and the timers. Nothing listens until Start.
+func New(cfg Config) (*Cloud, error) {
+	if cfg.Project == nil {
+		return nil, errors.New("localcloud: no project")
+	}
+	if cfg.SecretID == "" || cfg.SecretKey == "" {
+		return nil, errors.New("localcloud: SecretID and SecretKey are required")
+	}
+	logger := cfg.Logger
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	apiLn, err := listen(cfg.APIAddr)
+	if err != nil {
+		return nil, fmt.Errorf("localcloud: API listener: %w", err)
+	}
+	fdLn, err := listen(cfg.FrontDoorAddr)
+	if err != nil {
+		apiLn.Close()
+		return nil, fmt.Errorf("localcloud: front door listener: %w", err)
+	}
+	store := metrics.NewStore(0)
+	hc := cfg.Host
+	hc.Region = cfg.Region
+	hc.SecretID, hc.SecretKey = cfg.SecretID, cfg.SecretKey
+	hc.Metrics = store
+	hc.Logger = logger.With("component", "runtime")
+	hc.FunctionOutput = cfg.FunctionOutput
+	hc.ExtraEnv = map[string]string{EndpointEnv: apiLn.Addr().String(), SchemeEnv: "http"}
+	for k, v := range cfg.Host.ExtraEnv {
+		hc.ExtraEnv[k] = v
+	}
+	host := runtime.NewHost(hc)
+	c := &Cloud{Host: host, Metrics: store, cfg: cfg, logger: logger, apiLn: apiLn, fdLn: fdLn}
+	fail := func(err error) (*Cloud, error) {
+		apiLn.Close()
+		fdLn.Close()
+		host.Close()
+		return nil, err
+	}
+
+	now := cfg.Now
+	if now == nil {
+		now = time.Now
+	}
+	c.API = cloudapi.New(cloudapi.Config{
+		Credentials: []cloudapi.Credential{{SecretID: cfg.SecretID, SecretKey: cfg.SecretKey}},
+		Logger:      logger.With("component", "cloudapi"),
+		Now:         now,
+	})
+	scfapi.Register(c.API, host)
+	monitorapi.Register(c.API, store, host, now)
+
+	var routes []trigger.Route
+	var timers []timer.Trigger
+	for _, fn := range cfg.Project.Functions {
+		if err := host.Deploy(fn.Spec); err != nil {
+			return fail(fmt.Errorf("localcloud: deploy %s (%s): %w", fn.Spec.Name, fn.File, err))
+		}
+		for _, t := range fn.Timers {
+			timers = append(timers, timer.Trigger{
+				Namespace: fn.Spec.Namespace, Function: fn.Spec.Name, Qualifier: t.Qualifier,
+				Name: t.Name, Cron: t.Cron, Argument: t.Argument, Enabled: t.Enabled,
+			})
+		}
+		for _, h := range fn.HTTP {
+			kind := h.Kind
+			if fn.Spec.Type == runtime.WebFunction {
+				kind = "web"
+			}
+			r := trigger.Route{
+				Kind: kind, Namespace: fn.Spec.Namespace, Function: fn.Spec.Name, Qualifier: h.Qualifier,
+				PathPrefix: "/" + fn.Instance, Integrated: true,
+			}
+			routes = append(routes, r)
+			c.routes = append(c.routes, Route{Function: fn.Spec.Name, Kind: kind, Path: r.PathPrefix + "/"})
+			break // one route per function: its first HTTP trigger
+		}
+	}
+	sort.Slice(c.routes, func(i, j int) bool { return c.routes[i].Path < c.routes[j].Path })
+	c.frontDoor, err = trigger.New(routes, host, host, logger.With("component", "frontdoor"), trigger.Options{})
+	if err != nil {
+		return fail(fmt.Errorf("localcloud: front door: %w", err))
+	}
+	c.timers, err = timer.New(timers, timerInvoker{host}, logger.With("component", "timer"))
+	if err != nil {
+		return fail(fmt.Errorf("localcloud: timers: %w", err))
+	}
+	return c, nil
+}
+
+func listen(addr string) (net.Listener, error) {
+	if addr == "" {
+		addr = "127.0.0.1:0"
+	}
+	return net.Listen("tcp", addr)
+}
+
+// timerInvoker adapts the host to the timer scheduler: timer invocations
+// are asynchronous and carry TRIGGER_SRC=timer.
+type timerInvoker struct{ host *runtime.Host }
+
+func (t timerInvoker) InvokeTimer(ctx context.Context, tr timer.Trigger, event []byte) error {
+	_, err := t.host.Invoke(ctx, runtime.Invocation{
+		Namespace: tr.Namespace, Function: tr.Function, Qualifier: tr.Qualifier,
+		Event: event, Async: true, TriggerSrc: "timer",
+	})
+	return err
+}
+
+// Start serves the API and the front door and starts the timers and the
+// host's background work. It returns at once.
+func (c *Cloud) Start(ctx context.Context) {
+	ctx, c.cancel = context.WithCancel(ctx)
+	for _, s := range []struct {
+		ln net.Listener
+		h  http.Handler
+	}{{c.apiLn, c.API}, {c.fdLn, c.frontDoor}} {
+		srv := &http.Server{Handler: s.h, ReadHeaderTimeout: 10 * time.Second}
+		c.servers = append(c.servers, srv)
+		c.wg.Add(1)
+		go func() {
+			defer c.wg.Done()
+			if err := srv.Serve(s.ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				c.logger.Error("server stopped", "addr", s.ln.Addr().String(), "error", err)
+			}
+		}()
+	}
+	c.wg.Add(2)
+	go func() { defer c.wg.Done(); c.Host.Run(ctx) }()
+	go func() {
+		defer c.wg.Done()
+		if err := c.timers.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
+			c.logger.Error("timers stopped", "error", err)
+		}
+	}()
+}
+
+// APIEndpoint is the host:port of the Tencent Cloud API, as the SDK's
+// HttpProfile.Endpoint wants it (with Scheme "HTTP").
+func (c *Cloud) APIEndpoint() string { return c.apiLn.Addr().String() }
+
+// FrontDoorURL is the base URL of the HTTP front door.
+func (c *Cloud) FrontDoorURL() string { return "http://" + c.fdLn.Addr().String() }
+
+// Routes lists the HTTP-triggered functions and their paths.
+func (c *Cloud) Routes() []Route { return append([]Route(nil), c.routes...) }
+
+// Close stops serving, stops the timers and every function process.
+func (c *Cloud) Close() error {
+	c.closeOnce.Do(func() {
+		if c.cancel != nil {
+			c.cancel()
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		for _, srv := range c.servers {
+			_ = srv.Shutdown(ctx)
+		}
+		c.apiLn.Close()
+		c.fdLn.Close()
+		c.Host.Close()
+		c.wg.Wait()
+	})
+	return nil
+}

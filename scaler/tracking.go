@@ -1,0 +1,88 @@
+package scaler
+
+import (
+	"fmt"
+	"math"
+	"time"
+)
+
+// ProvisionedTypeTracking is SCF's ProvisionedType for provisioned
+// concurrency that SCF itself scales to a target utilisation.
+const ProvisionedTypeTracking = "ConcurrencyUtilizationTracking"
+
+// TrackingConfig is the provisioned-concurrency configuration that hands
+// scaling to SCF (PutProvisionedConcurrencyConfig with
+// VersionProvisionedConcurrencyNum 0). SCF then adds instances every 10 s
+// and removes them only after a 10-minute window. The zero TrackingConfig
+// is not a configuration SCF accepts.
+type TrackingConfig struct {
+	// ProvisionedType is [ProvisionedTypeTracking].
+	ProvisionedType string `json:"provisioned_type"`
+	// TrackingTarget is the utilisation SCF keeps, in [0.01, 0.99] with
+	// two decimals.
+	TrackingTarget float64 `json:"tracking_target"`
+	// MinCapacity and MaxCapacity bound the provisioned concurrency SCF
+	// sets, 1 <= MinCapacity <= MaxCapacity.
+	MinCapacity int `json:"min_capacity"`
+	MaxCapacity int `json:"max_capacity"`
+}
+
+// TrackingPolicy delegates scaling to SCF's own
+// ConcurrencyUtilizationTracking, the baseline the other policies are
+// measured against. Its decision does not depend on the samples: it
+// carries the [TrackingConfig] to set once and then verify on every tick.
+//
+// The zero TrackingPolicy is invalid; start from [DefaultTrackingPolicy].
+type TrackingPolicy struct {
+	// Min and Max become MinCapacity and MaxCapacity, 1 <= Min <= Max.
+	// Defaults 1 and 50.
+	Min int
+	Max int
+	// TrackingTarget is the utilisation SCF keeps, rounded to two
+	// decimals, which must then lie in [0.01, 0.99]. Default 0.7.
+	TrackingTarget float64
+}
+
+// DefaultTrackingPolicy returns tracking at 0.7 within [1, 50].
+func DefaultTrackingPolicy() TrackingPolicy {
+	return TrackingPolicy{Min: 1, Max: 50, TrackingTarget: 0.7}
+}
+
+// target returns TrackingTarget with the two decimals SCF accepts.
+func (p TrackingPolicy) target() float64 { return math.Round(p.TrackingTarget*100) / 100 }
+
+// Validate reports every invalid field, naming its key.
+func (p TrackingPolicy) Validate() error {
+	var pr problems
+	pr.checkBounds(p.Min, p.Max)
+	if t := p.target(); !(t >= 0.01 && t <= 0.99) {
+		pr.add("tracking_target", p.TrackingTarget, "0.01 to 0.99 after rounding to two decimals")
+	}
+	return pr.err()
+}
+
+// Decide implements [Policy]. Target is the current count brought within
+// [Min, Max], for the record only: SCF moves the count itself once the
+// returned Tracking configuration is set.
+func (p TrackingPolicy) Decide(now time.Time, in Inputs) Decision {
+	if err := p.Validate(); err != nil {
+		return hold(now, PolicyTracking, in, p.Min, p.Max, invalid(err))
+	}
+	n := in.provisioned()
+	d := Decision{
+		Time:    now,
+		Policy:  PolicyTracking,
+		Target:  clampCount(float64(n), p.Min, p.Max),
+		Current: n,
+		Reason: fmt.Sprintf("delegated to SCF %s at utilisation %.2f within [%d, %d]",
+			ProvisionedTypeTracking, p.target(), p.Min, p.Max),
+		Inputs: observed(in, p.Min, p.Max),
+		Tracking: &TrackingConfig{
+			ProvisionedType: ProvisionedTypeTracking,
+			TrackingTarget:  p.target(),
+			MinCapacity:     p.Min,
+			MaxCapacity:     p.Max,
+		},
+	}
+	return d
+}
