@@ -17,6 +17,8 @@
 //   - {"action":"panic","message":M} panics with M;
 //   - {"action":"sleep","ms":N} sleeps N ms, or returns ctx.Err() when the
 //     invocation's deadline comes first;
+//   - {"action":"spin","ms":N} sleeps N ms ignoring the deadline, like a
+//     handler that never looks at its context;
 //   - {"action":"exit","code":N} ends the process with os.Exit(N);
 //   - {"action":"alloc","mb":N,"ms":H} allocates and touches N MB, holds
 //     it H ms (0: not at all), reports the RSS, then returns the memory to
@@ -137,6 +139,9 @@ func (h *handler) action(ctx context.Context, event json.RawMessage) (any, error
 		if err := sleep(ctx, req.MS); err != nil {
 			return nil, err
 		}
+		return map[string]int{"sleptMs": req.MS}, nil
+	case "spin":
+		time.Sleep(time.Duration(req.MS) * time.Millisecond)
 		return map[string]int{"sleptMs": req.MS}, nil
 	case "exit":
 		h.log.Info("exiting", "requestId", requestID(ctx), "code", req.Code)

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -373,9 +374,46 @@ func BenchmarkWarmInvoke(b *testing.B) {
 		b.Fatal(err)
 	}
 	b.ReportAllocs()
+	var lat []time.Duration
 	for b.Loop() {
+		begin := time.Now()
 		if _, err := h.Invoke(context.Background(), inv); err != nil {
 			b.Fatal(err)
 		}
+		lat = append(lat, time.Since(begin))
 	}
+	slices.Sort(lat)
+	b.ReportMetric(float64(lat[len(lat)/2].Microseconds()), "p50-µs")
+	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds()), "p99-µs")
+}
+
+// TestTimedProvisioning checks TriggerActions: a task's cron firing
+// changes the version's provisioned concurrency at the next check.
+func TestTimedProvisioning(t *testing.T) {
+	echo, _ := functionDirs(t)
+	var mu sync.Mutex
+	now := time.Date(2026, 11, 27, 11, 59, 0, 0, time.UTC)
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	h := newTestHost(t, Config{ProvisionPerMinute: 6000, Now: clock}, echoSpec(echo))
+	if _, err := h.PublishVersion("", "echo", ""); err != nil {
+		t.Fatal(err)
+	}
+	bad := ProvisionedConfig{Num: 0, TriggerActions: []TriggerAction{{Name: "noon", Num: 2, Cron: "0 0 12 * *"}}}
+	var se *Error
+	if err := h.SetProvisioned("", "echo", "1", bad); !errors.As(err, &se) || se.Code != "InvalidParameterValue.TriggerCronConfig" {
+		t.Fatalf("5-field cron: %v", err)
+	}
+	cfg := ProvisionedConfig{Num: 0, TriggerActions: []TriggerAction{{Name: "noon", Num: 2, Cron: "0 0 12 * * * *"}}}
+	if err := h.SetProvisioned("", "echo", "1", cfg); err != nil {
+		t.Fatal(err)
+	}
+	h.track(clock().Add(30 * time.Second)) // 11:59:30: not yet
+	if st, _, _ := h.Provisioned("", "echo", "1"); st[0].Allocated != 0 {
+		t.Fatalf("allocated %d before the task fired", st[0].Allocated)
+	}
+	h.track(clock().Add(70 * time.Second)) // 12:00:10: fired
+	waitFor(t, "two provisioned instances", func() bool {
+		st, _, _ := h.Provisioned("", "echo", "1")
+		return st[0].Allocated == 2 && st[0].Available == 2 && st[0].Status == StateDone
+	})
 }

@@ -184,6 +184,23 @@ func (inst *instance) kill() {
 	<-inst.exited
 }
 
+// exitReason describes why the instance's connection ended: the process's
+// exit status once it is known, which follows the broken connection
+// closely.
+func (inst *instance) exitReason() string {
+	t := time.NewTimer(time.Second)
+	defer t.Stop()
+	select {
+	case <-inst.exited:
+		if inst.exitErr != nil {
+			return inst.exitErr.Error()
+		}
+		return "exit status 0"
+	case <-t.C:
+		return "connection to the instance lost"
+	}
+}
+
 // alive reports whether the process is still running.
 func (inst *instance) alive() bool {
 	select {

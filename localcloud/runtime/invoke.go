@@ -12,6 +12,10 @@ import (
 	"github.com/tencentyun/scf-go-lib/cloudfunction/messages"
 )
 
+// killGrace is how long past its deadline an invocation may take to
+// answer before its instance is killed.
+const killGrace = 200 * time.Millisecond
+
 // Invoke runs an event function. A platform refusal (unknown function,
 // event too large, concurrency exhausted) is returned as an *Error and
 // nothing runs; otherwise the Result says how the function ended. An
@@ -122,7 +126,10 @@ func (h *Host) run(ctx context.Context, v *version, inv Invocation) (*Result, er
 		TencentcloudUin:       h.cfg.UIN,
 	}
 	begin := time.Now()
-	resp, err := inst.invoke(req, spec.Timeout)
+	// The handler sees the deadline itself; the instance is killed only if
+	// it has not answered shortly after, so a handler that honours its
+	// context keeps its instance.
+	resp, err := inst.invoke(req, spec.Timeout+killGrace)
 	res.Duration = time.Since(begin)
 	end := h.now()
 	keep := true
@@ -140,7 +147,7 @@ func (h *Host) run(ctx context.Context, v *version, inv Invocation) (*Result, er
 	case err != nil:
 		keep = false
 		res.FunctionError = &Error{Status: StatusContainerExited, Code: "ContainerStateExited",
-			Message: fmt.Sprintf("instance exited during the invocation: %v", inst.exitErr)}
+			Message: "instance exited during the invocation: " + inst.exitReason()}
 	case resp.Error != nil:
 		res.FunctionError = &Error{Status: StatusUserCodeException, Code: "UserCodeException",
 			Message: resp.Error.Message, Type: resp.Error.Type}
