@@ -42,6 +42,9 @@ lint: ## gofmt, go vet and staticcheck
 	@test -x $(STATICCHECK) || $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
 	$(STATICCHECK) ./...
 
+package: ## Build reproducible linux/amd64 SCF zips of every function into bin/packages
+	$(GO) run ./cmd/scfgate package $(FUNCTIONS)
+
 fmt: ## Format the code
 	gofmt -w $$(git ls-files '*.go')
 
