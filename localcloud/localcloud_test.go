@@ -370,6 +370,58 @@ func TestMonitorObservesInvocations(t *testing.T) {
 	if got := query("Mem", 60); got <= 0 {
 		t.Errorf("Mem = %v, want the instances' RSS", got)
 	}
+
+	bad := []struct {
+		name, metric string
+		period       uint64
+		dims         [][2]string
+		code         string
+	}{
+		{"unknown metric", "CPUUsage", 60, [][2]string{{"functionName", "api"}}, "InvalidParameterValue"},
+		{"unsupported period", "Invocation", 7, [][2]string{{"functionName", "api"}}, "InvalidParameterValue"},
+		{"unknown dimension", "Invocation", 60, [][2]string{{"functionName", "api"}, {"region", "x"}}, "InvalidParameterValue"},
+		{"no functionName", "Invocation", 60, [][2]string{{"namespace", "default"}}, "InvalidParameterValue"},
+	}
+	for _, tc := range bad {
+		t.Run(tc.name, func(t *testing.T) {
+			req := monitor.NewGetMonitorDataRequest()
+			req.Namespace = common.StringPtr("QCE/SCF_V2")
+			req.MetricName = common.StringPtr(tc.metric)
+			req.Period = common.Uint64Ptr(tc.period)
+			inst := &monitor.Instance{}
+			for _, d := range tc.dims {
+				inst.Dimensions = append(inst.Dimensions, &monitor.Dimension{Name: common.StringPtr(d[0]), Value: common.StringPtr(d[1])})
+			}
+			req.Instances = []*monitor.Instance{inst}
+			_, err := c.monitor.GetMonitorData(req)
+			if got := sdkCode(err); got != tc.code {
+				t.Fatalf("error = %v, want %s", err, tc.code)
+			}
+		})
+	}
+
+	t.Run("alias dimension", func(t *testing.T) {
+		req := monitor.NewGetMonitorDataRequest()
+		req.Namespace = common.StringPtr("QCE/SCF_V2")
+		req.MetricName = common.StringPtr("Invocation")
+		req.Period = common.Uint64Ptr(60)
+		req.StartTime = common.StringPtr(start.Format(time.RFC3339))
+		req.Instances = []*monitor.Instance{{Dimensions: []*monitor.Dimension{
+			{Name: common.StringPtr("functionName"), Value: common.StringPtr("api")},
+			{Name: common.StringPtr("alias"), Value: common.StringPtr("$DEFAULT")},
+		}}}
+		resp, err := c.monitor.GetMonitorData(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		total := 0.0
+		for _, v := range resp.Response.DataPoints[0].Values {
+			total += *v
+		}
+		if total != 5+concurrency {
+			t.Errorf("Invocation through alias $DEFAULT = %v, want %d", total, 5+concurrency)
+		}
+	})
 }
 
 func TestFrontDoor(t *testing.T) {

@@ -417,3 +417,65 @@ func TestTimedProvisioning(t *testing.T) {
 		return st[0].Allocated == 2 && st[0].Available == 2 && st[0].Status == StateDone
 	})
 }
+
+// TestUtilisationTracking checks ConcurrencyUtilizationTracking: capacity
+// follows demand up at once and comes down only after ten quiet minutes.
+func TestUtilisationTracking(t *testing.T) {
+	echo, _ := functionDirs(t)
+	h := newTestHost(t, Config{ProvisionPerMinute: 6000}, echoSpec(echo))
+	if _, err := h.PublishVersion("", "echo", ""); err != nil {
+		t.Fatal(err)
+	}
+	cfg := ProvisionedConfig{Type: ProvisionedTracking, TrackingTarget: 0.5, MinCapacity: 1, MaxCapacity: 3}
+	if err := h.SetProvisioned("", "echo", "1", cfg); err != nil {
+		t.Fatal(err)
+	}
+	allocated := func() int {
+		st, _, _ := h.Provisioned("", "echo", "1")
+		return st[0].Allocated
+	}
+	if got := allocated(); got != 1 {
+		t.Fatalf("allocated = %d, want MinCapacity 1", got)
+	}
+	waitFor(t, "the first provisioned instance", func() bool {
+		st, _, _ := h.Provisioned("", "echo", "1")
+		return st[0].Status == StateDone
+	})
+	var wg sync.WaitGroup
+	for range 2 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if _, err := h.Invoke(context.Background(), Invocation{Function: "echo", Qualifier: "1", Event: []byte(`{"action":"sleep","ms":800}`)}); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	waitFor(t, "two busy requests", func() bool { return h.Busy("", "echo", "1") == 2 })
+	t0 := time.Now()
+	h.track(t0) // demand ceil(2/0.5) = 4, capped at 3
+	if got := allocated(); got != 3 {
+		t.Errorf("after the burst: allocated = %d, want 3", got)
+	}
+	wg.Wait()
+	h.track(t0.Add(5 * time.Minute))
+	if got := allocated(); got != 3 {
+		t.Errorf("5 minutes later: allocated = %d, want 3 (scale-in waits for a 10-minute window)", got)
+	}
+	h.track(t0.Add(11 * time.Minute))
+	if got := allocated(); got != 1 {
+		t.Errorf("11 minutes later: allocated = %d, want MinCapacity 1", got)
+	}
+	bad := []ProvisionedConfig{
+		{Type: ProvisionedTracking, TrackingTarget: 1, MinCapacity: 1, MaxCapacity: 3},
+		{Type: ProvisionedTracking, TrackingTarget: 0.5, MinCapacity: 0, MaxCapacity: 3},
+		{Type: ProvisionedTracking, TrackingTarget: 0.5, MinCapacity: 4, MaxCapacity: 3},
+		{Type: ProvisionedTracking, Num: 2, TrackingTarget: 0.5, MinCapacity: 1, MaxCapacity: 3},
+		{Type: "Sometimes"},
+	}
+	for _, c := range bad {
+		if err := h.SetProvisioned("", "echo", "1", c); err == nil {
+			t.Errorf("SetProvisioned(%+v) accepted", c)
+		}
+	}
+}
