@@ -170,7 +170,7 @@ func TestSDKActions(t *testing.T) {
 	gp := scf.NewGetProvisionedConcurrencyConfigRequest()
 	gp.FunctionName = common.StringPtr("echo")
 	var info *scf.VersionProvisionedConcurrencyInfo
-	waitFor(t, "provisioning done", func() bool {
+	functest.WaitFor(t, "provisioning done", func() bool {
 		got, err := c.scf.GetProvisionedConcurrencyConfig(gp)
 		if err != nil {
 			t.Fatal(err)
@@ -469,7 +469,7 @@ func TestFrontDoor(t *testing.T) {
 
 func TestTimerInvokesFunction(t *testing.T) {
 	c := startCloud(t, nil)
-	waitFor(t, "a timer invocation", func() bool {
+	functest.WaitFor(t, "a timer invocation", func() bool {
 		now := time.Now()
 		pts, err := c.Metrics.Query(metricsKey("ticker"), "Invocation", 10*time.Second, now.Add(-time.Minute), now)
 		return err == nil && len(pts) > 0
@@ -478,15 +478,4 @@ func TestTimerInvokesFunction(t *testing.T) {
 
 func metricsKey(function string) metrics.Key {
 	return metrics.Key{Namespace: "default", Function: function, Version: runtime.LatestVersion}
-}
-
-func waitFor(t testing.TB, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
 }

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"sync"
 	"testing"
+	"time"
 )
 
 // Dirs holds code folders laid out as SCF unpacks them: main at the root,
@@ -75,4 +76,18 @@ func build() (Dirs, error) {
 		return Dirs{}, err
 	}
 	return d, nil
+}
+
+// WaitFor polls cond until it holds, failing the test after 30 s. Function
+// processes change state on their own, so a condition is the only thing a
+// test can wait on.
+func WaitFor(t testing.TB, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
 }

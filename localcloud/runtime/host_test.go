@@ -182,7 +182,7 @@ func TestThrottle(t *testing.T) {
 			}
 		}()
 	}
-	waitFor(t, "two busy instances", func() bool { return h.Busy("", "echo", "") == 2 })
+	functest.WaitFor(t, "two busy instances", func() bool { return h.Busy("", "echo", "") == 2 })
 	_, err := h.Invoke(context.Background(), Invocation{Function: "echo", Event: []byte(`{"action":"echo"}`)})
 	var se *Error
 	if !errors.As(err, &se) || se.Status != StatusConcurrencyLimit {
@@ -211,19 +211,6 @@ func sum(pts []metrics.Point) float64 {
 	return s
 }
 
-// waitFor polls cond: the host's state changes in other goroutines and
-// processes, so a condition is the only thing to wait on.
-func waitFor(t testing.TB, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
-
 func TestProvisionedConcurrency(t *testing.T) {
 	echo, _ := functionDirs(t)
 	h := newTestHost(t, Config{ProvisionPerMinute: 6000}, echoSpec(echo))
@@ -237,7 +224,7 @@ func TestProvisionedConcurrency(t *testing.T) {
 	if err := h.SetProvisioned("", "echo", "1", ProvisionedConfig{Num: 2}); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "provisioning done", func() bool {
+	functest.WaitFor(t, "provisioning done", func() bool {
 		st, _, _ := h.Provisioned("", "echo", "1")
 		return len(st) == 1 && st[0].Status == StateDone
 	})
@@ -412,7 +399,7 @@ func TestTimedProvisioning(t *testing.T) {
 		t.Fatalf("allocated %d before the task fired", st[0].Allocated)
 	}
 	h.track(clock().Add(70 * time.Second)) // 12:00:10: fired
-	waitFor(t, "two provisioned instances", func() bool {
+	functest.WaitFor(t, "two provisioned instances", func() bool {
 		st, _, _ := h.Provisioned("", "echo", "1")
 		return st[0].Allocated == 2 && st[0].Available == 2 && st[0].Status == StateDone
 	})
@@ -437,7 +424,7 @@ func TestUtilisationTracking(t *testing.T) {
 	if got := allocated(); got != 1 {
 		t.Fatalf("allocated = %d, want MinCapacity 1", got)
 	}
-	waitFor(t, "the first provisioned instance", func() bool {
+	functest.WaitFor(t, "the first provisioned instance", func() bool {
 		st, _, _ := h.Provisioned("", "echo", "1")
 		return st[0].Status == StateDone
 	})
@@ -451,7 +438,7 @@ func TestUtilisationTracking(t *testing.T) {
 			}
 		}()
 	}
-	waitFor(t, "two busy requests", func() bool { return h.Busy("", "echo", "1") == 2 })
+	functest.WaitFor(t, "two busy requests", func() bool { return h.Busy("", "echo", "1") == 2 })
 	t0 := time.Now()
 	h.track(t0) // demand ceil(2/0.5) = 4, capped at 3
 	if got := allocated(); got != 3 {

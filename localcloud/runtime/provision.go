@@ -86,14 +86,10 @@ func (h *Host) SetProvisioned(namespace, name, qualifier string, cfg Provisioned
 		return err
 	}
 	h.mu.Lock()
-	v, err := h.provisionableLocked(namespace, name, qualifier)
+	v, err := h.changeableLocked(namespace, name, qualifier)
 	if err != nil {
 		h.mu.Unlock()
 		return err
-	}
-	if v.provSet && v.provState == StateInProgress {
-		h.mu.Unlock()
-		return apiError("FailedOperation.ProvisionedInProgress", "a provisioned concurrency task of version %s of %s is in progress, retry later", qualifier, name)
 	}
 	want := cfg.Num
 	if cfg.Type == ProvisionedTracking {
@@ -118,6 +114,19 @@ func (h *Host) SetProvisioned(namespace, name, qualifier string, cfg Provisioned
 	h.cfg.Logger.Info("provisioned concurrency set", "function", name, "version", qualifier, "type", cfg.Type, "target", want)
 	h.ensureProvisioned(v)
 	return nil
+}
+
+// changeableLocked resolves a version whose provisioned concurrency may
+// change now: none is being provisioned.
+func (h *Host) changeableLocked(namespace, name, qualifier string) (*version, error) {
+	v, err := h.provisionableLocked(namespace, name, qualifier)
+	if err != nil {
+		return nil, err
+	}
+	if v.provSet && v.provState == StateInProgress {
+		return nil, apiError("FailedOperation.ProvisionedInProgress", "a provisioned concurrency task of version %s of %s is in progress, retry later", qualifier, name)
+	}
+	return v, nil
 }
 
 // provisionableLocked resolves a qualifier that may carry provisioned
@@ -329,14 +338,10 @@ func (h *Host) Provisioned(namespace, name, qualifier string) (statuses []Provis
 // its idle provisioned instances.
 func (h *Host) DeleteProvisioned(namespace, name, qualifier string) error {
 	h.mu.Lock()
-	v, err := h.provisionableLocked(namespace, name, qualifier)
+	v, err := h.changeableLocked(namespace, name, qualifier)
 	if err != nil {
 		h.mu.Unlock()
 		return err
-	}
-	if v.provSet && v.provState == StateInProgress {
-		h.mu.Unlock()
-		return apiError("FailedOperation.ProvisionedInProgress", "a provisioned concurrency task of version %s of %s is in progress, retry later", qualifier, name)
 	}
 	h.changeFootprintLocked(v, func() {
 		v.provSet, v.prov, v.trackTo, v.history = false, ProvisionedConfig{}, 0, nil
