@@ -105,9 +105,9 @@ func (h *Host) run(ctx context.Context, v *version, inv Invocation) (*Result, er
 	for k, val := range spec.Environment {
 		env[k] = val
 	}
-	if inv.TriggerSrc != "" {
-		env["TRIGGER_SRC"] = inv.TriggerSrc
-	}
+	// Always sent: scf-go-lib sets these variables on every invocation and
+	// never unsets them, so a timer's value would otherwise stick.
+	env["TRIGGER_SRC"] = inv.TriggerSrc
 	envJSON, _ := json.Marshal(env)
 	deadline := time.Now().Add(spec.Timeout)
 	req := &messages.InvokeRequest{
