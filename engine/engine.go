@@ -1,0 +1,83 @@
+// Package engine answers OpenAI chat completions for the model function.
+// It holds the OpenAI wire types and Sim, the local engine: deterministic
+// text paced by the latency model of a 13B-class model.
+package engine
+
+import (
+	"context"
+	"errors"
+)
+
+// Message is one chat message.
+type Message struct {
+	Role    string `json:"role"`
+	Content string `json:"content"`
+}
+
+// ChatRequest is an OpenAI chat completions request; fields the engines do
+// not use are ignored.
+type ChatRequest struct {
+	Model    string    `json:"model"`
+	Messages []Message `json:"messages"`
+	// MaxTokens and MaxCompletionTokens bound the output; nil means the
+	// engine's default.
+	MaxTokens           *int `json:"max_tokens,omitempty"`
+	MaxCompletionTokens *int `json:"max_completion_tokens,omitempty"`
+	Stream              bool `json:"stream,omitempty"`
+}
+
+// Choice is one answer of a non-streamed completion.
+type Choice struct {
+	Index        int     `json:"index"`
+	Message      Message `json:"message"`
+	FinishReason string  `json:"finish_reason"`
+}
+
+// Usage counts tokens.
+type Usage struct {
+	PromptTokens     int `json:"prompt_tokens"`
+	CompletionTokens int `json:"completion_tokens"`
+	TotalTokens      int `json:"total_tokens"`
+}
+
+// ChatResponse is an OpenAI chat completion ("chat.completion").
+type ChatResponse struct {
+	ID      string   `json:"id"`
+	Object  string   `json:"object"`
+	Created int64    `json:"created"`
+	Model   string   `json:"model"`
+	Choices []Choice `json:"choices"`
+	Usage   Usage    `json:"usage"`
+}
+
+// Delta is the increment a streamed chunk carries.
+type Delta struct {
+	Role    string `json:"role,omitempty"`
+	Content string `json:"content,omitempty"`
+}
+
+// ChunkChoice is one choice of a streamed chunk.
+type ChunkChoice struct {
+	Index        int     `json:"index"`
+	Delta        Delta   `json:"delta"`
+	FinishReason *string `json:"finish_reason"`
+}
+
+// Chunk is one streamed event ("chat.completion.chunk").
+type Chunk struct {
+	ID      string        `json:"id"`
+	Object  string        `json:"object"`
+	Created int64         `json:"created"`
+	Model   string        `json:"model"`
+	Choices []ChunkChoice `json:"choices"`
+}
+
+// ErrBadRequest marks requests an engine refuses as malformed (HTTP 400).
+var ErrBadRequest = errors.New("bad request")
+
+// Engine serves chat completions. emit, when not nil, receives the stream
+// of chunks as they are produced; Complete returns the whole answer either
+// way.
+type Engine interface {
+	Complete(ctx context.Context, req ChatRequest, emit func(Chunk) error) (ChatResponse, error)
+}

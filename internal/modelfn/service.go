@@ -1,0 +1,351 @@
+package modelfn
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+
+	"github.com/tencentyun/scf-go-lib/events"
+
+	"github.com/scfgate/scfgate/engine"
+	"github.com/scfgate/scfgate/latency"
+	"github.com/scfgate/scfgate/preload"
+)
+
+// maxBody bounds a request body.
+const maxBody = 6 << 20
+
+// Service is the model function: a preload gate in front of an engine.
+type Service struct {
+	cfg   Config
+	log   *slog.Logger
+	clock engine.Clock
+	ready *preload.Readiness
+
+	mu  sync.Mutex
+	eng engine.Engine
+}
+
+// New returns a service that refuses or holds requests until Preload has
+// run. A nil clock means the wall clock; a nil logger discards.
+func New(cfg Config, log *slog.Logger, clock engine.Clock) *Service {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	if clock == nil {
+		clock = engine.RealClock{}
+	}
+	return &Service{cfg: cfg, log: log, clock: clock, ready: preload.NewReadiness()}
+}
+
+// Ready reports whether the preload has completed and the engine serves.
+func (s *Service) Ready() bool { return s.ready.Ready() }
+
+// Preload runs the configured plan and then starts the engine with the
+// plan's tuning; only then does the service answer. Its error is also what
+// every later request is refused with.
+func (s *Service) Preload(ctx context.Context) (preload.Report, error) {
+	rep, err := s.preload(ctx)
+	if err == nil {
+		err = s.startEngine(rep.Tuning)
+	}
+	if err != nil {
+		s.log.Error("preload failed", "err", err)
+	} else {
+		s.log.Info("preload done", "bytes", rep.Bytes, "ms", rep.Duration.Milliseconds(), "stages", len(rep.Stages))
+	}
+	s.ready.Finish(rep, err)
+	return rep, err
+}
+
+func (s *Service) preload(ctx context.Context) (preload.Report, error) {
+	plan := preload.SeedPlan()
+	if s.cfg.PlanFile != "" {
+		var err error
+		if plan, err = preload.LoadPlan(s.cfg.PlanFile); err != nil {
+			return preload.Report{}, err
+		}
+	}
+	var src preload.Source
+	if s.cfg.Source != "" {
+		var err error
+		if src, err = preload.OpenSource(s.cfg.Source, nil, s.cfg.COS); err != nil {
+			return preload.Report{}, err
+		}
+	} else {
+		mb := s.cfg.SynthMB
+		if mb == 0 {
+			mb = 64
+		}
+		dir := synthDir(mb)
+		if err := preload.WriteSynthetic(dir, preload.SeedLayout(int64(mb)<<20)); err != nil {
+			return preload.Report{}, err
+		}
+		src = preload.DirSource{Root: dir}
+	}
+	return preload.Run(ctx, plan, src, preload.Options{Dest: s.cfg.Dest, ChunkSize: int64(s.cfg.ChunkMB) << 20,
+		Now: s.clock.Now, Logger: s.log})
+}
+
+func (s *Service) startEngine(t *preload.Tuning) error {
+	m, err := latency.FromCalibration(latency.H200Calibration(), s.cfg.Profile, latency.DefaultMaxBatch)
+	if err != nil {
+		return err
+	}
+	if t != nil {
+		m = m.WithMaxBatch(t.MaxBatchSize)
+		s.log.Info("engine tuning", "max_batch_size", m.MaxBatch, "fp16", t.FP16, "kv_cache", t.KVCache)
+	}
+	s.mu.Lock()
+	s.eng = engine.NewSim(m, s.clock, s.cfg.Name)
+	s.mu.Unlock()
+	return nil
+}
+
+// ErrLoading is the refusal of a request that arrived during the preload
+// and waited ReadyWait in vain.
+var ErrLoading = errors.New("model is loading")
+
+// engineFor waits up to ReadyWait for the preload and returns the engine.
+func (s *Service) engineFor(ctx context.Context) (engine.Engine, error) {
+	wctx, cancel := context.WithTimeout(ctx, s.cfg.ReadyWait)
+	defer cancel()
+	if s.cfg.ReadyWait <= 0 && !s.ready.Ready() {
+		return nil, fmt.Errorf("modelfn: %w", ErrLoading)
+	}
+	_, err := s.ready.Wait(wctx)
+	switch {
+	case err == nil:
+	case ctx.Err() != nil:
+		return nil, ctx.Err()
+	case errors.Is(err, context.DeadlineExceeded):
+		return nil, fmt.Errorf("modelfn: %w (waited %s)", ErrLoading, s.cfg.ReadyWait)
+	default:
+		return nil, fmt.Errorf("modelfn: preload failed: %w", err)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.eng, nil
+}
+
+// apiError is an OpenAI error body.
+type apiError struct {
+	Error struct {
+		Message string `json:"message"`
+		Type    string `json:"type"`
+		Code    string `json:"code,omitempty"`
+	} `json:"error"`
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+func writeError(w http.ResponseWriter, status int, typ, code string, err error) {
+	var e apiError
+	e.Error.Message, e.Error.Type, e.Error.Code = err.Error(), typ, code
+	if status == http.StatusServiceUnavailable {
+		w.Header().Set("Retry-After", "1")
+	}
+	writeJSON(w, status, e)
+}
+
+// Handler serves the OpenAI API: POST /v1/chat/completions (streamed as
+// SSE when "stream" is true), GET /v1/models, and GET /healthz, which is
+// 200 once the preload is done and 503 before (with the preload report
+// once there is one).
+func (s *Service) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /v1/chat/completions", s.chat)
+	mux.HandleFunc("POST /chat/completions", s.chat)
+	mux.HandleFunc("GET /v1/models", func(w http.ResponseWriter, _ *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]any{"object": "list", "data": []map[string]any{
+			{"id": s.cfg.Name, "object": "model", "owned_by": "scfgate"}}})
+	})
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		writeJSON(w, s.statusCode(), s.Status())
+	})
+	return mux
+}
+
+// Status is the preload state the service reports.
+type Status struct {
+	Ready   bool            `json:"ready"`
+	Error   string          `json:"error,omitempty"`
+	Preload *preload.Report `json:"preload,omitempty"`
+}
+
+// Status reports the preload's state without waiting.
+func (s *Service) Status() Status {
+	rep, done, err := s.ready.Outcome()
+	if !done {
+		return Status{}
+	}
+	st := Status{Ready: err == nil, Preload: &rep}
+	if err != nil {
+		st.Error = err.Error()
+	}
+	return st
+}
+
+func (s *Service) statusCode() int {
+	if s.Ready() {
+		return http.StatusOK
+	}
+	return http.StatusServiceUnavailable
+}
+
+func (s *Service) chat(w http.ResponseWriter, r *http.Request) {
+	var req engine.ChatRequest
+	body, err := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
+	if err == nil && len(body) > maxBody {
+		err = fmt.Errorf("body over %d bytes", maxBody)
+	}
+	if err == nil {
+		err = json.Unmarshal(body, &req)
+	}
+	if err != nil {
+		writeError(w, http.StatusBadRequest, "invalid_request_error", "", fmt.Errorf("request: %w", err))
+		return
+	}
+	eng, err := s.engineFor(r.Context())
+	if err != nil {
+		if r.Context().Err() != nil {
+			return
+		}
+		writeError(w, http.StatusServiceUnavailable, "service_unavailable", "model_loading", err)
+		return
+	}
+	if !req.Stream {
+		res, err := eng.Complete(r.Context(), req, nil)
+		if err != nil {
+			s.engineError(w, r, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, res)
+		return
+	}
+	rc := http.NewResponseController(w)
+	started := false
+	start := func() {
+		if !started {
+			started = true
+			w.Header().Set("Content-Type", "text/event-stream")
+			w.Header().Set("Cache-Control", "no-cache")
+			w.WriteHeader(http.StatusOK)
+		}
+	}
+	_, err = eng.Complete(r.Context(), req, func(c engine.Chunk) error {
+		b, err := json.Marshal(c)
+		if err != nil {
+			return err
+		}
+		start()
+		if _, err := fmt.Fprintf(w, "data: %s\n\n", b); err != nil {
+			return err
+		}
+		return rc.Flush()
+	})
+	if err != nil {
+		if !started {
+			s.engineError(w, r, err)
+		}
+		return
+	}
+	start()
+	_, _ = io.WriteString(w, "data: [DONE]\n\n")
+	_ = rc.Flush()
+}
+
+func (s *Service) engineError(w http.ResponseWriter, r *http.Request, err error) {
+	switch {
+	case errors.Is(err, engine.ErrBadRequest):
+		writeError(w, http.StatusBadRequest, "invalid_request_error", "", err)
+	case r.Context().Err() != nil:
+	default:
+		s.log.Error("engine", "err", err)
+		writeError(w, http.StatusInternalServerError, "server_error", "", err)
+	}
+}
+
+// HandleEvent is the event function's handler. It takes an API Gateway or
+// Function URL event (answered through Handler as an integration
+// response), {"scfgate":"status"} (answered with Status), or an OpenAI
+// chat completions request (answered with the completion JSON; "stream" is
+// ignored, an event function cannot stream).
+func (s *Service) HandleEvent(ctx context.Context, event json.RawMessage) (any, error) {
+	var probe struct {
+		HTTPMethod *string `json:"httpMethod"`
+		SCFGate    string  `json:"scfgate"`
+	}
+	if err := json.Unmarshal(event, &probe); err != nil {
+		return nil, fmt.Errorf("modelfn: event is not a JSON object: %w", err)
+	}
+	switch {
+	case probe.HTTPMethod != nil:
+		return s.httpEvent(ctx, event)
+	case probe.SCFGate == "status":
+		return s.Status(), nil
+	}
+	var req engine.ChatRequest
+	if err := json.Unmarshal(event, &req); err != nil {
+		return nil, fmt.Errorf("modelfn: chat request: %w", err)
+	}
+	req.Stream = false
+	eng, err := s.engineFor(ctx)
+	if err != nil {
+		return nil, err
+	}
+	res, err := eng.Complete(ctx, req, nil)
+	if err != nil {
+		return nil, fmt.Errorf("modelfn: %w", err)
+	}
+	return res, nil
+}
+
+// httpEvent runs an API Gateway / Function URL event through Handler.
+func (s *Service) httpEvent(ctx context.Context, event json.RawMessage) (events.APIGatewayResponse, error) {
+	var ev struct {
+		events.APIGatewayRequest
+		IsBase64Encoded bool `json:"isBase64Encoded"`
+	}
+	if err := json.Unmarshal(event, &ev); err != nil {
+		return events.APIGatewayResponse{}, fmt.Errorf("modelfn: http event: %w", err)
+	}
+	body := []byte(ev.Body)
+	if ev.IsBase64Encoded {
+		b, err := base64.StdEncoding.DecodeString(ev.Body)
+		if err != nil {
+			return events.APIGatewayResponse{}, fmt.Errorf("modelfn: http event body: %w", err)
+		}
+		body = b
+	}
+	p := ev.Path
+	if p == "" {
+		p = "/"
+	}
+	req, err := http.NewRequestWithContext(ctx, ev.Method, p, bytes.NewReader(body))
+	if err != nil {
+		return events.APIGatewayResponse{}, fmt.Errorf("modelfn: http event: %w", err)
+	}
+	for k, v := range ev.Headers {
+		req.Header.Set(k, v)
+	}
+	rec := httptest.NewRecorder()
+	s.Handler().ServeHTTP(rec, req)
+	headers := map[string]string{}
+	for k := range rec.Header() {
+		headers[k] = rec.Header().Get(k)
+	}
+	return events.APIGatewayResponse{StatusCode: rec.Code, Headers: headers, Body: rec.Body.String()}, nil
+}

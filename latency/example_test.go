@@ -1,0 +1,25 @@
+package latency_test
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/scfgate/scfgate/latency"
+)
+
+// A simulator prices a request by its prompt, its output and how many
+// sequences share the instance.
+func ExampleModel_ServiceTime() {
+	m := latency.Default() // H200, 13B bf16, max_batch_size 8
+	alone := m.ServiceTime(1024, 256, 1)
+	busy := m.ServiceTime(1024, 256, 16) // twice the batch: slots are time-shared
+	fmt.Println("TTFT of a 1k prompt:", m.TTFT(1024).Round(time.Millisecond))
+	fmt.Println("1k in, 256 out, alone:", alone.Round(10*time.Millisecond))
+	fmt.Println("1k in, 256 out, 16 sharing:", busy.Round(10*time.Millisecond))
+	fmt.Printf("throughput at batch 8: %.0f tokens/s\n", m.Throughput(8))
+	// Output:
+	// TTFT of a 1k prompt: 55ms
+	// 1k in, 256 out, alone: 1.48s
+	// 1k in, 256 out, 16 sharing: 3.53s
+	// throughput at batch 8: 1173 tokens/s
+}

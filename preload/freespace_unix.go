@@ -1,0 +1,14 @@
+//go:build linux || darwin
+
+package preload
+
+import "syscall"
+
+// freeSpace is the space an unprivileged writer may use in dir.
+func freeSpace(dir string) (uint64, error) {
+	var st syscall.Statfs_t
+	if err := syscall.Statfs(dir, &st); err != nil {
+		return 0, err
+	}
+	return uint64(st.Bavail) * uint64(st.Bsize), nil
+}
