@@ -42,7 +42,9 @@ func TestPreloadRunSeedPlan(t *testing.T) {
 		t.Error(err)
 	}
 	plan := filepath.Join(t.TempDir(), "plan.yaml")
-	os.WriteFile(plan, []byte("stages: [{name: x, files: [nothing*]}]"), 0o644)
+	if err := os.WriteFile(plan, []byte("stages: [{name: x, files: [nothing*]}]"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := runPreload(t, "run", "--source", src, "--plan", plan); err == nil || !strings.Contains(err.Error(), "nothing*") {
 		t.Errorf("unmatched plan: %v", err)
 	}
@@ -70,12 +72,6 @@ func TestPreloadBenchJSON(t *testing.T) {
 				t.Errorf("source %v: %s = %v", s["source"], k, s[k])
 			}
 		}
-	}
-	// Four 1 MiB shards at 200 MB/s per connection: sequential takes four
-	// connection-times, staged runs them side by side.
-	http := res.Sources[1]
-	if seq, staged := http["sequential_s"].(float64), http["staged_s"].(float64); seq < 1.5*staged {
-		t.Errorf("capped http: sequential %.3fs, staged %.3fs: want parallel ranges to pay", seq, staged)
 	}
 }
 
