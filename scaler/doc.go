@@ -40,4 +40,25 @@
 // For a valid configuration, every decision's target lies within the
 // policy's [Min, Max], even when it holds for lack of data; it carries
 // a reason and every input it used, so that one log line explains it.
+//
+// # Running a tick
+//
+// [Tick] is one run of the scaler function: it checks its [TickConfig]
+// (an invalid one makes no API call), reads the target version's state
+// through an [Actuator] (GetFunction for memorySize,
+// GetProvisionedConcurrencyConfig for the allocated, started and
+// unallocated counts), reads the window from Cloud Monitor through a
+// [MonitorSource] (GetMonitorData, one call per metric, rate-limit errors
+// retried with backoff within the tick's deadline), lets the policy
+// decide and has the actuator apply the decision: no call when nothing
+// changes, the tick skipped while a change is in progress, the count
+// clamped to the quota still unallocated, nothing sent in dry-run mode.
+// For "predictive" it also reads a seasonal-naive forecast, the same
+// periods one day earlier ([MonitorSource.Forecast]). A Cloud Monitor
+// outage holds: the count is raised to Min if below it but never lowered,
+// not even to Max, since a missing signal is not idleness. Every tick
+// ends in one [TickDecision], logged as one line.
+//
+// The SDK clients sit behind [MonitorAPI] and [SCFAPI], the calls the
+// scaler makes; *monitor.Client and *scf.Client implement them.
 package scaler

@@ -1,0 +1,165 @@
+package scalerfn
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"log/slog"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tencentyun/scf-go-lib/events"
+	"gopkg.in/yaml.v3"
+
+	"github.com/scfgate/scfgate/scaler"
+)
+
+func env(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
+
+var baseEnv = map[string]string{
+	"SCFGATE_SCALER_FUNCTION":  "model",
+	"SCFGATE_SCALER_QUALIFIER": "1",
+}
+
+func TestLoad(t *testing.T) {
+	e := map[string]string{
+		"SCFGATE_SCALER_FUNCTION":       "model",
+		"SCFGATE_SCALER_QUALIFIER":      "3",
+		"SCFGATE_SCALER_MAX":            "30",
+		"SCFGATE_SCALER_MONITOR_PERIOD": "5m",
+		"SCFGATE_SCALER_DRY_RUN":        "true",
+	}
+	c, err := Load(env(e), `{"min":2,"policy":"seed","monitor":{"offset":"0s"},"score.alpha":0.5,"qualifier":"4"}`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Default()
+	want.Function, want.Qualifier, want.Max, want.Monitor.Period, want.DryRun = "model", "4", 30, 5*time.Minute, true
+	want.Min, want.Policy, want.Monitor.Offset, want.Score.Alpha = 2, "seed", 0, 0.5
+	if c != want {
+		t.Errorf("config =\n%+v\nwant\n%+v", c, want)
+	}
+	tc := c.Tick()
+	if tc.Target.Version != "4" || tc.Policies.Min != 2 || tc.Policies.Score.Alpha != 0.5 || !tc.DryRun {
+		t.Errorf("tick config = %+v", tc)
+	}
+
+	d, err := Load(env(baseEnv), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want = Default()
+	want.Function, want.Qualifier = "model", "1"
+	if d != want {
+		t.Errorf("defaults = %+v", d)
+	}
+}
+
+func TestLoadRejects(t *testing.T) {
+	tests := []struct {
+		name, arg, want string
+		env             map[string]string
+	}{
+		{"invalid JSON", `{"min":`, "not a JSON object", nil},
+		{"not an object", `[1,2]`, "not a JSON object", nil},
+		{"min above max", `{"min":10,"max":5}`, "max: invalid value 5", nil},
+		{"max above limit", `{"max":80}`, "max: invalid value 80 (allowed: <= limit (50))", nil},
+		{"unknown policy", `{"policy":"magic"}`, `unknown policy "magic"`, nil},
+		{"unknown key", `{"maximum":5}`, "unknown keys maximum", nil},
+		{"wrong type", `{"min":"two"}`, "min", nil},
+		{"duration as number", `{"stabilization_window":30}`, "stabilization_window", nil},
+		{"latest", `{"qualifier":"$LATEST"}`, "qualifier", nil},
+		{"no target", ``, "function", map[string]string{}},
+		{"bad env", ``, "timeout", map[string]string{"SCFGATE_SCALER_FUNCTION": "m", "SCFGATE_SCALER_QUALIFIER": "1", "SCFGATE_SCALER_TIMEOUT": "0s"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			e := tc.env
+			if e == nil {
+				e = baseEnv
+			}
+			_, err := Load(env(e), tc.arg)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("err = %v, want one containing %q", err, tc.want)
+			}
+		})
+	}
+}
+
+func TestHandleBadInputMakesNoCall(t *testing.T) {
+	for _, arg := range []string{`{"min":`, `{"min":10,"max":5}`, `{"max":500}`, `{"policy":"magic"}`} {
+		t.Run(arg, func(t *testing.T) {
+			var log bytes.Buffer
+			built := false
+			h := &Handler{
+				Getenv: env(baseEnv),
+				Logger: slog.New(slog.NewJSONHandler(&log, nil)),
+				Now:    func() time.Time { return time.Date(2026, 3, 2, 12, 0, 0, 0, time.UTC) },
+				NewClients: func(func(string) string, Config) (Clients, error) {
+					built = true
+					return Clients{}, nil
+				},
+			}
+			td, err := h.Handle(context.Background(), events.TimerEvent{Type: "Timer", Message: arg})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if built || td.Error == "" || td.Action.Kind != scaler.ActionInvalid || !td.Hold {
+				t.Errorf("decision = %+v, clients built %v", td, built)
+			}
+			out, _ := json.Marshal(td)
+			if !strings.Contains(string(out), `"error":`) || !strings.Contains(log.String(), `"level":"ERROR"`) {
+				t.Errorf("decision JSON %s, log %s", out, log.String())
+			}
+		})
+	}
+}
+
+func TestSDKClientsNeedCredentials(t *testing.T) {
+	if _, err := SDKClients(env(nil), Default()); err == nil || !strings.Contains(err.Error(), "TENCENTCLOUD_SECRETID") {
+		t.Errorf("err = %v", err)
+	}
+	c, err := SDKClients(env(map[string]string{SecretIDEnv: "id", SecretKeyEnv: "key", SessionTokenEnv: "tok", EndpointEnv: "127.0.0.1:1", SchemeEnv: "http"}), Default())
+	if err != nil || c.Monitor == nil || c.SCF == nil {
+		t.Errorf("clients %+v, %v", c, err)
+	}
+}
+
+// TestShippedServerlessYML checks that the scaler's serverless.yml, its
+// environment and its timer argument, load to a valid configuration.
+func TestShippedServerlessYML(t *testing.T) {
+	raw, err := os.ReadFile("../../functions/scaler/serverless.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var file struct {
+		Inputs struct {
+			Environment struct {
+				Variables map[string]string `yaml:"variables"`
+			} `yaml:"environment"`
+			Events []struct {
+				Timer struct {
+					Parameters struct {
+						Argument string `yaml:"argument"`
+					} `yaml:"parameters"`
+				} `yaml:"timer"`
+			} `yaml:"events"`
+		} `yaml:"inputs"`
+	}
+	if err := yaml.Unmarshal(raw, &file); err != nil {
+		t.Fatal(err)
+	}
+	vars := file.Inputs.Environment.Variables
+	if len(file.Inputs.Events) != 1 || vars["SCFGATE_SCALER_FUNCTION"] == "" {
+		t.Fatalf("serverless.yml = %+v", file.Inputs)
+	}
+	c, err := Load(env(vars), file.Inputs.Events[0].Timer.Parameters.Argument)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Policy != scaler.PolicyStable || c.Qualifier != "1" || c.DryRun || c.Max != 50 {
+		t.Errorf("config = %+v", c)
+	}
+}
