@@ -167,8 +167,18 @@ func (s *series) query(m metricKind, ratio, first, last, cut int64) []Point {
 			break
 		}
 	}
+	// Counts and concurrency of a function that exists read zero in quiet
+	// periods, from its first recorded bucket on; Duration and Mem have no
+	// value without an invocation or a sample.
+	ci, _ := slices.BinarySearchFunc(live, cut, func(b bucket, idx int64) int { return cmp.Compare(b.idx, idx) })
+	retained := ci < len(live)
+	zeroFill := m != kindDuration && m != kindMem && (retained || carry != 0)
 	var out []Point
-	for p := floorDiv(lo, ratio); p <= last; {
+	p := floorDiv(lo, ratio)
+	if zeroFill && carry == 0 && retained {
+		p = max(p, floorDiv(live[ci].idx, ratio))
+	}
+	for p <= last {
 		end := p*ratio + ratio // first bucket of the next period
 		agg := period{carryIn: carry}
 		for ; i < len(live) && live[i].idx < end; i++ {
@@ -177,11 +187,15 @@ func (s *series) query(m metricKind, ratio, first, last, cut int64) []Point {
 				carry = live[i].level
 			}
 		}
-		if v, ok := agg.value(m); ok {
+		v, ok := agg.value(m)
+		if !ok && zeroFill {
+			v, ok = 0, true
+		}
+		if ok {
 			out = append(out, Point{Time: time.Unix(p*ratio*bucketSeconds, 0).UTC(), Value: v})
 		}
 		next := p + 1
-		if m != kindConcurrency || carry == 0 {
+		if !zeroFill {
 			// Nothing to report until the next bucket.
 			if i == len(live) {
 				break

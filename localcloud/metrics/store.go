@@ -25,15 +25,17 @@
 //   - Period 10 s is accepted for every metric. Tencent offers it only for
 //     Mem (the others start at 60 s); tests and the local scaler benefit
 //     from the finer view, so this is a deliberate extension.
-//   - Periods without data are absent, as Cloud Monitor leaves them out
-//     ("掉点"), not reported as zero. A period has data for Invocation,
-//     Error, Throttle and ConcurrentExecutions if anything at all was
-//     recorded for the version in it (so a period with only a throttle
-//     reports Invocation 0, and one with invocations reports Error 0).
-//     Duration needs at least one invocation, since an average of nothing
-//     would read as instant invocations; Mem needs a memory sample, since
-//     zero would read as an empty instance. ConcurrentExecutions is also
-//     reported for a period into which a non-zero level carried unchanged
+//   - A function that exists reads zero in its quiet periods: Invocation,
+//     Error, Throttle and ConcurrentExecutions are reported for every period
+//     from the version's first recorded (and still retained) bucket up to
+//     the query's end, 0 when nothing happened, as Cloud Monitor charts an
+//     idle function at zero. A scaler must be able to tell "idle" from "no
+//     data": points missing from a real Cloud Monitor answer ("掉点") are
+//     the latter. Duration needs at least one invocation, since an average
+//     of nothing would read as instant invocations, and Mem needs a memory
+//     sample, since zero would read as an empty instance; their quiet
+//     periods are absent. ConcurrentExecutions is the highest level in
+//     force during the period, including a level that carried unchanged
 //     from an earlier period: concurrency is a level, not an event, and a
 //     request running for minutes occupies every period it spans.
 //   - A throttled request counts into Throttle only. The docs define Error

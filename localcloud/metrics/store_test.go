@@ -92,16 +92,16 @@ func TestTimeline(t *testing.T) {
 		want     []pt
 	}{
 		{"invocation 10s", keyMain, "Invocation", p10, 0, 399,
-			[]pt{{0, 1}, {10, 1}, {20, 0}, {50, 1}, {60, 1}, {130, 1}, {300, 1}}},
-		{"invocation 60s", keyMain, "Invocation", p60, 0, 399, []pt{{0, 3}, {60, 1}, {120, 1}, {300, 1}}},
+			zeroFilled(0, 390, 10, pt{0, 1}, pt{10, 1}, pt{50, 1}, pt{60, 1}, pt{130, 1}, pt{300, 1})},
+		{"invocation 60s", keyMain, "Invocation", p60, 0, 399, zeroFilled(0, 360, 60, pt{0, 3}, pt{60, 1}, pt{120, 1}, pt{300, 1})},
 		{"invocation 300s", keyMain, "Invocation", p300, 0, 399, []pt{{0, 5}, {300, 1}}},
 		{"error 10s", keyMain, "Error", p10, 0, 399,
-			[]pt{{0, 0}, {10, 1}, {20, 0}, {50, 0}, {60, 0}, {130, 0}, {300, 0}}},
-		{"error 60s", keyMain, "Error", p60, 0, 399, []pt{{0, 1}, {60, 0}, {120, 0}, {300, 0}}},
+			zeroFilled(0, 390, 10, pt{10, 1})},
+		{"error 60s", keyMain, "Error", p60, 0, 399, zeroFilled(0, 360, 60, pt{0, 1})},
 		{"error 300s", keyMain, "Error", p300, 0, 399, []pt{{0, 1}, {300, 0}}},
 		{"throttle 10s", keyMain, "Throttle", p10, 0, 399,
-			[]pt{{0, 0}, {10, 1}, {20, 0}, {50, 0}, {60, 0}, {130, 0}, {300, 0}}},
-		{"throttle 60s", keyMain, "Throttle", p60, 0, 399, []pt{{0, 1}, {60, 0}, {120, 0}, {300, 0}}},
+			zeroFilled(0, 390, 10, pt{10, 1})},
+		{"throttle 60s", keyMain, "Throttle", p60, 0, 399, zeroFilled(0, 360, 60, pt{0, 1})},
 		{"throttle 300s", keyMain, "Throttle", p300, 0, 399, []pt{{0, 1}, {300, 0}}},
 		// Bucket 20 has no invocation, so no average.
 		{"duration 10s", keyMain, "Duration", p10, 0, 399,
@@ -113,25 +113,25 @@ func TestTimeline(t *testing.T) {
 		{"mem 60s", keyMain, "Mem", p60, 0, 399, []pt{{0, 55.5}}},
 		{"mem 300s", keyMain, "Mem", p300, 0, 399, []pt{{0, 55.5}}},
 		// Level 1 from 8 s carries through the empty buckets 30..120 and
-		// into 130, where it drops; 140..290 are absent; 300 has a
-		// record and level 0.
+		// into 130, where it drops; the function is idle (0) after that.
 		{"concurrency 10s", keyMain, "ConcurrentExecutions", p10, 0, 399,
-			append(append([]pt{{0, 2}}, every(10, 130, 10, 1)...), pt{300, 0})},
-		{"concurrency 60s", keyMain, "ConcurrentExecutions", p60, 0, 399, []pt{{0, 2}, {60, 1}, {120, 1}, {300, 0}}},
+			zeroFilled(0, 390, 10, append([]pt{{0, 2}}, every(10, 130, 10, 1)...)...)},
+		{"concurrency 60s", keyMain, "ConcurrentExecutions", p60, 0, 399, zeroFilled(0, 360, 60, pt{0, 2}, pt{60, 1}, pt{120, 1})},
 		{"concurrency 300s", keyMain, "ConcurrentExecutions", p300, 0, 399, []pt{{0, 2}, {300, 0}}},
 
-		{"long level 10s", keyLong, "ConcurrentExecutions", p10, 0, 399, every(0, 130, 10, 1)},
-		{"long level 60s", keyLong, "ConcurrentExecutions", p60, 0, 399, every(0, 120, 60, 1)},
-		{"long level 300s", keyLong, "ConcurrentExecutions", p300, 0, 399, []pt{{0, 1}}},
-		{"long level invocation is 0 where recorded", keyLong, "Invocation", p60, 0, 399, []pt{{0, 0}, {120, 0}}},
+		{"long level 10s", keyLong, "ConcurrentExecutions", p10, 0, 399, zeroFilled(0, 390, 10, every(0, 130, 10, 1)...)},
+		{"long level 60s", keyLong, "ConcurrentExecutions", p60, 0, 399, zeroFilled(0, 360, 60, every(0, 120, 60, 1)...)},
+		{"long level 300s", keyLong, "ConcurrentExecutions", p300, 0, 399, []pt{{0, 1}, {300, 0}}},
+		{"idle function reads zero invocations", keyLong, "Invocation", p60, 0, 399, zeroFilled(0, 360, 60)},
 		{"long level no duration", keyLong, "Duration", p10, 0, 399, []pt{}},
 
 		{"unaligned start aligns down", keyMain, "Invocation", p60, 61, 61, []pt{{60, 1}}},
 		{"end on a period start includes it", keyMain, "Invocation", p60, 59, 60, []pt{{0, 3}, {60, 1}}},
 		{"level carries in from before start", keyMain, "ConcurrentExecutions", p10, 100, 125,
 			[]pt{{100, 1}, {110, 1}, {120, 1}}},
-		{"gap without level is absent", keyMain, "ConcurrentExecutions", p10, 140, 290, []pt{}},
-		{"gap without records is absent", keyMain, "Invocation", p10, 140, 290, []pt{}},
+		{"quiet gap reads zero concurrency", keyMain, "ConcurrentExecutions", p10, 140, 290, zeroFilled(140, 290, 10)},
+		{"quiet gap reads zero invocations", keyMain, "Invocation", p10, 140, 290, zeroFilled(140, 290, 10)},
+		{"quiet gap has no duration", keyMain, "Duration", p10, 140, 290, []pt{}},
 		{"end before start", keyMain, "Invocation", p10, 60, 0, []pt{}},
 		{"unknown key", Key{"default", "nope", "$LATEST"}, "Invocation", p10, 0, 399, []pt{}},
 		{"monitor spelling of $LATEST and default namespace",
@@ -140,7 +140,7 @@ func TestTimeline(t *testing.T) {
 		{"out-of-order changes end at the later one", keyOOO, "ConcurrentExecutions", p10, 10, 30,
 			[]pt{{10, 2}, {20, 1}, {30, 1}}},
 		{"out-of-order buckets inserted", keyIns, "Invocation", p10, 0, 60,
-			[]pt{{0, 1}, {10, 1}, {20, 1}, {30, 1}}},
+			zeroFilled(0, 60, 10, pt{0, 1}, pt{10, 1}, pt{20, 1}, pt{30, 1})},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -179,7 +179,9 @@ func TestRetention(t *testing.T) {
 		period time.Duration
 		want   []pt
 	}{
-		{"dropped bucket gone", kA, "Invocation", 10 * time.Second, []pt{{50, 1}, {60, 1}}},
+		// A level from the dropped bucket is still in force, so the
+		// function reads zero, not absent, where nothing finished.
+		{"dropped bucket gone", kA, "Invocation", 10 * time.Second, zeroFilled(10, 90, 10, pt{50, 1}, pt{60, 1})},
 		{"partly dropped period", kA, "Invocation", time.Minute, []pt{{0, 1}, {60, 1}}},
 		{"too old sample ignored", kA, "Mem", 10 * time.Second, []pt{}},
 		// The level set in the dropped bucket is still in force.
@@ -243,8 +245,9 @@ func TestRetentionKeepsMemoryBounded(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if int64(len(got)) != tt.keep {
-				t.Errorf("%d points, want %d", len(got), tt.keep)
+			// The retained buckets, plus the quiet period holding end.
+			if int64(len(got)) != tt.keep+1 {
+				t.Errorf("%d points, want %d", len(got), tt.keep+1)
 			}
 		})
 	}
@@ -469,4 +472,18 @@ func BenchmarkInvocationParallel(b *testing.B) {
 			s.Invocation(k, atMS(i), 5*time.Millisecond, OK)
 		}
 	})
+}
+
+// zeroFilled is every period from..to (step apart) at 0, except the given
+// points: an existing function's quiet periods read zero.
+func zeroFilled(from, to, step int64, pts ...pt) []pt {
+	out := every(from, to, step, 0)
+	for i := range out {
+		for _, p := range pts {
+			if p.sec == out[i].sec {
+				out[i] = p
+			}
+		}
+	}
+	return out
 }
