@@ -142,6 +142,11 @@ func New(cfg Config) (*Cloud, error) {
 		if err := host.Deploy(fn.Spec); err != nil {
 			return fail(fmt.Errorf("localcloud: deploy %s (%s): %w", fn.Spec.Name, fn.File, err))
 		}
+		if fn.ProvisionedNum > 0 {
+			if err := provision(host, fn, logger); err != nil {
+				return fail(err)
+			}
+		}
 		for _, t := range fn.Timers {
 			timers = append(timers, timer.Trigger{
 				Namespace: fn.Spec.Namespace, Function: fn.Spec.Name, Qualifier: t.Qualifier,
@@ -172,6 +177,26 @@ func New(cfg Config) (*Cloud, error) {
 		return fail(fmt.Errorf("localcloud: timers: %w", err))
 	}
 	return c, nil
+}
+
+// provision does what the scf component does with inputs.provisionedNum:
+// publish a version of the code just deployed and put provisioned
+// concurrency on it. A fresh localcloud has no versions, so the first
+// published version is "1"; a configured qualifier that differs is
+// reported, since the component would set it on an existing version.
+func provision(host *runtime.Host, fn topology.Function, logger *slog.Logger) error {
+	v, err := host.PublishVersion(fn.Spec.Namespace, fn.Spec.Name, "provisionedNum in "+fn.File)
+	if err != nil {
+		return fmt.Errorf("localcloud: publish %s: %w", fn.Spec.Name, err)
+	}
+	if fn.Qualifier != "" && fn.Qualifier != v.Version {
+		logger.Warn("provisionedNum is set on the newly published version, not on inputs.qualifier",
+			"function", fn.Spec.Name, "qualifier", fn.Qualifier, "version", v.Version)
+	}
+	if err := host.SetProvisioned(fn.Spec.Namespace, fn.Spec.Name, v.Version, runtime.ProvisionedConfig{Num: fn.ProvisionedNum}); err != nil {
+		return fmt.Errorf("localcloud: provisioned concurrency of %s: %w", fn.Spec.Name, err)
+	}
+	return nil
 }
 
 func listen(addr string) (net.Listener, error) {

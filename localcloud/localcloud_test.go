@@ -479,3 +479,17 @@ func TestTimerInvokesFunction(t *testing.T) {
 func metricsKey(function string) metrics.Key {
 	return metrics.Key{Namespace: "default", Function: function, Version: runtime.LatestVersion}
 }
+
+// TestProvisionedNumFromProject checks inputs.provisionedNum: like the scf
+// component, localcloud publishes a version and provisions it.
+func TestProvisionedNumFromProject(t *testing.T) {
+	c := startCloud(t, func(cfg *Config) {
+		fn := cfg.Project.Functions[1] // "api"
+		fn.ProvisionedNum = 2
+		cfg.Project.Functions[1] = fn
+	})
+	functest.WaitFor(t, "the provisioned instances of api", func() bool {
+		st, _, err := c.Host.Provisioned("default", "api", "1")
+		return err == nil && len(st) == 1 && st[0].Available == 2 && st[0].Status == runtime.StateDone
+	})
+}
