@@ -1,0 +1,166 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"reflect"
+	"strings"
+	"time"
+
+	"github.com/go-viper/mapstructure/v2"
+	"github.com/spf13/cobra"
+	"github.com/spf13/viper"
+
+	"github.com/scfgate/scfgate/gateway"
+)
+
+// gatewayEnvPrefix prefixes the gateway's environment variables, as in the
+// gateway function: limits.max_wait is SCFGATE_GATEWAY_LIMITS_MAX_WAIT.
+const gatewayEnvPrefix = "SCFGATE_GATEWAY"
+
+func newServeCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Run the gateway as a plain HTTP server",
+		Long: `Run the OpenAI-compatible gateway (auth, token-bucket shaping, circuit breaking,
+forwarding) as an HTTP server. Its configuration is the gateway function's: the file given
+by --gateway-config (or SCFGATE_GATEWAY_CONFIG) and SCFGATE_GATEWAY_* variables, where
+lists may be JSON arrays, e.g. SCFGATE_GATEWAY_MODELS='[{"name":"m","backend":"b"}]'.
+SCF backends sign with TENCENTCLOUD_SECRETID/SECRETKEY/SESSIONTOKEN and call
+SCFGATE_TENCENTCLOUD_ENDPOINT/SCHEME when set.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := loadConfig(cmd, nil)
+			if err != nil {
+				return err
+			}
+			log := newLogger(cmd.ErrOrStderr(), cfg.Log)
+			file, _ := cmd.Flags().GetString("gateway-config")
+			if file == "" {
+				file = os.Getenv(gatewayEnvPrefix + "_CONFIG")
+			}
+			gcfg, err := loadGatewayConfig(file)
+			if err != nil {
+				return err
+			}
+			addr, _ := cmd.Flags().GetString("addr")
+			return runServe(cmd.Context(), addr, gcfg, log, func(a string) {
+				fmt.Fprintf(cmd.OutOrStdout(), "scfgate gateway listening on http://%s (models: %s)\n", a, modelNames(gcfg))
+			})
+		},
+	}
+	cmd.Flags().String("addr", "127.0.0.1:8000", "listen address")
+	cmd.Flags().String("gateway-config", "", "gateway configuration file (YAML or JSON)")
+	return cmd
+}
+
+func modelNames(c gateway.Config) string {
+	names := make([]string, len(c.Models))
+	for i, m := range c.Models {
+		names[i] = m.Name
+	}
+	return strings.Join(names, ", ")
+}
+
+// runServe serves the gateway on addr until ctx ends; ready gets the
+// bound address once listening.
+func runServe(ctx context.Context, addr string, cfg gateway.Config, log *slog.Logger, ready func(addr string)) error {
+	g, err := gateway.New(cfg, gateway.Options{Logger: log, SCF: gateway.SCFOptions{
+		Credentials: func() (string, string, string) {
+			return os.Getenv("TENCENTCLOUD_SECRETID"), os.Getenv("TENCENTCLOUD_SECRETKEY"), os.Getenv("TENCENTCLOUD_SESSIONTOKEN")
+		},
+		Endpoint: os.Getenv("SCFGATE_TENCENTCLOUD_ENDPOINT"),
+		Scheme:   os.Getenv("SCFGATE_TENCENTCLOUD_SCHEME"),
+	}})
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
+	srv := &http.Server{Handler: g, ReadHeaderTimeout: 10 * time.Second}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	if ready != nil {
+		ready(ln.Addr().String())
+	}
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutdown); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+// loadGatewayConfig reads the gateway's configuration: defaults, the
+// file ("" for none), then SCFGATE_GATEWAY_* variables.
+func loadGatewayConfig(file string) (gateway.Config, error) {
+	v := viper.New()
+	defaults := map[string]any{}
+	_ = mapstructure.Decode(gateway.Default(), &defaults)
+	setNestedDefaults(v, "", defaults)
+	v.SetEnvPrefix(gatewayEnvPrefix)
+	v.SetEnvKeyReplacer(strings.NewReplacer(".", "_"))
+	v.AutomaticEnv()
+	if file != "" {
+		v.SetConfigFile(file)
+		if err := v.ReadInConfig(); err != nil {
+			return gateway.Config{}, fmt.Errorf("gateway config: read %s: %w", file, err)
+		}
+	}
+	var c gateway.Config
+	err := v.Unmarshal(&c, func(dc *mapstructure.DecoderConfig) {
+		dc.ErrorUnused = true
+		dc.DecodeHook = mapstructure.ComposeDecodeHookFunc(jsonListHook, mapstructure.StringToTimeDurationHookFunc())
+	})
+	if err != nil {
+		return gateway.Config{}, fmt.Errorf("gateway config: %w", err)
+	}
+	return c, c.Validate()
+}
+
+func setNestedDefaults(v *viper.Viper, prefix string, m map[string]any) {
+	for k, val := range m {
+		key := k
+		if prefix != "" {
+			key = prefix + "." + k
+		}
+		if sub, ok := val.(map[string]any); ok {
+			setNestedDefaults(v, key, sub)
+			continue
+		}
+		v.SetDefault(key, val)
+	}
+}
+
+// jsonListHook decodes a JSON array given as a string (an environment
+// variable) into a slice field.
+func jsonListHook(from, to reflect.Type, data any) (any, error) {
+	s, ok := data.(string)
+	if !ok || from.Kind() != reflect.String || to.Kind() != reflect.Slice {
+		return data, nil
+	}
+	out := reflect.New(to)
+	if strings.TrimSpace(s) == "" {
+		return out.Elem().Interface(), nil
+	}
+	if err := json.Unmarshal([]byte(s), out.Interface()); err != nil {
+		return nil, fmt.Errorf("a JSON array is expected: %w", err)
+	}
+	return out.Elem().Interface(), nil
+}

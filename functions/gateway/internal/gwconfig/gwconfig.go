@@ -1,0 +1,96 @@
+// Package gwconfig loads the gateway function's configuration at the
+// edge: defaults (gateway.Default), then an optional YAML or JSON file,
+// then SCFGATE_GATEWAY_* environment variables. Viper stays here; the
+// gateway package takes the typed struct.
+//
+// Keys are the file's, upper-cased with "." as "_": limits.max_wait is
+// SCFGATE_GATEWAY_LIMITS_MAX_WAIT. The lists (models, backends, keys) can
+// be given in the environment as JSON arrays, e.g.
+// SCFGATE_GATEWAY_MODELS='[{"name":"hunyuan-13b","backend":"model"}]'.
+package gwconfig
+
+import (
+	"encoding/json"
+	"fmt"
+	"reflect"
+	"strings"
+
+	"github.com/go-viper/mapstructure/v2"
+	"github.com/spf13/viper"
+
+	"github.com/scfgate/scfgate/gateway"
+)
+
+// EnvPrefix prefixes the gateway's environment variables.
+const EnvPrefix = "SCFGATE_GATEWAY"
+
+// FileEnv names the variable holding the optional configuration file.
+const FileEnv = "SCFGATE_GATEWAY_CONFIG"
+
+// Load reads the configuration from file ("" for none) and the
+// environment, and validates it.
+func Load(file string) (gateway.Config, error) {
+	v := viper.New()
+	setDefaults(v, gateway.Default())
+	v.SetEnvPrefix(EnvPrefix)
+	v.SetEnvKeyReplacer(strings.NewReplacer(".", "_"))
+	v.AutomaticEnv()
+	if file != "" {
+		v.SetConfigFile(file)
+		if err := v.ReadInConfig(); err != nil {
+			return gateway.Config{}, fmt.Errorf("gwconfig: read %s: %w", file, err)
+		}
+	}
+	var c gateway.Config
+	err := v.Unmarshal(&c, func(dc *mapstructure.DecoderConfig) {
+		dc.ErrorUnused = true
+		dc.DecodeHook = mapstructure.ComposeDecodeHookFunc(jsonListHook, mapstructure.StringToTimeDurationHookFunc())
+	})
+	if err != nil {
+		return gateway.Config{}, fmt.Errorf("gwconfig: %w", err)
+	}
+	if err := c.Validate(); err != nil {
+		return gateway.Config{}, err
+	}
+	return c, nil
+}
+
+// jsonListHook decodes a JSON array given as a string (an environment
+// variable) into a slice field.
+func jsonListHook(from, to reflect.Type, data any) (any, error) {
+	s, ok := data.(string)
+	if !ok || from.Kind() != reflect.String || to.Kind() != reflect.Slice {
+		return data, nil
+	}
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return reflect.MakeSlice(to, 0, 0).Interface(), nil
+	}
+	out := reflect.New(to)
+	if err := json.Unmarshal([]byte(s), out.Interface()); err != nil {
+		return nil, fmt.Errorf("a JSON array is expected: %w", err)
+	}
+	return out.Elem().Interface(), nil
+}
+
+// setDefaults registers every key with its default, so that environment
+// variables reach Unmarshal for keys absent from the file.
+func setDefaults(v *viper.Viper, c gateway.Config) {
+	m := map[string]any{}
+	_ = mapstructure.Decode(c, &m)
+	var walk func(prefix string, m map[string]any)
+	walk = func(prefix string, m map[string]any) {
+		for k, val := range m {
+			key := k
+			if prefix != "" {
+				key = prefix + "." + k
+			}
+			if sub, ok := val.(map[string]any); ok {
+				walk(key, sub)
+				continue
+			}
+			v.SetDefault(key, val)
+		}
+	}
+	walk("", m)
+}

@@ -1,0 +1,114 @@
+package gwconfig
+
+import (
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/scfgate/scfgate/gateway"
+)
+
+func TestLoadFileAndEnv(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "gateway.yaml")
+	yaml := `models:
+  - name: hunyuan-13b
+    backend: model
+backends:
+  - name: model
+    kind: scf
+    scf:
+      function: hunyuan-13b
+      region: ap-guangzhou
+limits:
+  global:
+    qps: 20
+    burst: 5
+`
+	if err := os.WriteFile(file, []byte(yaml), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("SCFGATE_GATEWAY_LIMITS_MAX_WAIT", "250ms")
+	t.Setenv("SCFGATE_GATEWAY_KEYS", `[{"name":"alice","sha256":"`+strings.Repeat("ab", 32)+`"}]`)
+	c, err := Load(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := gateway.Default()
+	want.Models = []gateway.Model{{Name: "hunyuan-13b", Backend: "model"}}
+	want.Backends = []gateway.BackendConfig{{Name: "model", Kind: "scf", SCF: gateway.SCFConfig{Function: "hunyuan-13b", Region: "ap-guangzhou"}}}
+	want.Keys = []gateway.Key{{Name: "alice", SHA256: strings.Repeat("ab", 32)}}
+	want.Limits.Global = gateway.Bucket{QPS: 20, Burst: 5}
+	want.Limits.MaxWait = 250 * time.Millisecond
+	if !reflect.DeepEqual(c, want) {
+		t.Errorf("config =\n%+v\nwant\n%+v", c, want)
+	}
+}
+
+func TestLoadEnvOnly(t *testing.T) {
+	t.Setenv("SCFGATE_GATEWAY_MODELS", `[{"name":"m","backend":"b"}]`)
+	t.Setenv("SCFGATE_GATEWAY_BACKENDS", `[{"name":"b","kind":"http","http":{"url":"http://127.0.0.1:8000/v1"}}]`)
+	t.Setenv("SCFGATE_GATEWAY_BREAKER_OPEN_FOR", "10s")
+	c, err := Load("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.Models) != 1 || c.Backends[0].HTTP.URL != "http://127.0.0.1:8000/v1" || c.Breaker.OpenFor != 10*time.Second || c.Breaker.Failures != 5 {
+		t.Errorf("config = %+v", c)
+	}
+}
+
+func TestLoadErrors(t *testing.T) {
+	if _, err := Load(""); err == nil || !strings.Contains(err.Error(), "models") {
+		t.Errorf("no models: %v", err)
+	}
+	t.Setenv("SCFGATE_GATEWAY_MODELS", `not json`)
+	if _, err := Load(""); err == nil || !strings.Contains(err.Error(), "JSON array") {
+		t.Errorf("bad JSON: %v", err)
+	}
+	file := filepath.Join(t.TempDir(), "g.yaml")
+	_ = os.WriteFile(file, []byte("bodylimit: 3\n"), 0o644)
+	if _, err := Load(file); err == nil || !strings.Contains(err.Error(), "bodylimit") {
+		t.Errorf("unknown key: %v", err)
+	}
+}
+
+// TestShippedServerlessYML: the environment block of the function's
+// serverless.yml loads, and only changes what it means to change.
+func TestShippedServerlessYML(t *testing.T) {
+	raw, err := os.ReadFile("../../serverless.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		Inputs struct {
+			Environment struct {
+				Variables map[string]string `yaml:"variables"`
+			} `yaml:"environment"`
+		} `yaml:"inputs"`
+	}
+	if err := yaml.Unmarshal(raw, &doc); err != nil {
+		t.Fatal(err)
+	}
+	for k, v := range doc.Inputs.Environment.Variables {
+		t.Setenv(k, v)
+	}
+	c, err := Load("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := gateway.Default()
+	want.Models = []gateway.Model{{Name: "hunyuan-13b", Backend: "model"}}
+	want.Backends = []gateway.BackendConfig{{Name: "model", Kind: "scf",
+		SCF: gateway.SCFConfig{Function: "model-${stage}-${app}", Region: "ap-guangzhou"}}}
+	want.Keys = []gateway.Key{}
+	want.Limits.Global = gateway.Bucket{QPS: 20, Burst: 5}
+	if !reflect.DeepEqual(c, want) {
+		t.Errorf("shipped config =\n%+v\nwant\n%+v", c, want)
+	}
+}

@@ -1,0 +1,86 @@
+// Command gateway is scfgate's gateway as an SCF function. As an event
+// function (runtime Go1, scf-go-lib) it answers API Gateway and Function
+// URL events; as a web function (scf_bootstrap runs `./main -web`, or
+// SCFGATE_GATEWAY_MODE=web) it serves HTTP on $PORT (default 9000) and
+// streams SSE.
+//
+// Configuration: the optional file named by SCFGATE_GATEWAY_CONFIG and
+// SCFGATE_GATEWAY_* variables (see internal/gwconfig). SCF backends sign
+// with TENCENTCLOUD_SECRETID/SECRETKEY/SESSIONTOKEN, read again for every
+// request because SCF refreshes them, and call the API at
+// SCFGATE_TENCENTCLOUD_ENDPOINT/SCHEME when set (localcloud sets them).
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/tencentyun/scf-go-lib/cloudfunction"
+
+	"github.com/scfgate/scfgate/functions/gateway/internal/gwconfig"
+	"github.com/scfgate/scfgate/gateway"
+)
+
+func main() {
+	web := flag.Bool("web", os.Getenv("SCFGATE_GATEWAY_MODE") == "web", "serve HTTP on $PORT (web function) instead of SCF events")
+	flag.Parse()
+	log := slog.New(slog.NewJSONHandler(os.Stdout, nil))
+	cfg, err := gwconfig.Load(os.Getenv(gwconfig.FileEnv))
+	if err != nil {
+		log.Error("configuration", "error", err.Error())
+		os.Exit(2)
+	}
+	g, err := gateway.New(cfg, gateway.Options{Logger: log, SCF: gateway.SCFOptions{
+		Credentials: func() (string, string, string) {
+			return os.Getenv("TENCENTCLOUD_SECRETID"), os.Getenv("TENCENTCLOUD_SECRETKEY"), os.Getenv("TENCENTCLOUD_SESSIONTOKEN")
+		},
+		Endpoint: os.Getenv("SCFGATE_TENCENTCLOUD_ENDPOINT"),
+		Scheme:   os.Getenv("SCFGATE_TENCENTCLOUD_SCHEME"),
+	}})
+	if err != nil {
+		log.Error("gateway", "error", err.Error())
+		os.Exit(2)
+	}
+	if !*web {
+		log.Info("serving events", "models", len(cfg.Models))
+		cloudfunction.StartHandler(g)
+		return
+	}
+	port := os.Getenv("PORT")
+	if port == "" {
+		port = "9000"
+	}
+	if err := serve(net.JoinHostPort("0.0.0.0", port), g, log); err != nil {
+		log.Error("serve", "error", err.Error())
+		os.Exit(1)
+	}
+}
+
+// serve runs the web function's HTTP server until SIGTERM.
+func serve(addr string, h http.Handler, log *slog.Logger) error {
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
+	defer stop()
+	srv := &http.Server{Addr: addr, Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.ListenAndServe() }()
+	log.Info("serving http", "addr", addr)
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutdown); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}

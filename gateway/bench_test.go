@@ -1,0 +1,73 @@
+package gateway
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"strings"
+	"testing"
+)
+
+// noopBackend answers every request with a fixed completion.
+type noopBackend struct{}
+
+type nopBody struct{ *strings.Reader }
+
+func (nopBody) Close() error { return nil }
+
+var noopHeader = http.Header{"Content-Type": {"application/json"}}
+
+func (noopBackend) ChatCompletion(context.Context, *BackendRequest) (*BackendResponse, error) {
+	return &BackendResponse{Status: 200, Header: noopHeader, Body: nopBody{strings.NewReader(completion)}}, nil
+}
+
+func benchConfig() Config {
+	c := testConfig()
+	c.Limits.Global = Bucket{QPS: 1e9, Burst: 1 << 30}
+	c.Limits.PerKey = Bucket{QPS: 1e9, Burst: 1 << 30}
+	return c
+}
+
+// discardWriter is a ResponseWriter that keeps nothing.
+type discardWriter struct{ h http.Header }
+
+func (d *discardWriter) Header() http.Header         { return d.h }
+func (d *discardWriter) Write(p []byte) (int, error) { return len(p), nil }
+func (d *discardWriter) WriteHeader(int)             {}
+
+// BenchmarkMiddlewareChain is one chat completion through request id,
+// access log, auth, body limit, both token buckets, parsing, breaker and a
+// no-op backend.
+func BenchmarkMiddlewareChain(b *testing.B) {
+	g := newTestGateway(b, benchConfig(), Options{Backends: map[string]Backend{"primary": noopBackend{}}})
+	body := strings.NewReader(goodBody)
+	r := httptest.NewRequest(http.MethodPost, "/v1/chat/completions", body)
+	r.Header.Set("Authorization", "Bearer "+testKey)
+	w := &discardWriter{h: http.Header{}}
+	b.ReportAllocs()
+	for b.Loop() {
+		body.Reset(goodBody)
+		r.Body = io.NopCloser(body)
+		clear(w.h)
+		g.ServeHTTP(w, r)
+	}
+}
+
+// BenchmarkEventRoundTrip is an API Gateway event decoded, handled and
+// encoded as the integration response.
+func BenchmarkEventRoundTrip(b *testing.B) {
+	payload, err := os.ReadFile("testdata/apigw_event.json")
+	if err != nil {
+		b.Fatal(err)
+	}
+	g := newTestGateway(b, benchConfig(), Options{Backends: map[string]Backend{"primary": noopBackend{}}})
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := g.Invoke(ctx, payload); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

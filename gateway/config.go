@@ -1,0 +1,301 @@
+package gateway
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"regexp"
+	"time"
+)
+
+// Config is the gateway's configuration. Start from Default and overlay
+// what is set; New validates it. The zero value of each field is
+// documented beside it.
+type Config struct {
+	// Models are the model names clients may ask for, each routed to a
+	// backend. At least one is required.
+	Models []Model `mapstructure:"models" json:"models"`
+	// Backends are the upstreams, by name. At least one is required.
+	Backends []BackendConfig `mapstructure:"backends" json:"backends"`
+	// Keys are the API keys clients present as "Authorization: Bearer
+	// <key>", stored as SHA-256 hashes. No keys means no authentication.
+	Keys []Key `mapstructure:"keys" json:"keys"`
+	// BodyLimit is the largest request body in bytes; default 1 MiB.
+	BodyLimit int64 `mapstructure:"body_limit" json:"body_limit"`
+	// Limits configures token-bucket shaping.
+	Limits Limits `mapstructure:"limits" json:"limits"`
+	// Breaker configures the circuit breaker of each backend.
+	Breaker BreakerConfig `mapstructure:"breaker" json:"breaker"`
+	// Retry configures retries of retryable backend failures.
+	Retry RetryConfig `mapstructure:"retry" json:"retry"`
+	// Timeout bounds one request to a backend when the client's request
+	// has no earlier deadline; default 60 s.
+	Timeout time.Duration `mapstructure:"timeout" json:"timeout"`
+}
+
+// Model routes one model name to a backend.
+type Model struct {
+	// Name is what clients send as "model".
+	Name string `mapstructure:"name" json:"name"`
+	// Backend is the name of the backend serving it.
+	Backend string `mapstructure:"backend" json:"backend"`
+	// Upstream is the model name sent to the backend; "" sends Name.
+	Upstream string `mapstructure:"upstream" json:"upstream"`
+	// Fallback is a backend used while Backend's breaker is open; "" means
+	// none (answer 503).
+	Fallback string `mapstructure:"fallback" json:"fallback"`
+}
+
+// Backend kinds.
+const (
+	KindSCF  = "scf"  // SCF InvokeFunction
+	KindHTTP = "http" // an OpenAI-compatible HTTP endpoint
+)
+
+// BackendConfig is one upstream.
+type BackendConfig struct {
+	// Name identifies the backend in models, metrics and logs.
+	Name string `mapstructure:"name" json:"name"`
+	// Kind is "scf" or "http".
+	Kind string `mapstructure:"kind" json:"kind"`
+	// SCF is used when Kind is "scf".
+	SCF SCFConfig `mapstructure:"scf" json:"scf"`
+	// HTTP is used when Kind is "http".
+	HTTP HTTPConfig `mapstructure:"http" json:"http"`
+}
+
+// SCFConfig is a backend reached through SCF InvokeFunction.
+type SCFConfig struct {
+	// Function is the function name (required).
+	Function string `mapstructure:"function" json:"function"`
+	// Qualifier is the version or alias; "" means $DEFAULT.
+	Qualifier string `mapstructure:"qualifier" json:"qualifier"`
+	// Namespace is the function's namespace; "" means default.
+	Namespace string `mapstructure:"namespace" json:"namespace"`
+	// Region is the function's region (required), e.g. ap-guangzhou.
+	Region string `mapstructure:"region" json:"region"`
+}
+
+// HTTPConfig is an OpenAI-compatible backend.
+type HTTPConfig struct {
+	// URL is the base URL; the gateway appends "/chat/completions", so it
+	// usually ends in "/v1" (required).
+	URL string `mapstructure:"url" json:"url"`
+	// APIKey, when set, is sent as "Authorization: Bearer <key>".
+	APIKey string `mapstructure:"api_key" json:"api_key"`
+}
+
+// Key is one API key.
+type Key struct {
+	// Name identifies the key in logs, metrics and per-key limits; it is
+	// never the secret.
+	Name string `mapstructure:"name" json:"name"`
+	// SHA256 is the hex SHA-256 of the key (e.g. `printf %s "$KEY" |
+	// sha256sum`).
+	SHA256 string `mapstructure:"sha256" json:"sha256"`
+	// QPS and Burst override Limits.PerKey for this key; 0 keeps them.
+	QPS   float64 `mapstructure:"qps" json:"qps"`
+	Burst int     `mapstructure:"burst" json:"burst"`
+}
+
+// Limits configures shaping: a global bucket and one bucket per key.
+type Limits struct {
+	// Global is the whole gateway's bucket; QPS 0 means unlimited.
+	Global Bucket `mapstructure:"global" json:"global"`
+	// PerKey is each key's bucket (anonymous clients share one); QPS 0
+	// means unlimited.
+	PerKey Bucket `mapstructure:"per_key" json:"per_key"`
+	// MaxWait is how long a request may wait for a token before it gets
+	// 429; default 0: reject at once.
+	MaxWait time.Duration `mapstructure:"max_wait" json:"max_wait"`
+	// MaxKeys bounds the per-key buckets kept in memory; default 10000.
+	// Idle buckets are evicted first.
+	MaxKeys int `mapstructure:"max_keys" json:"max_keys"`
+	// IdleTTL is how long an unused per-key bucket is kept; default 10m.
+	IdleTTL time.Duration `mapstructure:"idle_ttl" json:"idle_ttl"`
+}
+
+// Bucket is a token bucket: QPS tokens per second, at most Burst stored.
+// Burst 0 with QPS > 0 means max(1, ceil(QPS)).
+type Bucket struct {
+	QPS   float64 `mapstructure:"qps" json:"qps"`
+	Burst int     `mapstructure:"burst" json:"burst"`
+}
+
+// Breaker modes.
+const (
+	BreakerConsecutive = "consecutive" // open after N consecutive failures
+	BreakerRatio       = "ratio"       // open when the failure ratio reaches a threshold
+)
+
+// BreakerConfig configures each backend's circuit breaker.
+type BreakerConfig struct {
+	// Mode is "consecutive" (default) or "ratio".
+	Mode string `mapstructure:"mode" json:"mode"`
+	// Failures is how many consecutive failures open it; default 5.
+	Failures int `mapstructure:"failures" json:"failures"`
+	// Ratio and MinRequests apply in ratio mode: open when at least
+	// MinRequests were counted and Ratio of them failed. Defaults 0.5, 20.
+	Ratio       float64 `mapstructure:"ratio" json:"ratio"`
+	MinRequests int     `mapstructure:"min_requests" json:"min_requests"`
+	// Interval clears the counts while closed; default 60 s (ratio mode's
+	// window).
+	Interval time.Duration `mapstructure:"interval" json:"interval"`
+	// OpenFor is how long it stays open; default 30 s.
+	OpenFor time.Duration `mapstructure:"open_for" json:"open_for"`
+	// Probes is how many requests pass while half-open; default 1.
+	Probes int `mapstructure:"probes" json:"probes"`
+}
+
+// RetryConfig configures retries. Only failures that surely did no work
+// are retried (connection refused, throttles), only before anything was
+// sent to the client, and only within the request's deadline.
+type RetryConfig struct {
+	// Max is the number of retries after the first attempt; default 2;
+	// -1 disables retries.
+	Max int `mapstructure:"max" json:"max"`
+	// Base is the first backoff, doubled for each retry, with full jitter;
+	// default 100 ms.
+	Base time.Duration `mapstructure:"base" json:"base"`
+	// Cap bounds one backoff; default 2 s.
+	Cap time.Duration `mapstructure:"cap" json:"cap"`
+}
+
+// Default returns the defaults: no models or backends (they must be
+// configured), 1 MiB body limit, unlimited buckets, max_wait 0, a breaker
+// that opens after 5 consecutive failures for 30 s with 1 probe, and 2
+// retries.
+func Default() Config {
+	return Config{
+		BodyLimit: 1 << 20,
+		Limits:    Limits{MaxKeys: 10000, IdleTTL: 10 * time.Minute},
+		Breaker: BreakerConfig{Mode: BreakerConsecutive, Failures: 5, Ratio: 0.5, MinRequests: 20,
+			Interval: time.Minute, OpenFor: 30 * time.Second, Probes: 1},
+		Retry:   RetryConfig{Max: 2, Base: 100 * time.Millisecond, Cap: 2 * time.Second},
+		Timeout: time.Minute,
+	}
+}
+
+var hexSHA256 = regexp.MustCompile(`^[0-9a-fA-F]{64}$`)
+
+// Validate reports every invalid field, naming its key.
+func (c Config) Validate() error {
+	var errs []error
+	bad := func(key string, val any, allowed string) {
+		errs = append(errs, fmt.Errorf("gateway: config %s: invalid value %v (allowed: %s)", key, val, allowed))
+	}
+	backends := map[string]bool{}
+	if len(c.Backends) == 0 {
+		bad("backends", "[]", "at least one backend")
+	}
+	for i, b := range c.Backends {
+		key := fmt.Sprintf("backends[%d]", i)
+		if b.Name == "" {
+			bad(key+".name", `""`, "a non-empty name")
+		} else if backends[b.Name] {
+			bad(key+".name", b.Name, "a name not used by another backend")
+		}
+		backends[b.Name] = true
+		switch b.Kind {
+		case KindSCF:
+			if b.SCF.Function == "" {
+				bad(key+".scf.function", `""`, "a function name")
+			}
+			if b.SCF.Region == "" {
+				bad(key+".scf.region", `""`, "a region such as ap-guangzhou")
+			}
+		case KindHTTP:
+			u, err := url.Parse(b.HTTP.URL)
+			if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+				bad(key+".http.url", fmt.Sprintf("%q", b.HTTP.URL), "an http or https URL")
+			}
+		default:
+			bad(key+".kind", fmt.Sprintf("%q", b.Kind), "scf, http")
+		}
+	}
+	if len(c.Models) == 0 {
+		bad("models", "[]", "at least one model")
+	}
+	models := map[string]bool{}
+	for i, m := range c.Models {
+		key := fmt.Sprintf("models[%d]", i)
+		if m.Name == "" {
+			bad(key+".name", `""`, "a non-empty name")
+		} else if models[m.Name] {
+			bad(key+".name", m.Name, "a name not used by another model")
+		}
+		models[m.Name] = true
+		if !backends[m.Backend] {
+			bad(key+".backend", fmt.Sprintf("%q", m.Backend), "the name of a configured backend")
+		}
+		if m.Fallback != "" && (!backends[m.Fallback] || m.Fallback == m.Backend) {
+			bad(key+".fallback", m.Fallback, "another configured backend, or empty")
+		}
+	}
+	names := map[string]bool{}
+	for i, k := range c.Keys {
+		key := fmt.Sprintf("keys[%d]", i)
+		if k.Name == "" || names[k.Name] {
+			bad(key+".name", fmt.Sprintf("%q", k.Name), "a unique non-empty name")
+		}
+		names[k.Name] = true
+		if !hexSHA256.MatchString(k.SHA256) {
+			bad(key+".sha256", "(hidden)", "64 hex digits")
+		}
+		if k.QPS < 0 || k.Burst < 0 {
+			bad(key+".qps/burst", fmt.Sprintf("%v/%d", k.QPS, k.Burst), ">= 0")
+		}
+	}
+	if c.BodyLimit < 1 {
+		bad("body_limit", c.BodyLimit, ">= 1")
+	}
+	for key, b := range map[string]Bucket{"limits.global": c.Limits.Global, "limits.per_key": c.Limits.PerKey} {
+		if b.QPS < 0 || b.Burst < 0 {
+			bad(key, fmt.Sprintf("qps=%v burst=%d", b.QPS, b.Burst), "qps >= 0, burst >= 0")
+		}
+	}
+	if c.Limits.MaxWait < 0 {
+		bad("limits.max_wait", c.Limits.MaxWait, ">= 0")
+	}
+	if c.Limits.MaxKeys < 1 {
+		bad("limits.max_keys", c.Limits.MaxKeys, ">= 1")
+	}
+	if c.Limits.IdleTTL <= 0 {
+		bad("limits.idle_ttl", c.Limits.IdleTTL, "> 0")
+	}
+	br := c.Breaker
+	switch br.Mode {
+	case BreakerConsecutive:
+		if br.Failures < 1 {
+			bad("breaker.failures", br.Failures, ">= 1")
+		}
+	case BreakerRatio:
+		if br.Ratio <= 0 || br.Ratio > 1 {
+			bad("breaker.ratio", br.Ratio, "(0, 1]")
+		}
+		if br.MinRequests < 1 {
+			bad("breaker.min_requests", br.MinRequests, ">= 1")
+		}
+	default:
+		bad("breaker.mode", fmt.Sprintf("%q", br.Mode), "consecutive, ratio")
+	}
+	if br.OpenFor <= 0 {
+		bad("breaker.open_for", br.OpenFor, "> 0")
+	}
+	if br.Interval < 0 {
+		bad("breaker.interval", br.Interval, ">= 0")
+	}
+	if br.Probes < 1 {
+		bad("breaker.probes", br.Probes, ">= 1")
+	}
+	if c.Retry.Max < -1 || c.Retry.Max > 10 {
+		bad("retry.max", c.Retry.Max, "-1 to 10")
+	}
+	if c.Retry.Base < 0 || c.Retry.Cap < c.Retry.Base {
+		bad("retry.base/cap", fmt.Sprintf("%v/%v", c.Retry.Base, c.Retry.Cap), "0 <= base <= cap")
+	}
+	if c.Timeout <= 0 {
+		bad("timeout", c.Timeout, "> 0")
+	}
+	return errors.Join(errs...)
+}

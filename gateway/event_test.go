@@ -1,0 +1,174 @@
+package gateway
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"io"
+	"os"
+	"strings"
+	"testing"
+)
+
+func TestEventRoundTrip(t *testing.T) {
+	payload, err := os.ReadFile("testdata/apigw_event.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var seen *BackendRequest
+	fb := &fakeBackend{fn: func(_ context.Context, req *BackendRequest) (*BackendResponse, error) {
+		seen = req
+		return okResponse(completion), nil
+	}}
+	g := newTestGateway(t, testConfig(), Options{Backends: map[string]Backend{"primary": fb}})
+	out, err := g.Invoke(context.Background(), payload)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var resp EventResponse
+	if err := json.Unmarshal(out, &resp); err != nil {
+		t.Fatal(err)
+	}
+	if resp.StatusCode != 200 || resp.IsBase64Encoded || resp.Body != completion {
+		t.Fatalf("response = %+v", resp)
+	}
+	if resp.Headers["X-Request-Id"] != "apigw-req-1" || seen.RequestID != "apigw-req-1" {
+		t.Errorf("request id: header %q, backend %q", resp.Headers["X-Request-Id"], seen.RequestID)
+	}
+	if resp.Headers["Content-Type"] != "application/json" {
+		t.Errorf("headers = %v", resp.Headers)
+	}
+}
+
+func TestEventRequest(t *testing.T) {
+	body := `{"model":"m"}`
+	ev := `{"httpMethod":"POST","path":"v1/x","headers":{"content-type":"application/octet-stream","x-scf-remote-addr":"1.2.3.4","host":"h"},` +
+		`"queryString":{"b":"2","a":true,"c":["x","y z"]},"body":"` + base64.StdEncoding.EncodeToString([]byte(body)) + `","isBase64Encoded":true}`
+	r, err := EventRequest(context.Background(), []byte(ev))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _ := io.ReadAll(r.Body)
+	if string(got) != body || r.Method != "POST" || r.URL.Path != "/v1/x" || r.URL.RawQuery != "a&b=2&c=x&c=y+z" ||
+		r.RemoteAddr != "1.2.3.4" || r.Host != "h" || r.Header.Get("Content-Type") != "application/octet-stream" {
+		t.Errorf("request = %s %s?%s from %s host %s body %q", r.Method, r.URL.Path, r.URL.RawQuery, r.RemoteAddr, r.Host, got)
+	}
+	for _, bad := range []string{`{}`, `[]`, `"x"`, `{"httpMethod":"GET","body":"!!","isBase64Encoded":true}`, `{"httpMethod":"BAD METHOD"}`} {
+		if _, err := EventRequest(context.Background(), []byte(bad)); err == nil {
+			t.Errorf("EventRequest(%s) succeeded", bad)
+		}
+	}
+	if _, err := EventRequest(context.Background(), []byte(`{"Type":"Timer"}`)); !errors.Is(err, ErrNotHTTPEvent) {
+		t.Errorf("timer event: %v", err)
+	}
+}
+
+func TestEventStreamAndBinary(t *testing.T) {
+	fb := &fakeBackend{fn: func(_ context.Context, req *BackendRequest) (*BackendResponse, error) {
+		if req.Stream {
+			return scfResponse([]byte(completion), true), nil
+		}
+		r := okResponse("\xff\xfe")
+		r.Header.Set("Content-Type", "application/octet-stream")
+		return r, nil
+	}}
+	g := newTestGateway(t, testConfig(), Options{Backends: map[string]Backend{"primary": fb}})
+	ev := func(body string) []byte {
+		b, _ := json.Marshal(map[string]any{"httpMethod": "POST", "path": "/v1/chat/completions",
+			"headers": map[string]string{"authorization": "Bearer " + testKey}, "body": body})
+		return b
+	}
+	out, err := g.Invoke(context.Background(), ev(`{"model":"hunyuan-13b","stream":true,"messages":[{"role":"user"}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var resp EventResponse
+	_ = json.Unmarshal(out, &resp)
+	if resp.Headers["Content-Type"] != "text/event-stream" || !strings.HasPrefix(resp.Body, "data: {") ||
+		!strings.Contains(resp.Body, `"object":"chat.completion.chunk"`) || !strings.HasSuffix(resp.Body, "data: [DONE]\n\n") {
+		t.Errorf("stream response = %+v", resp)
+	}
+	out, _ = g.Invoke(context.Background(), ev(goodBody))
+	_ = json.Unmarshal(out, &resp)
+	if !resp.IsBase64Encoded || resp.Body != base64.StdEncoding.EncodeToString([]byte("\xff\xfe")) {
+		t.Errorf("binary response = %+v", resp)
+	}
+}
+
+// FuzzEventRequest: any payload either fails cleanly or gives a request
+// whose body is the event's body.
+func FuzzEventRequest(f *testing.F) {
+	seed, _ := os.ReadFile("testdata/apigw_event.json")
+	f.Add(seed)
+	f.Add([]byte(`{"httpMethod":"GET","path":"/healthz"}`))
+	f.Add([]byte(`{"httpMethod":"POST","body":"aGk=","isBase64Encoded":true,"queryString":{"a":["1",2]}}`))
+	f.Add([]byte(`{"httpMethod":"POST","headers":{"host":"x"},"requestContext":null}`))
+	f.Fuzz(func(t *testing.T, payload []byte) {
+		r, err := EventRequest(context.Background(), payload)
+		if err != nil {
+			return
+		}
+		var ev Event
+		if json.Unmarshal(payload, &ev) != nil {
+			t.Fatalf("request built from undecodable payload %q", payload)
+		}
+		got, _ := io.ReadAll(r.Body)
+		want := ev.Body
+		if ev.IsBase64Encoded {
+			b, _ := base64.StdEncoding.DecodeString(ev.Body)
+			want = string(b)
+		}
+		if string(got) != want || r.URL.Path == "" || r.URL.Path[0] != '/' {
+			t.Fatalf("body %q want %q, path %q", got, want, r.URL.Path)
+		}
+	})
+}
+
+// FuzzInvoke: the whole event path never fails for an HTTP event and
+// always answers an integration response with a valid status.
+func FuzzInvoke(f *testing.F) {
+	fb := &fakeBackend{fn: func(context.Context, *BackendRequest) (*BackendResponse, error) { return okResponse(completion), nil }}
+	g := newTestGateway(f, testConfig(), Options{Backends: map[string]Backend{"primary": fb}})
+	f.Add(`POST`, `/v1/chat/completions`, goodBody)
+	f.Add(`GET`, `/v1/models`, ``)
+	f.Add(`POST`, `/v1/chat/completions`, `{"model":1}`)
+	f.Fuzz(func(t *testing.T, method, path, body string) {
+		ev, _ := json.Marshal(map[string]any{"httpMethod": method, "path": path, "body": body,
+			"headers": map[string]string{"authorization": "Bearer " + testKey}})
+		out, err := g.Invoke(context.Background(), ev)
+		if err != nil {
+			return // not a valid HTTP request (method)
+		}
+		var resp EventResponse
+		if err := json.Unmarshal(out, &resp); err != nil || resp.StatusCode < 200 || resp.StatusCode > 599 {
+			t.Fatalf("response %s (%v)", out, err)
+		}
+	})
+}
+
+// FuzzParseChatRequest: the parser never panics, and what it accepts has
+// a model and messages with roles.
+func FuzzParseChatRequest(f *testing.F) {
+	f.Add([]byte(goodBody))
+	f.Add([]byte(`{"model":"m","messages":[{"role":"user","content":[{"type":"text","text":"x"}]}],"stream":true}`))
+	f.Add([]byte(`{"model":"m","messages":[null]}`))
+	f.Add([]byte(`{"model":null,"messages":{}}`))
+	f.Add([]byte(``))
+	f.Fuzz(func(t *testing.T, body []byte) {
+		req, err := parseChatRequest(body)
+		if err != nil {
+			var re *requestError
+			if !errors.As(err, &re) || re.msg == "" {
+				t.Fatalf("error %v is not a requestError", err)
+			}
+			return
+		}
+		if req.Model == "" || len(req.Messages) == 0 {
+			t.Fatalf("accepted %q as %+v", body, req)
+		}
+		if _, err := replaceModel(body, "other"); err != nil {
+			t.Fatalf("accepted body cannot be re-encoded: %v", err)
+		}
+	})
+}

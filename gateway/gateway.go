@@ -1,0 +1,472 @@
+// Package gateway is scfgate's front door: an OpenAI-compatible
+// http.Handler that authenticates API keys, shapes traffic with token
+// buckets, breaks circuits on failing backends and forwards chat
+// completions to SCF functions or OpenAI-compatible HTTP upstreams.
+//
+// The same handler serves a plain HTTP server (scfgate serve, a web
+// function) and SCF event invocations (Gateway.Invoke takes API Gateway
+// and Function URL events). The package takes a typed Config and its
+// collaborators as arguments; it reads no environment and no files.
+package gateway
+
+import (
+	"bufio"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math"
+	mrand "math/rand/v2"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/sony/gobreaker/v2"
+)
+
+// Options are the gateway's collaborators; the zero value of each field
+// has a working default.
+type Options struct {
+	// Logger receives access and error logs; nil discards them.
+	Logger *slog.Logger
+	// Now is the clock of shaping, breakers' Retry-After and latency; nil
+	// means time.Now.
+	Now func() time.Time
+	// Sleep waits d or until ctx ends (shaping delays, retry backoff); nil
+	// uses a timer.
+	Sleep func(ctx context.Context, d time.Duration) error
+	// Jitter returns a number in [0, 1) for retry backoff; nil uses
+	// math/rand.
+	Jitter func() float64
+	// Limiter replaces the in-memory token buckets (e.g. by a shared one);
+	// nil means NewLocalLimiter(cfg.Limits).
+	Limiter Limiter
+	// Backends replaces configured backends by name (a test double, or a
+	// backend kind this package does not build).
+	Backends map[string]Backend
+	// SCF is how scf backends reach the SCF API.
+	SCF SCFOptions
+	// Transport carries http backends' requests; nil means a transport
+	// cloned from http.DefaultTransport.
+	Transport http.RoundTripper
+}
+
+// Gateway is the OpenAI-compatible handler. It is safe for concurrent use.
+type Gateway struct {
+	cfg       Config
+	log       *slog.Logger
+	now       func() time.Time
+	sleep     func(ctx context.Context, d time.Duration) error
+	jitter    func() float64
+	limiter   Limiter
+	metrics   *metrics
+	keys      []apiKey
+	keyBucket map[string]Bucket
+	models    map[string]Model
+	backends  map[string]Backend
+	breakers  map[string]*breaker
+	handler   http.Handler
+	idPrefix  string
+	idSeq     atomic.Uint64
+	modelList []byte
+}
+
+// New validates cfg and builds the gateway.
+func New(cfg Config, opts Options) (*Gateway, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	g := &Gateway{cfg: cfg, log: opts.Logger, now: opts.Now, sleep: opts.Sleep, jitter: opts.Jitter,
+		limiter: opts.Limiter, metrics: newMetrics(), models: map[string]Model{},
+		backends: map[string]Backend{}, breakers: map[string]*breaker{}, keyBucket: map[string]Bucket{}}
+	if g.log == nil {
+		g.log = slog.New(slog.DiscardHandler)
+	}
+	if g.now == nil {
+		g.now = time.Now
+	}
+	if g.sleep == nil {
+		g.sleep = sleepContext
+	}
+	if g.jitter == nil {
+		g.jitter = mrand.Float64
+	}
+	if g.limiter == nil {
+		g.limiter = NewLocalLimiter(cfg.Limits)
+	}
+	var seed [6]byte
+	_, _ = rand.Read(seed[:])
+	g.idPrefix = hex.EncodeToString(seed[:]) + "-"
+	g.keys = decodeKeys(cfg.Keys, cfg.Limits.PerKey)
+	for _, k := range g.keys {
+		g.keyBucket[k.name] = k.bucket
+	}
+	transport := opts.Transport
+	if transport == nil {
+		t := http.DefaultTransport.(*http.Transport).Clone()
+		t.MaxIdleConnsPerHost = 256
+		transport = t
+	}
+	for _, bc := range cfg.Backends {
+		b, ok := opts.Backends[bc.Name]
+		if !ok {
+			var err error
+			switch bc.Kind {
+			case KindSCF:
+				b, err = NewSCFBackend(bc.SCF, opts.SCF)
+			case KindHTTP:
+				b, err = NewHTTPBackend(bc.HTTP, transport)
+			}
+			if err != nil {
+				return nil, fmt.Errorf("gateway: backend %s: %w", bc.Name, err)
+			}
+		}
+		g.backends[bc.Name] = b
+		g.breakers[bc.Name] = newBreaker(bc.Name, cfg.Breaker, g.now, g.metrics, g.log)
+	}
+	type modelEntry struct {
+		ID      string `json:"id"`
+		Object  string `json:"object"`
+		Created int64  `json:"created"`
+		OwnedBy string `json:"owned_by"`
+	}
+	list := struct {
+		Object string       `json:"object"`
+		Data   []modelEntry `json:"data"`
+	}{Object: "list", Data: []modelEntry{}}
+	for _, m := range cfg.Models {
+		g.models[m.Name] = m
+		list.Data = append(list.Data, modelEntry{ID: m.Name, Object: "model", OwnedBy: "scfgate"})
+	}
+	g.modelList, _ = json.Marshal(list)
+	g.handler = g.routes()
+	return g, nil
+}
+
+func sleepContext(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// ServeHTTP implements http.Handler.
+func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) { g.handler.ServeHTTP(w, r) }
+
+func (g *Gateway) routes() http.Handler {
+	r := chi.NewRouter()
+	r.Use(g.requestID, g.accessLog)
+	r.NotFound(func(w http.ResponseWriter, _ *http.Request) {
+		writeError(w, http.StatusNotFound, errNotFound, "unknown path", "", "unknown_url")
+	})
+	r.MethodNotAllowed(func(w http.ResponseWriter, _ *http.Request) {
+		writeError(w, http.StatusMethodNotAllowed, errInvalidRequest, "method not allowed", "", "method_not_allowed")
+	})
+	r.Get("/healthz", g.healthz)
+	r.Get("/readyz", g.readyz)
+	r.Get("/metrics", g.serveMetrics)
+	r.Group(func(r chi.Router) {
+		r.Use(g.auth, g.bodyLimit, g.shape)
+		r.Post("/v1/chat/completions", g.chat)
+		r.Get("/v1/models", g.listModels)
+	})
+	return r
+}
+
+func (g *Gateway) healthz(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Content-Type", "application/json")
+	_, _ = io.WriteString(w, `{"status":"ok"}`+"\n")
+}
+
+// readyz reports each backend's breaker; it answers 503 when every
+// backend's breaker is open, since then no model can be served.
+func (g *Gateway) readyz(w http.ResponseWriter, _ *http.Request) {
+	states := g.breakerStates()
+	type backendState struct {
+		Name    string `json:"name"`
+		Kind    string `json:"kind"`
+		Breaker string `json:"breaker"`
+	}
+	out := struct {
+		Status   string         `json:"status"`
+		Backends []backendState `json:"backends"`
+	}{Status: "ready"}
+	open := 0
+	for _, b := range g.cfg.Backends {
+		s := states[b.Name]
+		if s == gobreaker.StateOpen.String() {
+			open++
+		}
+		out.Backends = append(out.Backends, backendState{Name: b.Name, Kind: b.Kind, Breaker: s})
+	}
+	status := http.StatusOK
+	if open == len(g.cfg.Backends) {
+		out.Status, status = "unavailable", http.StatusServiceUnavailable
+	}
+	body, _ := json.Marshal(out)
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_, _ = w.Write(append(body, '\n'))
+}
+
+func (g *Gateway) breakerStates() map[string]string {
+	states := make(map[string]string, len(g.breakers))
+	for name, b := range g.breakers {
+		states[name] = b.state()
+	}
+	return states
+}
+
+func (g *Gateway) serveMetrics(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
+	g.metrics.write(w, g.breakerStates())
+}
+
+func (g *Gateway) listModels(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Content-Type", "application/json")
+	_, _ = w.Write(g.modelList)
+}
+
+// chat serves POST /v1/chat/completions.
+func (g *Gateway) chat(w http.ResponseWriter, r *http.Request) {
+	body, err := readBody(r)
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			writeTooLarge(w, g.cfg.BodyLimit)
+			return
+		}
+		writeError(w, http.StatusBadRequest, errInvalidRequest, "could not read the request body", "", "")
+		return
+	}
+	req, err := parseChatRequest(body)
+	if err != nil {
+		var re *requestError
+		errors.As(err, &re)
+		writeError(w, http.StatusBadRequest, errInvalidRequest, re.msg, re.param, "invalid_request")
+		return
+	}
+	m, ok := g.models[req.Model]
+	if !ok {
+		writeError(w, http.StatusNotFound, errInvalidRequest,
+			fmt.Sprintf("the model '%s' does not exist", req.Model), "model", "model_not_found")
+		return
+	}
+	if m.Upstream != "" && m.Upstream != m.Name {
+		if body, err = replaceModel(body, m.Upstream); err != nil {
+			writeError(w, http.StatusBadRequest, errInvalidRequest, "request body is not a JSON object", "", "")
+			return
+		}
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), g.cfg.Timeout)
+	defer cancel()
+	ri := infoFrom(r.Context())
+	breq := &BackendRequest{Body: body, Stream: req.Stream, RequestID: ri.id}
+	resp, berr := g.forward(ctx, m, breq)
+	if berr != nil {
+		g.writeBackendError(w, r, ri, berr)
+		return
+	}
+	defer resp.Body.Close()
+	g.writeResponse(w, resp, ri)
+}
+
+// readBody reads the whole body, in one allocation when its length is
+// known.
+func readBody(r *http.Request) ([]byte, error) {
+	if r.ContentLength <= 0 {
+		return io.ReadAll(r.Body)
+	}
+	body := make([]byte, r.ContentLength)
+	if _, err := io.ReadFull(r.Body, body); err != nil {
+		return nil, err
+	}
+	return body, nil
+}
+
+// forward sends the request to the model's backend through its breaker,
+// falling back while the breaker is open and retrying retryable failures
+// within the deadline.
+func (g *Gateway) forward(ctx context.Context, m Model, req *BackendRequest) (*BackendResponse, *BackendError) {
+	var last *BackendError
+	for attempt := 0; ; attempt++ {
+		name := m.Backend
+		b := g.breakers[name]
+		done, err := b.allow()
+		if err != nil && m.Fallback != "" {
+			name, b = m.Fallback, g.breakers[m.Fallback]
+			done, err = b.allow()
+		}
+		if err != nil {
+			if last != nil && attempt > 0 {
+				return nil, last
+			}
+			return nil, &BackendError{Kind: "breaker_open", Status: http.StatusServiceUnavailable,
+				RetryAfter: g.breakers[m.Backend].retryAfter(), Err: fmt.Errorf("backend %s: %w", m.Backend, err)}
+		}
+		resp, err := g.backends[name].ChatCompletion(ctx, req)
+		be := g.outcome(ctx, name, resp, err, done)
+		if be == nil {
+			if resp.Status == http.StatusTooManyRequests && attempt < g.cfg.Retry.Max {
+				ra := parseRetryAfter(resp.Header.Get("Retry-After"))
+				if g.backoff(ctx, attempt, ra) {
+					drain(resp.Body)
+					continue
+				}
+			}
+			return resp, nil
+		}
+		last = be
+		if !be.Retryable || attempt >= g.cfg.Retry.Max || !g.backoff(ctx, attempt, be.RetryAfter) {
+			return nil, be
+		}
+	}
+}
+
+// outcome tells the breaker how the attempt went and classifies errors.
+func (g *Gateway) outcome(ctx context.Context, backend string, resp *BackendResponse, err error, done func(error)) *BackendError {
+	if err == nil {
+		switch {
+		case resp.Status >= 500:
+			done(errFailed)
+			g.metrics.backendError(backend, FailUpstream)
+		case resp.Status == http.StatusTooManyRequests:
+			done(errNotCounted) // backpressure, not ill health
+			g.metrics.backendError(backend, FailThrottle)
+		case resp.Status >= 400:
+			done(errNotCounted)
+		default:
+			done(nil)
+		}
+		return nil
+	}
+	var be *BackendError
+	if !errors.As(err, &be) {
+		if ctx.Err() != nil {
+			be = classifyContext(ctx, err)
+		} else {
+			be = &BackendError{Kind: FailUpstream, Status: http.StatusBadGateway, Err: err}
+		}
+	}
+	switch be.Kind {
+	case FailCanceled, FailThrottle:
+		done(errNotCounted)
+	default:
+		done(errFailed)
+	}
+	g.metrics.backendError(backend, be.Kind)
+	return be
+}
+
+// backoff waits before retry number attempt+1: full jitter over
+// base*2^attempt (capped), or the upstream's Retry-After when longer. It
+// reports false when the wait would pass the deadline or ctx ends.
+func (g *Gateway) backoff(ctx context.Context, attempt int, retryAfter time.Duration) bool {
+	c := g.cfg.Retry
+	ceil := min(float64(c.Cap), float64(c.Base)*math.Pow(2, float64(attempt)))
+	d := max(time.Duration(g.jitter()*ceil), retryAfter)
+	if dl, ok := ctx.Deadline(); ok && g.now().Add(d).After(dl) {
+		return false
+	}
+	return g.sleep(ctx, d) == nil
+}
+
+func drain(rc io.ReadCloser) {
+	_, _ = io.Copy(io.Discard, io.LimitReader(rc, 64<<10))
+	rc.Close()
+}
+
+// parseRetryAfter reads Retry-After in seconds; dates and junk give 0.
+func parseRetryAfter(v string) time.Duration {
+	s, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+	if err != nil || s < 0 || s > 3600 {
+		return 0
+	}
+	return time.Duration(s * float64(time.Second))
+}
+
+func (g *Gateway) writeBackendError(w http.ResponseWriter, r *http.Request, ri *reqInfo, be *BackendError) {
+	g.log.LogAttrs(r.Context(), slog.LevelWarn, "backend failure", slog.String("request_id", ri.id),
+		slog.String("kind", be.Kind), slog.Int("status", be.Status), slog.String("error", be.Err.Error()))
+	if be.Kind == FailCanceled {
+		return // nobody is listening
+	}
+	if be.RetryAfter > 0 || be.Kind == FailThrottle {
+		// A throttle without a hint still tells the client to back off.
+		w.Header().Set("Retry-After", strconv.Itoa(max(1, ceilSeconds(be.RetryAfter))))
+	}
+	typ, code, msg := errServer, "backend_error", "the model backend failed"
+	switch be.Kind {
+	case "breaker_open":
+		code, msg = "backend_unavailable", "the model backend is unavailable (circuit open); retry later"
+	case FailTimeout:
+		code, msg = "backend_timeout", "the model backend did not answer in time"
+	case FailThrottle:
+		typ, code, msg = errRateLimit, "backend_throttled", "the model backend is at capacity; retry later"
+	case FailConnect:
+		code, msg = "backend_unreachable", "the model backend could not be reached"
+	}
+	writeError(w, be.Status, typ, msg, "", code)
+}
+
+// hopHeaders are not passed from the upstream's response.
+var hopHeaders = map[string]bool{"Connection": true, "Keep-Alive": true, "Transfer-Encoding": true, "Te": true,
+	"Trailer": true, "Upgrade": true, "Proxy-Authenticate": true, "Content-Length": true, RequestIDHeader: true}
+
+// writeResponse copies the upstream's answer: SSE event by event with a
+// flush after each, anything else as one copy.
+func (g *Gateway) writeResponse(w http.ResponseWriter, resp *BackendResponse, ri *reqInfo) {
+	h := w.Header()
+	for k, v := range resp.Header {
+		if !hopHeaders[k] {
+			h[k] = v
+		}
+	}
+	sse := strings.HasPrefix(resp.Header.Get("Content-Type"), "text/event-stream")
+	if !sse {
+		if cl := resp.Header.Get("Content-Length"); cl != "" {
+			h.Set("Content-Length", cl)
+		}
+	}
+	w.WriteHeader(resp.Status)
+	if !sse {
+		if _, err := io.Copy(w, resp.Body); err != nil {
+			g.log.Warn("copy response", "request_id", ri.id, "error", err.Error())
+		}
+		return
+	}
+	rc := http.NewResponseController(w)
+	br := bufio.NewReaderSize(resp.Body, 16<<10)
+	for {
+		line, err := br.ReadSlice('\n')
+		if len(line) > 0 {
+			if _, werr := w.Write(line); werr != nil {
+				return
+			}
+			if len(line) <= 2 && (line[0] == '\n' || line[0] == '\r') { // end of an event
+				_ = rc.Flush()
+			}
+		}
+		if errors.Is(err, bufio.ErrBufferFull) {
+			continue
+		}
+		if err != nil {
+			_ = rc.Flush()
+			if err != io.EOF {
+				g.log.Warn("stream interrupted", "request_id", ri.id, "error", err.Error())
+			}
+			return
+		}
+	}
+}

@@ -1,0 +1,178 @@
+package gateway
+
+import (
+	"math"
+	"sync"
+	"time"
+
+	"golang.org/x/time/rate"
+)
+
+// Limiter decides whether a request may pass. The in-memory
+// implementation (NewLocalLimiter) limits one gateway instance; a shared
+// store (Redis) can implement the same interface to limit all of them.
+type Limiter interface {
+	// Reserve takes one token from the global bucket and from key's bucket
+	// (perKey sizes it) at now. If the tokens are available within
+	// maxWait the decision is Allowed, with Delay telling how long the
+	// caller must wait first; otherwise nothing is taken.
+	Reserve(now time.Time, key string, perKey Bucket, maxWait time.Duration) Decision
+}
+
+// Decision is a Limiter's answer, with what the RateLimit headers report
+// about the bucket that binds.
+type Decision struct {
+	Allowed bool
+	// Delay is how long an allowed request waits for its token.
+	Delay time.Duration
+	// Scope names the bucket that refused: "global" or "key".
+	Scope string
+	// Limit is the bucket's size (burst), Remaining its whole tokens left,
+	// Reset the time until it is full again; Limit 0 means unlimited.
+	Limit     int
+	Remaining int
+	Reset     time.Duration
+	// RetryAfter is when a refused request could get a token.
+	RetryAfter time.Duration
+}
+
+// LocalLimiter is a Limiter in memory: one rate.Limiter for the whole
+// gateway and one per key, in a map bounded by maxKeys where buckets idle
+// for idleTTL are evicted first, then the least recently used. It is safe
+// for concurrent use.
+type LocalLimiter struct {
+	global  *rate.Limiter // nil: unlimited
+	gBucket Bucket
+	maxKeys int
+	idleTTL time.Duration
+
+	mu   sync.Mutex // guards keys and every reservation
+	keys map[string]*keyBucket
+}
+
+type keyBucket struct {
+	lim    *rate.Limiter
+	bucket Bucket
+	last   time.Time
+}
+
+var _ Limiter = (*LocalLimiter)(nil)
+
+// NewLocalLimiter returns a LocalLimiter with the global bucket of l;
+// per-key buckets are sized by each Reserve call.
+func NewLocalLimiter(l Limits) *LocalLimiter {
+	ll := &LocalLimiter{maxKeys: max(l.MaxKeys, 1), idleTTL: l.IdleTTL, keys: map[string]*keyBucket{}}
+	if g := normBucket(l.Global); g.QPS > 0 {
+		ll.gBucket = g
+		ll.global = rate.NewLimiter(rate.Limit(g.QPS), g.Burst)
+	}
+	return ll
+}
+
+// normBucket fills in the default burst.
+func normBucket(b Bucket) Bucket {
+	if b.QPS > 0 && b.Burst == 0 {
+		b.Burst = max(1, int(math.Ceil(b.QPS)))
+	}
+	return b
+}
+
+// Reserve implements Limiter.
+func (l *LocalLimiter) Reserve(now time.Time, key string, perKey Bucket, maxWait time.Duration) Decision {
+	perKey = normBucket(perKey)
+	// One lock around reserve-and-cancel: a cancelled reservation gives
+	// back its whole token only if no other reservation came in between.
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var rg *rate.Reservation
+	var d Decision
+	if l.global != nil {
+		rg = l.global.ReserveN(now, 1)
+		wait := rg.DelayFrom(now)
+		if wait > maxWait {
+			rg.CancelAt(now)
+			return refused("global", l.global, l.gBucket, now, wait)
+		}
+		d = bucketState(l.global, l.gBucket, now)
+		d.Delay = wait
+	}
+	if perKey.QPS <= 0 {
+		d.Allowed = true
+		return d
+	}
+	kl := l.keyLimiter(now, key, perKey)
+	rk := kl.ReserveN(now, 1)
+	wait := rk.DelayFrom(now)
+	if wait > maxWait {
+		rk.CancelAt(now)
+		if rg != nil {
+			rg.CancelAt(now)
+		}
+		return refused("key", kl, perKey, now, wait)
+	}
+	// The key's bucket is reported: it is the one a client can act on.
+	kd := bucketState(kl, perKey, now)
+	kd.Delay = max(d.Delay, wait)
+	kd.Allowed = true
+	return kd
+}
+
+func refused(scope string, lim *rate.Limiter, b Bucket, now time.Time, wait time.Duration) Decision {
+	d := bucketState(lim, b, now)
+	d.Scope = scope
+	d.RetryAfter = wait
+	return d
+}
+
+func bucketState(lim *rate.Limiter, b Bucket, now time.Time) Decision {
+	tokens := lim.TokensAt(now)
+	d := Decision{Limit: b.Burst, Remaining: max(0, int(math.Floor(tokens)))}
+	if missing := float64(b.Burst) - tokens; missing > 0 {
+		d.Reset = time.Duration(missing / b.QPS * float64(time.Second))
+	}
+	return d
+}
+
+// keyLimiter returns key's limiter, creating it (and evicting to make
+// room) when needed. A changed bucket size for the key replaces it.
+// Called with mu held.
+func (l *LocalLimiter) keyLimiter(now time.Time, key string, b Bucket) *rate.Limiter {
+	if kb, ok := l.keys[key]; ok && kb.bucket == b {
+		kb.last = now
+		return kb.lim
+	}
+	if _, ok := l.keys[key]; !ok && len(l.keys) >= l.maxKeys {
+		l.evict(now)
+	}
+	kb := &keyBucket{lim: rate.NewLimiter(rate.Limit(b.QPS), b.Burst), bucket: b, last: now}
+	l.keys[key] = kb
+	return kb.lim
+}
+
+// evict removes the buckets idle for idleTTL; if none is, it removes the
+// least recently used one. Called with mu held, when the map is full.
+func (l *LocalLimiter) evict(now time.Time) {
+	var oldest string
+	var oldestAt time.Time
+	removed := false
+	for k, kb := range l.keys {
+		if now.Sub(kb.last) >= l.idleTTL {
+			delete(l.keys, k)
+			removed = true
+			continue
+		}
+		if oldest == "" || kb.last.Before(oldestAt) {
+			oldest, oldestAt = k, kb.last
+		}
+	}
+	if !removed {
+		delete(l.keys, oldest)
+	}
+}
+
+// Len reports how many per-key buckets are held.
+func (l *LocalLimiter) Len() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return len(l.keys)
+}
