@@ -2,27 +2,20 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
 	"os"
-	"reflect"
 	"strings"
 	"time"
 
-	"github.com/go-viper/mapstructure/v2"
 	"github.com/spf13/cobra"
-	"github.com/spf13/viper"
 
 	"github.com/scfgate/scfgate/gateway"
+	"github.com/scfgate/scfgate/internal/gwconfig"
 )
-
-// gatewayEnvPrefix prefixes the gateway's environment variables, as in the
-// gateway function: limits.max_wait is SCFGATE_GATEWAY_LIMITS_MAX_WAIT.
-const gatewayEnvPrefix = "SCFGATE_GATEWAY"
 
 func newServeCmd() *cobra.Command {
 	cmd := &cobra.Command{
@@ -43,9 +36,9 @@ SCFGATE_TENCENTCLOUD_ENDPOINT/SCHEME when set.`,
 			log := newLogger(cmd.ErrOrStderr(), cfg.Log)
 			file, _ := cmd.Flags().GetString("gateway-config")
 			if file == "" {
-				file = os.Getenv(gatewayEnvPrefix + "_CONFIG")
+				file = os.Getenv(gwconfig.FileEnv)
 			}
-			gcfg, err := loadGatewayConfig(file)
+			gcfg, err := gwconfig.Load(file)
 			if err != nil {
 				return err
 			}
@@ -105,62 +98,4 @@ func runServe(ctx context.Context, addr string, cfg gateway.Config, log *slog.Lo
 		return err
 	}
 	return nil
-}
-
-// loadGatewayConfig reads the gateway's configuration: defaults, the
-// file ("" for none), then SCFGATE_GATEWAY_* variables.
-func loadGatewayConfig(file string) (gateway.Config, error) {
-	v := viper.New()
-	defaults := map[string]any{}
-	_ = mapstructure.Decode(gateway.Default(), &defaults)
-	setNestedDefaults(v, "", defaults)
-	v.SetEnvPrefix(gatewayEnvPrefix)
-	v.SetEnvKeyReplacer(strings.NewReplacer(".", "_"))
-	v.AutomaticEnv()
-	if file != "" {
-		v.SetConfigFile(file)
-		if err := v.ReadInConfig(); err != nil {
-			return gateway.Config{}, fmt.Errorf("gateway config: read %s: %w", file, err)
-		}
-	}
-	var c gateway.Config
-	err := v.Unmarshal(&c, func(dc *mapstructure.DecoderConfig) {
-		dc.ErrorUnused = true
-		dc.DecodeHook = mapstructure.ComposeDecodeHookFunc(jsonListHook, mapstructure.StringToTimeDurationHookFunc())
-	})
-	if err != nil {
-		return gateway.Config{}, fmt.Errorf("gateway config: %w", err)
-	}
-	return c, c.Validate()
-}
-
-func setNestedDefaults(v *viper.Viper, prefix string, m map[string]any) {
-	for k, val := range m {
-		key := k
-		if prefix != "" {
-			key = prefix + "." + k
-		}
-		if sub, ok := val.(map[string]any); ok {
-			setNestedDefaults(v, key, sub)
-			continue
-		}
-		v.SetDefault(key, val)
-	}
-}
-
-// jsonListHook decodes a JSON array given as a string (an environment
-// variable) into a slice field.
-func jsonListHook(from, to reflect.Type, data any) (any, error) {
-	s, ok := data.(string)
-	if !ok || from.Kind() != reflect.String || to.Kind() != reflect.Slice {
-		return data, nil
-	}
-	out := reflect.New(to)
-	if strings.TrimSpace(s) == "" {
-		return out.Elem().Interface(), nil
-	}
-	if err := json.Unmarshal([]byte(s), out.Interface()); err != nil {
-		return nil, fmt.Errorf("a JSON array is expected: %w", err)
-	}
-	return out.Elem().Interface(), nil
 }

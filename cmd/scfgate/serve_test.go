@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/scfgate/scfgate/gateway"
+	"github.com/scfgate/scfgate/internal/gwconfig"
 )
 
 const serveTestKey = "sk-serve-test"
@@ -74,7 +75,7 @@ func startServe(t testing.TB, cfg gateway.Config) string {
 
 func TestServeAndBench(t *testing.T) {
 	up := fakeUpstream(t)
-	cfg, err := loadGatewayConfig(writeGatewayConfig(t, up.URL))
+	cfg, err := gwconfig.Load(writeGatewayConfig(t, up.URL))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -165,7 +166,7 @@ func TestServeOverhead(t *testing.T) {
 		t.Skip("set -overhead.qps to measure")
 	}
 	up := fakeUpstream(t)
-	cfg, err := loadGatewayConfig(writeGatewayConfig(t, up.URL))
+	cfg, err := gwconfig.Load(writeGatewayConfig(t, up.URL))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -25,7 +25,7 @@ import (
 
 	"github.com/tencentyun/scf-go-lib/cloudfunction"
 
-	"github.com/scfgate/scfgate/functions/gateway/internal/gwconfig"
+	"github.com/scfgate/scfgate/internal/gwconfig"
 	"github.com/scfgate/scfgate/gateway"
 )
 
