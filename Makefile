@@ -24,7 +24,7 @@ functions: ## Build each function folder's dist/ (main, plus scf_bootstrap for w
 	done
 
 run: build ## Start the whole system locally (front door :8080, Tencent Cloud API :9090)
-	$(BIN) local --project examples
+	$(BIN) local --project functions
 
 test: ## Vet and run every test, end-to-end tests included
 	$(GO) vet ./...

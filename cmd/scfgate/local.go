@@ -96,12 +96,25 @@ func printBanner(w io.Writer, c *localcloud.Cloud, secretID string) {
 	for _, r := range c.Routes() {
 		fmt.Fprintf(w, "    %-8s %s%s  -> %s\n", r.Kind, c.FrontDoorURL(), r.Path, r.Function)
 	}
-	for _, r := range c.Routes() {
-		if r.Kind == "web" {
-			continue
-		}
-		fmt.Fprintf(w, "try:\n  curl -s -X POST %s%s -H 'Content-Type: application/json' -d '{\"action\":\"echo\",\"data\":\"hello\"}'\n", c.FrontDoorURL(), r.Path)
-		break
-	}
+	fmt.Fprintf(w, "try:\n  %s\n", tryLine(c))
 	fmt.Fprintf(w, "Ctrl-C stops localcloud and every function process.\n")
+}
+
+// tryLine is a working curl command for the banner: a chat completion when
+// the project has scfgate's gateway function, else an echo request to the
+// first event function.
+func tryLine(c *localcloud.Cloud) string {
+	var first string
+	for _, r := range c.Routes() {
+		if r.Path == "/gateway/" {
+			return fmt.Sprintf(`curl -s %s%sv1/chat/completions -H 'Content-Type: application/json' -d '{"model":"hunyuan-13b","messages":[{"role":"user","content":"hello"}]}'`, c.FrontDoorURL(), r.Path)
+		}
+		if first == "" && r.Kind != "web" {
+			first = r.Path
+		}
+	}
+	if first == "" {
+		return fmt.Sprintf("curl -s %s/", c.FrontDoorURL())
+	}
+	return fmt.Sprintf(`curl -s -X POST %s%s -H 'Content-Type: application/json' -d '{"action":"echo","data":"hello"}'`, c.FrontDoorURL(), first)
 }
