@@ -25,8 +25,8 @@ import (
 
 	"github.com/tencentyun/scf-go-lib/cloudfunction"
 
-	"github.com/scfgate/scfgate/internal/gwconfig"
 	"github.com/scfgate/scfgate/gateway"
+	"github.com/scfgate/scfgate/internal/gwconfig"
 )
 
 func main() {
