@@ -54,6 +54,11 @@ func validateProject(out interface{ Write([]byte) (int, error) }, path, stage st
 			if _, err := cron.Parse(t.Cron); err != nil {
 				errs = append(errs, fmt.Errorf("%s: inputs.events.timer %q: parameters.cronExpression: %w", fn.File, t.Name, err))
 			}
+			// The component's toolkit creates a timer without `enable: true`
+			// switched off (CLOSE): a scaler that never ticks.
+			if !t.Enabled {
+				errs = append(errs, fmt.Errorf("%s: inputs.events.timer %q: parameters.enable: the timer would be created switched off (allowed: true)", fn.File, t.Name))
+			}
 		}
 	}
 	if err := errors.Join(errs...); err != nil {
