@@ -57,39 +57,58 @@ func TestBootstrapChecks(t *testing.T) {
 	}
 }
 
-// TestBuildPackages packages the example web function twice: main is a
-// linux/amd64 executable at the root, scf_bootstrap is executable, and the
-// two builds are byte-for-byte equal.
+// TestBuildPackages packages the shipped functions the way `make package`
+// does, twice: main is a linux/amd64 executable at the root, web
+// functions carry an executable, LF-ended scf_bootstrap, and the two
+// builds are byte-for-byte equal.
 func TestBuildPackages(t *testing.T) {
 	if testing.Short() {
-		t.Skip("compiles a function")
+		t.Skip("compiles functions")
 	}
-	// Work on a copy so the source tree's dist/ is left alone.
-	dir := t.TempDir()
-	boot, err := os.ReadFile("../../examples/echoweb/scf_bootstrap")
-	if err != nil {
-		t.Fatal(err)
+	tests := []struct {
+		name, pkg, dir string
+		web            bool
+	}{
+		{"gateway", "github.com/scfgate/scfgate/functions/gateway", "../../functions/gateway", true},
+		{"scaler", "github.com/scfgate/scfgate/functions/scaler", "../../functions/scaler", false},
 	}
-	if err := os.WriteFile(filepath.Join(dir, "scf_bootstrap"), boot, 0o755); err != nil {
-		t.Fatal(err)
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			// Work on a copy so the source tree's dist/ is left alone.
+			dir := t.TempDir()
+			if tc.web {
+				boot, err := os.ReadFile(filepath.Join(tc.dir, "scf_bootstrap"))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := os.WriteFile(filepath.Join(dir, "scf_bootstrap"), boot, 0o755); err != nil {
+					t.Fatal(err)
+				}
+			}
+			fn := Function{Name: tc.name, Pkg: tc.pkg, Dir: dir}
+			var zips [][]byte
+			for _, out := range []string{filepath.Join(dir, "out1"), filepath.Join(dir, "out2")} {
+				res, err := Build(context.Background(), fn, out)
+				if err != nil {
+					t.Fatal(err)
+				}
+				b, err := os.ReadFile(res.Zip)
+				if err != nil {
+					t.Fatal(err)
+				}
+				zips = append(zips, b)
+			}
+			if !bytes.Equal(zips[0], zips[1]) {
+				t.Fatal("building twice gave different packages")
+			}
+			checkZip(t, zips[0], tc.web)
+		})
 	}
-	fn := Function{Name: "echoweb", Pkg: "github.com/scfgate/scfgate/examples/echoweb", Dir: dir}
-	var zips [][]byte
-	for _, out := range []string{filepath.Join(dir, "out1"), filepath.Join(dir, "out2")} {
-		res, err := Build(context.Background(), fn, out)
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, err := os.ReadFile(res.Zip)
-		if err != nil {
-			t.Fatal(err)
-		}
-		zips = append(zips, b)
-	}
-	if !bytes.Equal(zips[0], zips[1]) {
-		t.Fatal("building twice gave different packages")
-	}
-	zr, err := zip.NewReader(bytes.NewReader(zips[0]), int64(len(zips[0])))
+}
+
+func checkZip(t *testing.T, data []byte, web bool) {
+	t.Helper()
+	zr, err := zip.NewReader(bytes.NewReader(data), int64(len(data)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -99,9 +118,6 @@ func TestBuildPackages(t *testing.T) {
 		if f.Mode()&0o111 == 0 {
 			t.Errorf("%s is not executable (mode %v)", f.Name, f.Mode())
 		}
-		if f.Name != "main" {
-			continue
-		}
 		rc, err := f.Open()
 		if err != nil {
 			t.Fatal(err)
@@ -109,15 +125,26 @@ func TestBuildPackages(t *testing.T) {
 		var buf bytes.Buffer
 		_, _ = buf.ReadFrom(rc)
 		rc.Close()
-		ef, err := elf.NewFile(bytes.NewReader(buf.Bytes()))
-		if err != nil {
-			t.Fatalf("main is not ELF: %v", err)
-		}
-		if ef.Machine != elf.EM_X86_64 || ef.Class != elf.ELFCLASS64 {
-			t.Errorf("main is %v %v, want x86-64", ef.Machine, ef.Class)
+		switch f.Name {
+		case "main":
+			ef, err := elf.NewFile(bytes.NewReader(buf.Bytes()))
+			if err != nil {
+				t.Fatalf("main is not ELF: %v", err)
+			}
+			if ef.Machine != elf.EM_X86_64 || ef.Class != elf.ELFCLASS64 {
+				t.Errorf("main is %v %v, want x86-64", ef.Machine, ef.Class)
+			}
+		case "scf_bootstrap":
+			if bytes.Contains(buf.Bytes(), []byte("\r")) || !bytes.HasPrefix(buf.Bytes(), []byte("#!")) {
+				t.Errorf("scf_bootstrap is not an LF-ended script: %q", buf.String())
+			}
 		}
 	}
-	if !seen["main"] || !seen["scf_bootstrap"] || len(zr.File) != 2 {
-		t.Errorf("entries = %v, want main and scf_bootstrap", seen)
+	want := 1
+	if web {
+		want = 2
+	}
+	if !seen["main"] || seen["scf_bootstrap"] != web || len(zr.File) != want {
+		t.Errorf("entries = %v, want main%s", seen, map[bool]string{true: " and scf_bootstrap"}[web])
 	}
 }
