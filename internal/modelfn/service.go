@@ -11,6 +11,8 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
+	"strings"
 	"sync"
 
 	"github.com/tencentyun/scf-go-lib/events"
@@ -96,18 +98,74 @@ func (s *Service) preload(ctx context.Context) (preload.Report, error) {
 }
 
 func (s *Service) startEngine(t *preload.Tuning) error {
-	m, err := latency.FromCalibration(latency.H200Calibration(), s.cfg.Profile, latency.DefaultMaxBatch)
+	var eng engine.Engine
+	var err error
+	switch s.cfg.Engine {
+	case "openai":
+		eng, err = s.openAIEngine(t)
+	case "hunyuan":
+		eng, err = s.hunyuanEngine(t)
+	default:
+		eng, err = s.simEngine(t)
+	}
 	if err != nil {
 		return err
+	}
+	s.mu.Lock()
+	s.eng = eng
+	s.mu.Unlock()
+	return nil
+}
+
+func (s *Service) simEngine(t *preload.Tuning) (engine.Engine, error) {
+	m, err := latency.FromCalibration(latency.H200Calibration(), s.cfg.Profile, latency.DefaultMaxBatch)
+	if err != nil {
+		return nil, err
 	}
 	if t != nil {
 		m = m.WithMaxBatch(t.MaxBatchSize)
 		s.log.Info("engine tuning", "max_batch_size", m.MaxBatch, "fp16", t.FP16, "kv_cache", t.KVCache)
 	}
-	s.mu.Lock()
-	s.eng = engine.NewSim(m, s.clock, s.cfg.Name)
-	s.mu.Unlock()
-	return nil
+	return engine.NewSim(m, s.clock, s.cfg.Name), nil
+}
+
+// openAIEngine forwards to the configured server. Of the tuning, kv_cache
+// caps max_tokens and max_batch_size bounds the requests in flight; all
+// three are logged as the vLLM flags the server should run with, since
+// they are launch options there. The key is never logged.
+func (s *Service) openAIEngine(t *preload.Tuning) (engine.Engine, error) {
+	oc := engine.OpenAIConfig{BaseURL: s.cfg.OpenAIURL, APIKey: s.cfg.OpenAIKey, Model: s.cfg.Name}
+	if t != nil {
+		oc.MaxTokens, oc.MaxConcurrent = t.KVCache, t.MaxBatchSize
+		s.log.Info("engine tuning", "engine", "openai", "max_batch_size", t.MaxBatchSize, "fp16", t.FP16, "kv_cache", t.KVCache,
+			"applied", "max_tokens capped at kv_cache, in-flight requests bounded by max_batch_size",
+			"server_launch_flags", strings.Join(engine.VLLMFlags(t.MaxBatchSize, t.FP16, t.KVCache), " "))
+	}
+	e, err := engine.NewOpenAI(oc)
+	if err != nil {
+		return nil, fmt.Errorf("modelfn: %s: %w", EnvOpenAIURL, err)
+	}
+	shown := s.cfg.OpenAIURL
+	if u, err := url.Parse(shown); err == nil {
+		shown = u.Redacted()
+	}
+	s.log.Info("engine", "engine", "openai", "url", shown, "bearer_key", s.cfg.OpenAIKey != "", "model", s.cfg.Name)
+	return e, nil
+}
+
+// hunyuanEngine calls the Hunyuan API; the tuning does not apply to a
+// model the cloud runs, and is only logged.
+func (s *Service) hunyuanEngine(t *preload.Tuning) (engine.Engine, error) {
+	e, err := engine.NewHunyuan(engine.HunyuanConfig{Model: s.cfg.HunyuanModel, Region: s.cfg.HunyuanRegion,
+		Endpoint: s.cfg.APIEndpoint, Scheme: s.cfg.APIScheme})
+	if err != nil {
+		return nil, fmt.Errorf("modelfn: hunyuan: %w", err)
+	}
+	if t != nil {
+		s.log.Info("engine tuning not applied", "engine", "hunyuan", "max_batch_size", t.MaxBatchSize, "fp16", t.FP16, "kv_cache", t.KVCache)
+	}
+	s.log.Info("engine", "engine", "hunyuan", "model", s.cfg.HunyuanModel, "region", s.cfg.HunyuanRegion, "endpoint", s.cfg.APIEndpoint)
+	return e, nil
 }
 
 // ErrLoading is the refusal of a request that arrived during the preload
@@ -169,8 +227,11 @@ func (s *Service) Handler() http.Handler {
 	mux.HandleFunc("POST /v1/chat/completions", s.chat)
 	mux.HandleFunc("POST /chat/completions", s.chat)
 	mux.HandleFunc("GET /v1/models", func(w http.ResponseWriter, _ *http.Request) {
-		writeJSON(w, http.StatusOK, map[string]any{"object": "list", "data": []map[string]any{
-			{"id": s.cfg.Name, "object": "model", "owned_by": "scfgate"}}})
+		data := []map[string]any{}
+		if s.cfg.Name != "" {
+			data = append(data, map[string]any{"id": s.cfg.Name, "object": "model", "owned_by": "scfgate"})
+		}
+		writeJSON(w, http.StatusOK, map[string]any{"object": "list", "data": data})
 	})
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, s.statusCode(), s.Status())
@@ -272,6 +333,12 @@ func (s *Service) engineError(w http.ResponseWriter, r *http.Request, err error)
 	case errors.Is(err, engine.ErrBadRequest):
 		writeError(w, http.StatusBadRequest, "invalid_request_error", "", err)
 	case r.Context().Err() != nil:
+	case errors.Is(err, engine.ErrUnavailable):
+		s.log.Warn("engine unavailable", "err", err)
+		writeError(w, http.StatusServiceUnavailable, "service_unavailable", "engine_unavailable", err)
+	case errors.As(err, new(*engine.UpstreamError)):
+		s.log.Error("engine upstream", "err", err)
+		writeError(w, http.StatusBadGateway, "upstream_error", "", err)
 	default:
 		s.log.Error("engine", "err", err)
 		writeError(w, http.StatusInternalServerError, "server_error", "", err)

@@ -1,0 +1,375 @@
+package engine
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/common"
+	sdkerrors "github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/common/errors"
+	tchttp "github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/common/http"
+	"github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/common/profile"
+	hunyuan "github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/hunyuan/v20230901"
+)
+
+// DefaultHunyuanModel is the Hunyuan model a request naming none gets:
+// hunyuan-lite, the smallest and cheapest of the ChatCompletions models
+// (v1.0.1093 lists hunyuan-lite, -standard, -standard-256K, -pro, -turbo,
+// -turbo-latest, -large, ...).
+const DefaultHunyuanModel = "hunyuan-lite"
+
+// Credential environment variables: SCF's role credentials, read on every
+// request because the runtime may refresh them.
+const (
+	EnvSecretID     = "TENCENTCLOUD_SECRETID"
+	EnvSecretKey    = "TENCENTCLOUD_SECRETKEY"
+	EnvSessionToken = "TENCENTCLOUD_SESSIONTOKEN"
+)
+
+// HunyuanConfig configures the Hunyuan engine.
+type HunyuanConfig struct {
+	// Model is sent when a request names no model; "" means
+	// DefaultHunyuanModel. A request's own model is sent as is.
+	Model string
+	// Region is sent as X-TC-Region; "" leaves it out.
+	Region string
+	// Endpoint overrides the API host[:port] (hunyuan.tencentcloudapi.com);
+	// Scheme is "http" or "https" ("" means https). Both are for tests and
+	// local emulators (SCFGATE_TENCENTCLOUD_ENDPOINT/SCHEME).
+	Endpoint, Scheme string
+	// Getenv reads the credentials (EnvSecretID, EnvSecretKey,
+	// EnvSessionToken) on every request; nil means os.Getenv.
+	Getenv func(string) string
+	// Timeout bounds a whole call, a stream included; 0 means none (the
+	// request's context bounds it).
+	Timeout time.Duration
+	// Transport replaces the SDK's HTTP transport; nil keeps it.
+	Transport http.RoundTripper
+}
+
+// Hunyuan answers chat completions with the Hunyuan cloud API's native
+// ChatCompletions action (version 2023-09-01, TC3-HMAC-SHA256 signed by
+// tencentcloud-sdk-go), mapping OpenAI messages to Hunyuan Messages
+// (Role, Content) and the answer back (Choices, Usage). Streams use the
+// SDK's SSE event channel.
+//
+// Not carried: max_tokens and max_completion_tokens (ChatCompletions in
+// v1.0.1093 has no output-length field), tool calls, images. Hunyuan's
+// FinishReason "sensitive" (moderation) becomes "content_filter".
+type Hunyuan struct {
+	cfg    HunyuanConfig
+	client *hunyuan.Client
+}
+
+var _ Engine = (*Hunyuan)(nil)
+
+// envCredential reads the credentials at signing time.
+type envCredential struct{ getenv func(string) string }
+
+func (c envCredential) GetSecretId() string  { return strings.TrimSpace(c.getenv(EnvSecretID)) }
+func (c envCredential) GetSecretKey() string { return strings.TrimSpace(c.getenv(EnvSecretKey)) }
+func (c envCredential) GetToken() string     { return strings.TrimSpace(c.getenv(EnvSessionToken)) }
+func (c envCredential) GetCredential() (string, string, string) {
+	return c.GetSecretId(), c.GetSecretKey(), c.GetToken()
+}
+
+var _ common.CredentialIface = envCredential{}
+
+// NewHunyuan checks cfg and returns the engine. Missing credentials are
+// not an error here: they are read, and checked, per request.
+func NewHunyuan(cfg HunyuanConfig) (*Hunyuan, error) {
+	if cfg.Model == "" {
+		cfg.Model = DefaultHunyuanModel
+	}
+	if cfg.Getenv == nil {
+		cfg.Getenv = os.Getenv
+	}
+	switch strings.ToLower(cfg.Scheme) {
+	case "", "https", "http":
+	default:
+		return nil, fmt.Errorf("engine: hunyuan scheme %q: want http or https", cfg.Scheme)
+	}
+	if strings.Contains(cfg.Endpoint, "://") {
+		return nil, fmt.Errorf("engine: hunyuan endpoint %q: want host[:port], the scheme apart", cfg.Endpoint)
+	}
+	if cfg.Timeout < 0 {
+		return nil, fmt.Errorf("engine: hunyuan timeout %s is negative", cfg.Timeout)
+	}
+	prof := profile.NewClientProfile()
+	prof.HttpProfile.ReqTimeout = int((cfg.Timeout + time.Second - 1) / time.Second)
+	if cfg.Endpoint != "" {
+		prof.HttpProfile.Endpoint = cfg.Endpoint
+	}
+	prof.HttpProfile.Scheme = "HTTPS"
+	if strings.EqualFold(cfg.Scheme, "http") {
+		prof.HttpProfile.Scheme = "HTTP"
+	}
+	c, err := hunyuan.NewClient(envCredential{getenv: cfg.Getenv}, cfg.Region, prof)
+	if err != nil {
+		return nil, fmt.Errorf("engine: hunyuan client: %w", err)
+	}
+	if cfg.Transport != nil {
+		c.WithHttpTransport(cfg.Transport)
+	}
+	return &Hunyuan{cfg: cfg, client: c}, nil
+}
+
+// hunyuanRole maps an OpenAI role to Hunyuan's: "developer" is Hunyuan's
+// "system"; the rest (system, user, assistant, tool) are the same.
+func hunyuanRole(r string) string {
+	if r == "developer" {
+		return "system"
+	}
+	return r
+}
+
+// openAIFinish maps Hunyuan's FinishReason to OpenAI's.
+func openAIFinish(f string) string {
+	if f == "sensitive" {
+		return "content_filter"
+	}
+	return f
+}
+
+func str(p *string) string {
+	if p == nil {
+		return ""
+	}
+	return *p
+}
+
+func i64(p *int64) int64 {
+	if p == nil {
+		return 0
+	}
+	return *p
+}
+
+func hunyuanUsage(u *hunyuan.Usage) Usage {
+	if u == nil {
+		return Usage{}
+	}
+	return Usage{PromptTokens: int(i64(u.PromptTokens)), CompletionTokens: int(i64(u.CompletionTokens)),
+		TotalTokens: int(i64(u.TotalTokens))}
+}
+
+// Complete sends req as one ChatCompletions call; with emit set the call
+// is streamed and each event's choices are passed to emit as chunks.
+// Errors: ErrBadRequest and ErrUnavailable through *UpstreamError (see
+// its doc), the context's error when ctx ends.
+func (h *Hunyuan) Complete(ctx context.Context, req ChatRequest, emit func(Chunk) error) (ChatResponse, error) {
+	if len(req.Messages) == 0 {
+		return ChatResponse{}, fmt.Errorf("engine: messages is empty: %w", ErrBadRequest)
+	}
+	cred := envCredential{getenv: h.cfg.Getenv}
+	if cred.GetSecretId() == "" || cred.GetSecretKey() == "" {
+		return ChatResponse{}, fmt.Errorf("engine: hunyuan: %s and %s must be set (the function's role credentials)", EnvSecretID, EnvSecretKey)
+	}
+	model := req.Model
+	if model == "" {
+		model = h.cfg.Model
+	}
+	hreq := hunyuan.NewChatCompletionsRequest()
+	hreq.Model = common.StringPtr(model)
+	for _, m := range req.Messages {
+		hreq.Messages = append(hreq.Messages, &hunyuan.Message{Role: common.StringPtr(hunyuanRole(m.Role)),
+			Content: common.StringPtr(m.Content)})
+	}
+	if emit != nil {
+		hreq.Stream = common.BoolPtr(true)
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel() // also ends the SDK's SSE reader when we stop early
+	resp, err := h.client.ChatCompletionsWithContext(ctx, hreq)
+	if err != nil {
+		if ctx.Err() != nil {
+			return ChatResponse{}, ctx.Err()
+		}
+		return ChatResponse{}, hunyuanError(err)
+	}
+	if resp.Response != nil { // a whole answer (also when a stream was asked for and not given)
+		out := h.answer(resp.Response, model)
+		if emit != nil {
+			if err := replay(out, emit); err != nil {
+				return ChatResponse{}, err
+			}
+		}
+		return out, nil
+	}
+	if resp.Events == nil {
+		return ChatResponse{}, &UpstreamError{Engine: "hunyuan", Message: "empty answer"}
+	}
+	out, err := h.stream(ctx, resp.Events, model, emit)
+	if err != nil && ctx.Err() != nil {
+		return ChatResponse{}, ctx.Err()
+	}
+	return out, err
+}
+
+func (h *Hunyuan) answer(p *hunyuan.ChatCompletionsResponseParams, model string) ChatResponse {
+	out := ChatResponse{ID: str(p.Id), Object: "chat.completion", Created: i64(p.Created), Model: model,
+		Usage: hunyuanUsage(p.Usage)}
+	for i, c := range p.Choices {
+		if c == nil {
+			continue
+		}
+		idx := i
+		if c.Index != nil {
+			idx = int(*c.Index)
+		}
+		msg := Message{Role: "assistant"}
+		if c.Message != nil {
+			if r := str(c.Message.Role); r != "" {
+				msg.Role = r
+			}
+			msg.Content = str(c.Message.Content)
+		}
+		out.Choices = append(out.Choices, Choice{Index: idx, Message: msg, FinishReason: openAIFinish(str(c.FinishReason))})
+	}
+	return out
+}
+
+// stream reads the SDK's SSE events: each data object is a
+// ChatCompletionsResponseParams without the "Response" wrapper; an event
+// named "error" carries an error envelope; empty events are heartbeats.
+func (h *Hunyuan) stream(ctx context.Context, events <-chan tchttp.SSEvent, model string, emit func(Chunk) error) (ChatResponse, error) {
+	out := ChatResponse{Object: "chat.completion", Model: model}
+	type acc struct {
+		role, finish string
+		text         strings.Builder
+	}
+	var choices []*acc
+	for ev := range events {
+		if ev.Err != nil {
+			if ctx.Err() != nil {
+				return ChatResponse{}, ctx.Err()
+			}
+			return ChatResponse{}, &UpstreamError{Engine: "hunyuan", Message: "stream: " + ev.Err.Error(), kind: ErrUnavailable}
+		}
+		data := bytes.TrimSpace(ev.Data)
+		if ev.Event == "error" {
+			var e tchttp.ErrorResponse
+			if json.Unmarshal(data, &e) == nil && e.Response.Error.Code != "" {
+				return ChatResponse{}, hunyuanError(sdkerrors.NewTencentCloudSDKError(e.Response.Error.Code,
+					e.Response.Error.Message, e.Response.RequestId))
+			}
+			return ChatResponse{}, &UpstreamError{Engine: "hunyuan", Message: "stream error: " + string(data)}
+		}
+		if len(data) == 0 {
+			continue
+		}
+		var p hunyuan.ChatCompletionsResponseParams
+		if err := json.Unmarshal(data, &p); err != nil {
+			return ChatResponse{}, &UpstreamError{Engine: "hunyuan", Message: "undecodable stream event: " + err.Error()}
+		}
+		if p.ErrorMsg != nil && (p.ErrorMsg.Code != nil || p.ErrorMsg.Msg != nil) {
+			code := ""
+			if p.ErrorMsg.Code != nil {
+				code = strconv.FormatInt(*p.ErrorMsg.Code, 10)
+			}
+			// 4000 internal error, 4001 model timeout: both transient.
+			return ChatResponse{}, &UpstreamError{Engine: "hunyuan", Code: code, Message: "stream: " + str(p.ErrorMsg.Msg),
+				RequestID: str(p.RequestId), kind: ErrUnavailable}
+		}
+		if out.ID == "" {
+			out.ID, out.Created = str(p.Id), i64(p.Created)
+		}
+		if p.Usage != nil {
+			out.Usage = hunyuanUsage(p.Usage)
+		}
+		chunk := Chunk{ID: out.ID, Object: "chat.completion.chunk", Created: out.Created, Model: model}
+		for i, c := range p.Choices {
+			if c == nil {
+				continue
+			}
+			idx := i
+			if c.Index != nil {
+				idx = int(*c.Index)
+			}
+			for len(choices) <= idx {
+				choices = append(choices, &acc{})
+			}
+			a := choices[idx]
+			var d Delta
+			if c.Delta != nil {
+				d.Role, d.Content = str(c.Delta.Role), str(c.Delta.Content)
+			}
+			if d.Role != "" {
+				a.role = d.Role
+			}
+			a.text.WriteString(d.Content)
+			cc := ChunkChoice{Index: idx, Delta: d}
+			if f := str(c.FinishReason); f != "" {
+				f = openAIFinish(f)
+				a.finish = f
+				cc.FinishReason = &f
+			}
+			chunk.Choices = append(chunk.Choices, cc)
+		}
+		if len(chunk.Choices) == 0 {
+			continue
+		}
+		if err := emit(chunk); err != nil {
+			return ChatResponse{}, err
+		}
+	}
+	// The SDK drops a reader error it cannot hand over at once, so a stream
+	// cut short may just end: without a FinishReason it is not an answer.
+	finished := len(choices) > 0
+	for _, a := range choices {
+		finished = finished && a.finish != ""
+	}
+	if !finished {
+		return ChatResponse{}, &UpstreamError{Engine: "hunyuan", Message: "stream ended before a FinishReason", kind: ErrUnavailable}
+	}
+	for i, a := range choices {
+		role := a.role
+		if role == "" {
+			role = "assistant"
+		}
+		out.Choices = append(out.Choices, Choice{Index: i, Message: Message{Role: role, Content: a.text.String()}, FinishReason: a.finish})
+	}
+	return out, nil
+}
+
+var httpStatusInMessage = regexp.MustCompile(`status code: (\d{3})`)
+
+// hunyuanError maps an SDK error to an *UpstreamError with its kind.
+func hunyuanError(err error) error {
+	var se *sdkerrors.TencentCloudSDKError
+	if !errors.As(err, &se) {
+		return &UpstreamError{Engine: "hunyuan", Message: err.Error(), kind: ErrUnavailable}
+	}
+	ue := &UpstreamError{Engine: "hunyuan", Code: se.Code, Message: se.Message, RequestID: se.RequestId}
+	if cause := errors.Unwrap(se); cause != nil {
+		ue.Message += ": " + cause.Error()
+	}
+	c := se.Code
+	switch {
+	case strings.HasPrefix(c, "InvalidParameter"), strings.HasPrefix(c, "MissingParameter"),
+		strings.HasPrefix(c, "UnknownParameter"):
+		ue.kind = ErrBadRequest
+	case strings.HasPrefix(c, "RequestLimitExceeded"), strings.HasPrefix(c, "LimitExceeded"),
+		c == "FailedOperation.EngineServerLimitExceeded", c == "FailedOperation.EngineRequestTimeout",
+		c == "FailedOperation.EngineServerError", c == "InternalError", c == "ServiceUnavailable",
+		c == "ResourceUnavailable", c == "ResourceInsufficient", c == "ClientError.NetworkError":
+		ue.kind = ErrUnavailable
+	case c == "ClientError.HttpStatusCodeError":
+		if m := httpStatusInMessage.FindStringSubmatch(se.Message); m != nil {
+			ue.Status, _ = strconv.Atoi(m[1])
+			ue.kind = kindOfStatus(ue.Status)
+			if ue.Status >= 500 {
+				ue.kind = ErrUnavailable
+			}
+		}
+	}
+	return ue
+}

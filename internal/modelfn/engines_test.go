@@ -1,0 +1,220 @@
+package modelfn
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/scfgate/scfgate/engine"
+)
+
+func TestFromEnvEngines(t *testing.T) {
+	env := func(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
+	c, err := FromEnv(env(map[string]string{EnvEngine: "openai", EnvOpenAIURL: "http://127.0.0.1:8000/v1", EnvOpenAIKey: "sk-x"}))
+	if err != nil || c.Engine != "openai" || c.OpenAIURL != "http://127.0.0.1:8000/v1" || c.OpenAIKey != "sk-x" || c.Name != "" {
+		t.Errorf("openai: %+v %v", c, err)
+	}
+	c, err = FromEnv(env(map[string]string{EnvEngine: "openai", EnvOpenAIURL: "http://h/v1", EnvName: "qwen2.5-7b"}))
+	if err != nil || c.Name != "qwen2.5-7b" {
+		t.Errorf("openai with a name: %+v %v", c, err)
+	}
+	c, err = FromEnv(env(map[string]string{EnvEngine: "hunyuan"}))
+	if err != nil || c.HunyuanModel != "hunyuan-lite" || c.Name != "hunyuan-lite" || c.HunyuanRegion != "ap-guangzhou" {
+		t.Errorf("hunyuan defaults: %+v %v", c, err)
+	}
+	c, err = FromEnv(env(map[string]string{EnvEngine: "hunyuan", EnvHunyuanModel: "hunyuan-turbo", EnvHunyuanRegion: "ap-beijing",
+		EnvAPIEndpoint: "127.0.0.1:9", EnvAPIScheme: "http"}))
+	if err != nil || c.Name != "hunyuan-turbo" || c.HunyuanRegion != "ap-beijing" || c.APIEndpoint != "127.0.0.1:9" || c.APIScheme != "http" {
+		t.Errorf("hunyuan: %+v %v", c, err)
+	}
+	for _, tc := range []struct {
+		env map[string]string
+		key string
+	}{
+		{map[string]string{EnvEngine: "openai"}, EnvOpenAIURL},
+		{map[string]string{EnvEngine: "openai", EnvOpenAIURL: "127.0.0.1:8000"}, EnvOpenAIURL},
+		{map[string]string{EnvEngine: "openai", EnvOpenAIURL: "ftp://h/v1"}, EnvOpenAIURL},
+		{map[string]string{EnvEngine: "hunyuan", EnvAPIScheme: "gopher"}, EnvAPIScheme},
+		{map[string]string{EnvEngine: "hunyuan", EnvAPIEndpoint: "http://127.0.0.1:9"}, EnvAPIEndpoint},
+		{map[string]string{EnvEngine: "vllm"}, EnvEngine},
+	} {
+		if _, err := FromEnv(env(tc.env)); err == nil || !strings.Contains(err.Error(), tc.key) {
+			t.Errorf("%v: err = %v, want it to name %s", tc.env, err, tc.key)
+		}
+	}
+	// A password in the URL is not repeated in the error.
+	_, err = FromEnv(env(map[string]string{EnvEngine: "openai", EnvOpenAIURL: "ftp://u:hunter2@h/v1"}))
+	if err == nil || strings.Contains(err.Error(), "hunter2") {
+		t.Errorf("err = %v", err)
+	}
+}
+
+// syncBuffer is a log sink safe for the server's goroutines.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func TestOpenAIEngineServes(t *testing.T) {
+	var mu sync.Mutex
+	var bodies []map[string]any
+	status := http.StatusOK
+	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var b map[string]any
+		_ = json.NewDecoder(r.Body).Decode(&b)
+		mu.Lock()
+		bodies = append(bodies, b)
+		st := status
+		mu.Unlock()
+		if r.Header.Get("Authorization") != "Bearer sk-very-secret" {
+			t.Errorf("Authorization = %q", r.Header.Get("Authorization"))
+		}
+		if st != http.StatusOK {
+			w.WriteHeader(st)
+			io.WriteString(w, `{"error":{"message":"upstream says `+http.StatusText(st)+`"}}`)
+			return
+		}
+		if b["stream"] == true {
+			w.Header().Set("Content-Type", "text/event-stream")
+			io.WriteString(w, "data: {\"id\":\"s\",\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":\"hey\"}}]}\n\n")
+			io.WriteString(w, "data: {\"id\":\"s\",\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"stop\"}]}\n\n")
+			io.WriteString(w, "data: [DONE]\n\n")
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		io.WriteString(w, `{"id":"c","object":"chat.completion","model":"served","choices":[{"index":0,"message":{"role":"assistant","content":"hey"},"finish_reason":"stop"}],"usage":{"prompt_tokens":1,"completion_tokens":1,"total_tokens":2}}`)
+	}))
+	defer upstream.Close()
+
+	cfg := testConfig(t)
+	cfg.Engine, cfg.Name, cfg.OpenAIURL, cfg.OpenAIKey = "openai", "served", upstream.URL+"/v1", "sk-very-secret"
+	var logs syncBuffer
+	s := New(cfg, slog.New(slog.NewTextHandler(&logs, nil)), nil)
+	if _, err := s.Preload(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	h := s.Handler()
+	rec := post(h, `{"messages":[{"role":"user","content":"hi"}],"max_tokens":100000}`)
+	if rec.Code != 200 || !strings.Contains(rec.Body.String(), `"content":"hey"`) {
+		t.Fatalf("status %d body %s", rec.Code, rec.Body)
+	}
+	mu.Lock()
+	// The seed plan's tuning: kv_cache 2048 caps max_tokens; the default
+	// model is SCFGATE_MODEL_NAME.
+	if b := bodies[0]; b["max_tokens"] != float64(2048) || b["model"] != "served" {
+		t.Errorf("upstream body %v", b)
+	}
+	mu.Unlock()
+	rec = post(h, `{"messages":[{"role":"user","content":"hi"}],"stream":true}`)
+	if rec.Code != 200 || rec.Header().Get("Content-Type") != "text/event-stream" ||
+		!strings.Contains(rec.Body.String(), `"content":"hey"`) || !strings.HasSuffix(rec.Body.String(), "data: [DONE]\n\n") {
+		t.Fatalf("stream: status %d body %s", rec.Code, rec.Body)
+	}
+	out, err := s.HandleEvent(context.Background(), json.RawMessage(`{"messages":[{"role":"user","content":"hi"}]}`))
+	if res, ok := out.(engine.ChatResponse); err != nil || !ok || res.Choices[0].Message.Content != "hey" {
+		t.Errorf("event: %+v %v", out, err)
+	}
+	for st, want := range map[int]int{400: 400, 503: 503, 500: 502, 401: 502} {
+		mu.Lock()
+		status = st
+		mu.Unlock()
+		rec = post(h, `{"messages":[{"role":"user","content":"hi"}]}`)
+		if rec.Code != want || !strings.Contains(rec.Body.String(), "upstream says") {
+			t.Errorf("upstream %d: status %d body %s", st, rec.Code, rec.Body)
+		}
+	}
+	log := logs.String()
+	if strings.Contains(log, "sk-very-secret") {
+		t.Errorf("the key is in the log:\n%s", log)
+	}
+	if !strings.Contains(log, "--max-num-seqs 8 --dtype float16 --max-model-len 2048") {
+		t.Errorf("launch flags not logged:\n%s", log)
+	}
+}
+
+func TestOpenAIEngineDown(t *testing.T) {
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := lis.Addr().String()
+	lis.Close()
+	cfg := testConfig(t)
+	cfg.Engine, cfg.OpenAIURL = "openai", "http://"+addr+"/v1"
+	s := New(cfg, nil, nil)
+	if _, err := s.Preload(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	rec := post(s.Handler(), chatBody)
+	if rec.Code != 503 || rec.Header().Get("Retry-After") == "" || !strings.Contains(rec.Body.String(), "connection refused") {
+		t.Errorf("status %d body %s", rec.Code, rec.Body)
+	}
+}
+
+func TestHunyuanEngineServes(t *testing.T) {
+	t.Setenv("TENCENTCLOUD_SECRETID", "AKIDtest")
+	t.Setenv("TENCENTCLOUD_SECRETKEY", "sk-hunyuan-secret")
+	t.Setenv("TENCENTCLOUD_SESSIONTOKEN", "token")
+	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var b map[string]any
+		_ = json.NewDecoder(r.Body).Decode(&b)
+		w.Header().Set("Content-Type", "application/json")
+		if r.Header.Get("X-TC-Action") != "ChatCompletions" || r.Header.Get("X-TC-Version") != "2023-09-01" ||
+			!strings.HasPrefix(r.Header.Get("Authorization"), "TC3-HMAC-SHA256 Credential=AKIDtest/") ||
+			r.Header.Get("X-TC-Token") != "token" || r.Header.Get("X-TC-Region") != "ap-guangzhou" {
+			io.WriteString(w, `{"Response":{"Error":{"Code":"AuthFailure.SignatureFailure","Message":"unexpected request"},"RequestId":"x"}}`)
+			return
+		}
+		if b["Model"] != "hunyuan-lite" {
+			io.WriteString(w, `{"Response":{"Error":{"Code":"InvalidParameterValue.Model","Message":"no such model"},"RequestId":"y"}}`)
+			return
+		}
+		io.WriteString(w, `{"Response":{"Id":"h","Created":1,"Choices":[{"Index":0,"FinishReason":"stop","Message":{"Role":"assistant","Content":"ok"}}],"Usage":{"PromptTokens":1,"CompletionTokens":1,"TotalTokens":2},"RequestId":"z"}}`)
+	}))
+	defer api.Close()
+	u, _ := url.Parse(api.URL)
+	c, err := FromEnv(func(k string) string {
+		return map[string]string{EnvEngine: "hunyuan", EnvAPIEndpoint: u.Host, EnvAPIScheme: "http"}[k]
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Source = tinyModel(t)
+	var logs syncBuffer
+	s := New(c, slog.New(slog.NewTextHandler(&logs, nil)), nil)
+	if _, err := s.Preload(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	rec := post(s.Handler(), `{"messages":[{"role":"user","content":"hi"}]}`)
+	if rec.Code != 200 || !strings.Contains(rec.Body.String(), `"content":"ok"`) || !strings.Contains(rec.Body.String(), `"model":"hunyuan-lite"`) {
+		t.Fatalf("status %d body %s", rec.Code, rec.Body)
+	}
+	rec = post(s.Handler(), `{"model":"gpt-4","messages":[{"role":"user","content":"hi"}]}`)
+	if rec.Code != 400 || !strings.Contains(rec.Body.String(), "no such model") {
+		t.Errorf("status %d body %s", rec.Code, rec.Body)
+	}
+	if strings.Contains(logs.String(), "sk-hunyuan-secret") {
+		t.Errorf("secret in log:\n%s", logs.String())
+	}
+}
