@@ -25,8 +25,12 @@ type breaker struct {
 	openFor time.Duration
 	now     func() time.Time
 
-	mu       sync.Mutex
-	openedAt time.Time
+	// signal, when set, shares openings with other instances.
+	signal BreakerSignal
+
+	mu          sync.Mutex
+	openedAt    time.Time
+	sharedUntil time.Time // another instance holds it open until then
 }
 
 func newBreaker(name string, c BreakerConfig, now func() time.Time, m *metrics, log *slog.Logger) *breaker {
@@ -57,6 +61,9 @@ func newBreaker(name string, c BreakerConfig, now func() time.Time, m *metrics, 
 				b.mu.Lock()
 				b.openedAt = b.now()
 				b.mu.Unlock()
+				if b.signal != nil {
+					b.signal.Opened(name, c.OpenFor) // must not block: gobreaker's lock is held
+				}
 			}
 			m.breakerTransition(name, from.String(), to.String())
 			log.Warn("breaker state change", "backend", name, "from", from.String(), "to", to.String())
@@ -67,13 +74,25 @@ func newBreaker(name string, c BreakerConfig, now func() time.Time, m *metrics, 
 
 // allow asks to pass one request; done reports its outcome: nil for a
 // success, errNotCounted or errFailed.
-func (b *breaker) allow() (done func(error), err error) { return b.cb.Allow() }
+// A backend another instance holds open (signal) is refused first.
+func (b *breaker) allow() (done func(error), err error) {
+	if b.signal != nil {
+		if d := b.signal.OpenFor(b.name); d > 0 {
+			b.mu.Lock()
+			b.sharedUntil = b.now().Add(d)
+			b.mu.Unlock()
+			return nil, errSharedOpen
+		}
+	}
+	return b.cb.Allow()
+}
 
 // retryAfter is the time left until the open breaker lets a probe through;
 // at least one second, so that Retry-After is never 0.
 func (b *breaker) retryAfter() time.Duration {
 	b.mu.Lock()
-	left := b.openedAt.Add(b.openFor).Sub(b.now())
+	now := b.now()
+	left := max(b.openedAt.Add(b.openFor).Sub(now), b.sharedUntil.Sub(now))
 	b.mu.Unlock()
 	return max(left, time.Second)
 }

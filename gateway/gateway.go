@@ -56,6 +56,11 @@ type Options struct {
 	// Transport carries http backends' requests; nil means a transport
 	// cloned from http.DefaultTransport.
 	Transport http.RoundTripper
+	// BreakerSignal shares breaker openings with other gateway instances
+	// (e.g. through Redis); nil means each instance's breakers stand alone.
+	BreakerSignal BreakerSignal
+	// Metrics are extra series appended to /metrics.
+	Metrics []MetricsWriter
 }
 
 // Gateway is the OpenAI-compatible handler. It is safe for concurrent use.
@@ -63,6 +68,7 @@ type Gateway struct {
 	cfg       Config
 	log       *slog.Logger
 	now       func() time.Time
+	realClock bool // now is time.Now
 	sleep     func(ctx context.Context, d time.Duration) error
 	jitter    func() float64
 	limiter   Limiter
@@ -73,6 +79,8 @@ type Gateway struct {
 	backends  map[string]Backend
 	breakers  map[string]*breaker
 	handler   http.Handler
+	chatRoute directRoute
+	extra     []MetricsWriter
 	idPrefix  string
 	idSeq     atomic.Uint64
 	modelList []byte
@@ -90,7 +98,7 @@ func New(cfg Config, opts Options) (*Gateway, error) {
 		g.log = slog.New(slog.DiscardHandler)
 	}
 	if g.now == nil {
-		g.now = time.Now
+		g.now, g.realClock = time.Now, true
 	}
 	if g.sleep == nil {
 		g.sleep = sleepContext
@@ -130,6 +138,7 @@ func New(cfg Config, opts Options) (*Gateway, error) {
 		}
 		g.backends[bc.Name] = b
 		g.breakers[bc.Name] = newBreaker(bc.Name, cfg.Breaker, g.now, g.metrics, g.log)
+		g.breakers[bc.Name].signal = opts.BreakerSignal
 	}
 	type modelEntry struct {
 		ID      string `json:"id"`
@@ -146,8 +155,19 @@ func New(cfg Config, opts Options) (*Gateway, error) {
 		list.Data = append(list.Data, modelEntry{ID: m.Name, Object: "model", OwnedBy: "scfgate"})
 	}
 	g.modelList, _ = json.Marshal(list)
+	g.extra = opts.Metrics
 	g.handler = g.routes()
+	g.chatRoute = direct(g.handler, http.MethodPost, "/v1/chat/completions")
 	return g, nil
+}
+
+// since is g.now().Sub(t); with the real clock it reads only the
+// monotonic clock, which is all that Sub uses then.
+func (g *Gateway) since(t time.Time) time.Duration {
+	if g.realClock {
+		return time.Since(t)
+	}
+	return g.now().Sub(t)
 }
 
 func sleepContext(ctx context.Context, d time.Duration) error {
@@ -162,7 +182,43 @@ func sleepContext(ctx context.Context, d time.Duration) error {
 }
 
 // ServeHTTP implements http.Handler.
-func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) { g.handler.ServeHTTP(w, r) }
+func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if f := &g.chatRoute; f.h != nil && r.Method == f.method && r.URL.RawPath == "" && r.URL.Path == f.pattern &&
+		chi.RouteContext(r.Context()) == nil {
+		sw := &statusWriter{ResponseWriter: w}
+		sw.info.route = f.pattern
+		f.h.ServeHTTP(sw, r)
+		return
+	}
+	g.handler.ServeHTTP(w, r)
+}
+
+// directRoute is one route served without the router, which costs a copy
+// of the Request and a context value per request. Its handler is the
+// route's chain as the router holds it (chi.Walk): the same middleware
+// and endpoint. It serves only requests the router would route to it
+// (method and path equal, no escaped path, not inside another chi
+// router); reqInfo.route tells the access log its pattern.
+type directRoute struct {
+	method, pattern string
+	h               http.Handler // nil: the router serves it
+}
+
+// direct finds method and pattern's chain in the router.
+func direct(router http.Handler, method, pattern string) directRoute {
+	d := directRoute{method: method, pattern: pattern}
+	routes, ok := router.(chi.Routes)
+	if !ok {
+		return d
+	}
+	_ = chi.Walk(routes, func(m, p string, h http.Handler, mws ...func(http.Handler) http.Handler) error {
+		if m == method && p == pattern {
+			d.h = chi.Chain(mws...).Handler(h)
+		}
+		return nil
+	})
+	return d
+}
 
 func (g *Gateway) routes() http.Handler {
 	r := chi.NewRouter()
@@ -231,6 +287,9 @@ func (g *Gateway) breakerStates() map[string]string {
 func (g *Gateway) serveMetrics(w http.ResponseWriter, _ *http.Request) {
 	w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
 	g.metrics.write(w, g.breakerStates())
+	for _, m := range g.extra {
+		m.WriteMetrics(w)
+	}
 }
 
 func (g *Gateway) listModels(w http.ResponseWriter, _ *http.Request) {
@@ -250,17 +309,17 @@ func (g *Gateway) chat(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, errInvalidRequest, "could not read the request body", "", "")
 		return
 	}
-	req, err := parseChatRequest(body)
+	model, stream, err := parseChat(body)
 	if err != nil {
 		var re *requestError
 		errors.As(err, &re)
 		writeError(w, http.StatusBadRequest, errInvalidRequest, re.msg, re.param, "invalid_request")
 		return
 	}
-	m, ok := g.models[req.Model]
+	m, ok := g.models[string(model)]
 	if !ok {
 		writeError(w, http.StatusNotFound, errInvalidRequest,
-			fmt.Sprintf("the model '%s' does not exist", req.Model), "model", "model_not_found")
+			"the model '"+string(model)+"' does not exist", "model", "model_not_found")
 		return
 	}
 	if m.Upstream != "" && m.Upstream != m.Name {
@@ -269,10 +328,14 @@ func (g *Gateway) chat(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	ctx, cancel := context.WithTimeout(r.Context(), g.cfg.Timeout)
-	defer cancel()
-	ri := infoFrom(r.Context())
-	breq := &BackendRequest{Body: body, Stream: req.Stream, RequestID: ri.id}
+	ri := infoFrom(w)
+	// context.WithTimeout(r.Context(), g.cfg.Timeout), its timer set up
+	// only if the backend waits on it.
+	ctx := &ri.ctx
+	ctx.init(r.Context(), time.Now().Add(g.cfg.Timeout))
+	defer ctx.stop()
+	breq := &ri.breq
+	*breq = BackendRequest{Body: body, Stream: stream, RequestID: ri.id}
 	resp, berr := g.forward(ctx, m, breq)
 	if berr != nil {
 		g.writeBackendError(w, r, ri, berr)
@@ -420,22 +483,37 @@ func (g *Gateway) writeBackendError(w http.ResponseWriter, r *http.Request, ri *
 	writeError(w, be.Status, typ, msg, "", code)
 }
 
-// hopHeaders are not passed from the upstream's response.
-var hopHeaders = map[string]bool{"Connection": true, "Keep-Alive": true, "Transfer-Encoding": true, "Te": true,
-	"Trailer": true, "Upgrade": true, "Proxy-Authenticate": true, "Content-Length": true, RequestIDHeader: true}
+// hopHeader tells the headers not passed from the upstream's response.
+func hopHeader(k string) bool {
+	switch k {
+	case "Connection", "Keep-Alive", "Transfer-Encoding", "Te", "Trailer", "Upgrade", "Proxy-Authenticate",
+		"Content-Length", RequestIDHeader:
+		return true
+	}
+	return false
+}
+
+// headerValue is h.Get(key) for a key in canonical form, which it does
+// not canonicalise again.
+func headerValue(h http.Header, key string) string {
+	if v := h[key]; len(v) > 0 {
+		return v[0]
+	}
+	return ""
+}
 
 // writeResponse copies the upstream's answer: SSE event by event with a
 // flush after each, anything else as one copy.
 func (g *Gateway) writeResponse(w http.ResponseWriter, resp *BackendResponse, ri *reqInfo) {
 	h := w.Header()
 	for k, v := range resp.Header {
-		if !hopHeaders[k] {
+		if !hopHeader(k) {
 			h[k] = v
 		}
 	}
-	sse := strings.HasPrefix(resp.Header.Get("Content-Type"), "text/event-stream")
+	sse := strings.HasPrefix(headerValue(resp.Header, "Content-Type"), "text/event-stream")
 	if !sse {
-		if cl := resp.Header.Get("Content-Length"); cl != "" {
+		if cl := headerValue(resp.Header, "Content-Length"); cl != "" {
 			h.Set("Content-Length", cl)
 		}
 	}

@@ -34,6 +34,9 @@ type Decision struct {
 	Reset     time.Duration
 	// RetryAfter is when a refused request could get a token.
 	RetryAfter time.Duration
+	// Unavailable marks a refusal because the limiter's store could not
+	// decide (a shared limiter failing closed): the client gets 503.
+	Unavailable bool
 }
 
 // LocalLimiter is a Limiter in memory: one rate.Limiter for the whole

@@ -1,7 +1,6 @@
 package gateway
 
 import (
-	"context"
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/hex"
@@ -15,22 +14,42 @@ import (
 	"github.com/go-chi/chi/v5"
 )
 
-// reqInfo is what the middleware learns about a request, shared through
-// the context as one pointer.
+// reqInfo is what the middleware learns about a request. requestID
+// makes one per request, inside the statusWriter it hands down the chain,
+// so that handlers find it through their ResponseWriter (infoFrom): no
+// context value, no copy of the Request. It also holds the request's
+// other small per-request parts, to allocate them at once.
 type reqInfo struct {
-	id  string
-	key string // the API key's name; "" when anonymous
+	id    string
+	key   string    // the API key's name; "" when anonymous
+	route string    // the route's pattern when served as a directRoute
+	start time.Time // when the request came in: the clock is read once for access log and shaping
+	// vals backs the values of X-Request-Id and the RateLimit-* headers.
+	vals [4]string
+	breq BackendRequest
+	ctx  lazyDeadline // the backend call's
 }
 
-type infoKey struct{}
-
-func (infoKey) String() string { return "gateway request info" }
-
-func infoFrom(ctx context.Context) *reqInfo {
-	if ri, ok := ctx.Value(infoKey{}).(*reqInfo); ok {
-		return ri
+// infoFrom finds the request's reqInfo in w or the writers it wraps; a
+// writer that requestID did not wrap gets a fresh one.
+func infoFrom(w http.ResponseWriter) *reqInfo {
+	for {
+		switch x := w.(type) {
+		case *statusWriter:
+			return &x.info
+		case interface{ Unwrap() http.ResponseWriter }:
+			w = x.Unwrap()
+		default:
+			return &reqInfo{}
+		}
 	}
-	return &reqInfo{}
+}
+
+// setHeader sets h[key] (key in canonical form) to v, with the slice
+// held in ri: Header.Set would canonicalise and allocate.
+func (ri *reqInfo) setHeader(h http.Header, i int, key, v string) {
+	ri.vals[i] = v
+	h[key] = ri.vals[i : i+1 : i+1]
 }
 
 // RequestIDHeader carries the request id in and out.
@@ -41,16 +60,20 @@ const maxRequestIDLen = 128
 
 // requestID takes the request id from X-Request-Id (the event adapter puts
 // API Gateway's requestContext.requestId there) or makes one, echoes it
-// in the response and stores it in the context.
+// in the response and keeps it in the request's reqInfo.
 func (g *Gateway) requestID(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		id := r.Header.Get(RequestIDHeader)
+		id := headerValue(r.Header, RequestIDHeader)
 		if id == "" || len(id) > maxRequestIDLen || !printable(id) {
 			id = g.newID()
 		}
-		w.Header().Set(RequestIDHeader, id)
-		ri := &reqInfo{id: id}
-		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), infoKey{}, ri)))
+		sw, ok := w.(*statusWriter) // a directRoute's
+		if !ok {
+			sw = &statusWriter{ResponseWriter: w}
+		}
+		sw.info.id = id
+		sw.info.setHeader(w.Header(), 0, RequestIDHeader, id)
+		next.ServeHTTP(sw, r)
 	})
 }
 
@@ -70,11 +93,13 @@ func (g *Gateway) newID() string {
 }
 
 // statusWriter records the status and size of a response for the access
-// log; Flush and Unwrap keep streaming working through it.
+// log; Flush and Unwrap keep streaming working through it. It carries the
+// request's reqInfo.
 type statusWriter struct {
 	http.ResponseWriter
 	status int
 	bytes  int64
+	info   reqInfo
 }
 
 func (s *statusWriter) WriteHeader(code int) {
@@ -105,11 +130,14 @@ func (s *statusWriter) Unwrap() http.ResponseWriter { return s.ResponseWriter }
 // metrics. It never logs headers or bodies (keys, prompts).
 func (g *Gateway) accessLog(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		start := g.now()
-		sw := &statusWriter{ResponseWriter: w}
+		sw, ok := w.(*statusWriter)
+		if !ok {
+			sw = &statusWriter{ResponseWriter: w}
+		}
+		ri := &sw.info
+		ri.start = g.now()
 		next.ServeHTTP(sw, r)
-		d := g.now().Sub(start)
-		ri := infoFrom(r.Context())
+		d := g.since(ri.start)
 		status := sw.status
 		if status == 0 {
 			status = http.StatusOK
@@ -117,7 +145,7 @@ func (g *Gateway) accessLog(next http.Handler) http.Handler {
 		if r.Context().Err() != nil && status < 400 && sw.bytes == 0 {
 			status = statusClientClosed
 		}
-		route := routeName(r)
+		route := routeName(ri, r)
 		g.metrics.request(route, status, d)
 		g.log.LogAttrs(r.Context(), slog.LevelInfo, "request",
 			slog.String("request_id", ri.id), slog.String("method", r.Method), slog.String("path", r.URL.Path),
@@ -132,11 +160,15 @@ var routeNames = map[string]string{"/v1/chat/completions": "chat", "/v1/models":
 
 // routeName names the request's route once chi has routed it; unknown
 // paths are "other", so that labels stay few.
-func routeName(r *http.Request) string {
-	if rc := chi.RouteContext(r.Context()); rc != nil {
-		if name, ok := routeNames[rc.RoutePattern()]; ok {
-			return name
+func routeName(ri *reqInfo, r *http.Request) string {
+	pattern := ri.route
+	if pattern == "" {
+		if rc := chi.RouteContext(r.Context()); rc != nil {
+			pattern = rc.RoutePattern()
 		}
+	}
+	if name, ok := routeNames[pattern]; ok {
+		return name
 	}
 	return "other"
 }
@@ -172,7 +204,7 @@ func (g *Gateway) auth(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
-		token, ok := bearer(r.Header.Get("Authorization"))
+		token, ok := bearer(headerValue(r.Header, "Authorization"))
 		if !ok {
 			writeError(w, http.StatusUnauthorized, errAuthentication,
 				"missing API key: send it as 'Authorization: Bearer <key>'", "", "missing_api_key")
@@ -189,7 +221,7 @@ func (g *Gateway) auth(next http.Handler) http.Handler {
 			writeError(w, http.StatusUnauthorized, errAuthentication, "incorrect API key provided", "", "invalid_api_key")
 			return
 		}
-		infoFrom(r.Context()).key = g.keys[match].name
+		infoFrom(w).key = g.keys[match].name
 		next.ServeHTTP(w, r)
 	})
 }
@@ -226,19 +258,35 @@ func writeTooLarge(w http.ResponseWriter, limit int64) {
 // RateLimit-* headers.
 func (g *Gateway) shape(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		ri := infoFrom(r.Context())
+		ri := infoFrom(w)
 		key, bucket := ri.key, g.cfg.Limits.PerKey
 		if key != "" {
 			bucket = g.keyBucket[key]
 		}
-		d := g.limiter.Reserve(g.now(), key, bucket, g.cfg.Limits.MaxWait)
+		now := ri.start
+		if now.IsZero() {
+			now = g.now()
+		}
+		d := g.limiter.Reserve(now, key, bucket, g.cfg.Limits.MaxWait)
 		if d.Limit > 0 {
+			// The three numbers in one string; keys in canonical form, set
+			// directly: Set would canonicalise (and allocate) on every
+			// request.
+			var buf [3 * 20]byte
+			b := strconv.AppendInt(buf[:0], int64(d.Limit), 10)
+			i := len(b)
+			b = strconv.AppendInt(b, int64(d.Remaining), 10)
+			j := len(b)
+			b = strconv.AppendInt(b, int64(ceilSeconds(d.Reset)), 10)
+			v := string(b)
 			h := w.Header()
-			// Keys in canonical form, set directly: Set would canonicalise
-			// (and allocate) on every request.
-			h["Ratelimit-Limit"] = []string{strconv.Itoa(d.Limit)}
-			h["Ratelimit-Remaining"] = []string{strconv.Itoa(d.Remaining)}
-			h["Ratelimit-Reset"] = []string{strconv.Itoa(ceilSeconds(d.Reset))}
+			ri.setHeader(h, 1, "Ratelimit-Limit", v[:i])
+			ri.setHeader(h, 2, "Ratelimit-Remaining", v[i:j])
+			ri.setHeader(h, 3, "Ratelimit-Reset", v[j:])
+		}
+		if !d.Allowed && d.Unavailable {
+			writeLimiterUnavailable(w, d)
+			return
 		}
 		if !d.Allowed {
 			g.metrics.shapedBy(d.Scope)

@@ -38,13 +38,13 @@ SCFGATE_TENCENTCLOUD_ENDPOINT/SCHEME when set.`,
 			if file == "" {
 				file = os.Getenv(gwconfig.FileEnv)
 			}
-			gcfg, err := gwconfig.Load(file)
+			gcfg, err := gwconfig.LoadAll(file)
 			if err != nil {
 				return err
 			}
 			addr, _ := cmd.Flags().GetString("addr")
 			return runServe(cmd.Context(), addr, gcfg, log, func(a string) {
-				fmt.Fprintf(cmd.OutOrStdout(), "scfgate gateway listening on http://%s (models: %s)\n", a, modelNames(gcfg))
+				fmt.Fprintf(cmd.OutOrStdout(), "scfgate gateway listening on http://%s (models: %s)\n", a, modelNames(gcfg.Gateway))
 			})
 		},
 	}
@@ -63,17 +63,12 @@ func modelNames(c gateway.Config) string {
 
 // runServe serves the gateway on addr until ctx ends; ready gets the
 // bound address once listening.
-func runServe(ctx context.Context, addr string, cfg gateway.Config, log *slog.Logger, ready func(addr string)) error {
-	g, err := gateway.New(cfg, gateway.Options{Logger: log, SCF: gateway.SCFOptions{
-		Credentials: func() (string, string, string) {
-			return os.Getenv("TENCENTCLOUD_SECRETID"), os.Getenv("TENCENTCLOUD_SECRETKEY"), os.Getenv("TENCENTCLOUD_SESSIONTOKEN")
-		},
-		Endpoint: os.Getenv("SCFGATE_TENCENTCLOUD_ENDPOINT"),
-		Scheme:   os.Getenv("SCFGATE_TENCENTCLOUD_SCHEME"),
-	}})
+func runServe(ctx context.Context, addr string, cfg gwconfig.All, log *slog.Logger, ready func(addr string)) error {
+	g, closeShared, err := gwconfig.Build(cfg, log)
 	if err != nil {
 		return err
 	}
+	defer closeShared()
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)

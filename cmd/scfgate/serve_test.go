@@ -56,7 +56,7 @@ func startServe(t testing.TB, cfg gateway.Config) string {
 	addrc := make(chan string, 1)
 	done := make(chan error, 1)
 	go func() {
-		done <- runServe(ctx, "127.0.0.1:0", cfg, slog.New(slog.DiscardHandler), func(a string) { addrc <- a })
+		done <- runServe(ctx, "127.0.0.1:0", gwconfig.All{Gateway: cfg}, slog.New(slog.DiscardHandler), func(a string) { addrc <- a })
 	}()
 	t.Cleanup(func() {
 		cancel()

@@ -25,7 +25,6 @@ import (
 
 	"github.com/tencentyun/scf-go-lib/cloudfunction"
 
-	"github.com/scfgate/scfgate/gateway"
 	"github.com/scfgate/scfgate/internal/gwconfig"
 )
 
@@ -33,24 +32,19 @@ func main() {
 	web := flag.Bool("web", os.Getenv("SCFGATE_GATEWAY_MODE") == "web", "serve HTTP on $PORT (web function) instead of SCF events")
 	flag.Parse()
 	log := slog.New(slog.NewJSONHandler(os.Stdout, nil))
-	cfg, err := gwconfig.Load(os.Getenv(gwconfig.FileEnv))
+	cfg, err := gwconfig.LoadAll(os.Getenv(gwconfig.FileEnv))
 	if err != nil {
 		log.Error("configuration", "error", err.Error())
 		os.Exit(2)
 	}
-	g, err := gateway.New(cfg, gateway.Options{Logger: log, SCF: gateway.SCFOptions{
-		Credentials: func() (string, string, string) {
-			return os.Getenv("TENCENTCLOUD_SECRETID"), os.Getenv("TENCENTCLOUD_SECRETKEY"), os.Getenv("TENCENTCLOUD_SESSIONTOKEN")
-		},
-		Endpoint: os.Getenv("SCFGATE_TENCENTCLOUD_ENDPOINT"),
-		Scheme:   os.Getenv("SCFGATE_TENCENTCLOUD_SCHEME"),
-	}})
+	g, closeShared, err := gwconfig.Build(cfg, log)
 	if err != nil {
 		log.Error("gateway", "error", err.Error())
 		os.Exit(2)
 	}
+	defer closeShared()
 	if !*web {
-		log.Info("serving events", "models", len(cfg.Models))
+		log.Info("serving events", "models", len(cfg.Gateway.Models), "shared_limiter", cfg.Redis.Enabled())
 		cloudfunction.StartHandler(g)
 		return
 	}

@@ -7,10 +7,13 @@
 // SCFGATE_GATEWAY_LIMITS_MAX_WAIT. The lists (models, backends, keys) can
 // be given in the environment as JSON arrays, e.g.
 // SCFGATE_GATEWAY_MODELS='[{"name":"hunyuan-13b","backend":"model"}]'.
+// The redis section (SCFGATE_GATEWAY_REDIS_*) configures shaping and
+// breakers shared through Redis (gateway/redislimit); LoadAll returns it.
 package gwconfig
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"reflect"
 	"strings"
@@ -19,6 +22,7 @@ import (
 	"github.com/spf13/viper"
 
 	"github.com/scfgate/scfgate/gateway"
+	"github.com/scfgate/scfgate/gateway/redislimit"
 )
 
 // EnvPrefix prefixes the gateway's environment variables.
@@ -28,29 +32,45 @@ const EnvPrefix = "SCFGATE_GATEWAY"
 const FileEnv = "SCFGATE_GATEWAY_CONFIG"
 
 // Load reads the configuration from file ("" for none) and the
-// environment, and validates it.
+// environment, and validates it. A redis section is accepted and
+// ignored; LoadAll returns it.
 func Load(file string) (gateway.Config, error) {
+	all, err := LoadAll(file)
+	return all.Gateway, err
+}
+
+// All is the gateway function's whole configuration: the gateway's, and
+// the optional Redis shared by gateway instances (the "redis" keys,
+// SCFGATE_GATEWAY_REDIS_ADDR and so on; no addr means no Redis).
+type All struct {
+	Gateway gateway.Config    `mapstructure:",squash"`
+	Redis   redislimit.Config `mapstructure:"redis"`
+}
+
+// LoadAll reads the configuration from file ("" for none) and the
+// environment, and validates it.
+func LoadAll(file string) (All, error) {
 	v := viper.New()
-	setDefaults(v, gateway.Default())
+	setDefaults(v, All{Gateway: gateway.Default(), Redis: redislimit.Default()})
 	v.SetEnvPrefix(EnvPrefix)
 	v.SetEnvKeyReplacer(strings.NewReplacer(".", "_"))
 	v.AutomaticEnv()
 	if file != "" {
 		v.SetConfigFile(file)
 		if err := v.ReadInConfig(); err != nil {
-			return gateway.Config{}, fmt.Errorf("gwconfig: read %s: %w", file, err)
+			return All{}, fmt.Errorf("gwconfig: read %s: %w", file, err)
 		}
 	}
-	var c gateway.Config
+	var c All
 	err := v.Unmarshal(&c, func(dc *mapstructure.DecoderConfig) {
 		dc.ErrorUnused = true
 		dc.DecodeHook = mapstructure.ComposeDecodeHookFunc(jsonListHook, mapstructure.StringToTimeDurationHookFunc())
 	})
 	if err != nil {
-		return gateway.Config{}, fmt.Errorf("gwconfig: %w", err)
+		return All{}, fmt.Errorf("gwconfig: %w", err)
 	}
-	if err := c.Validate(); err != nil {
-		return gateway.Config{}, err
+	if err := errors.Join(c.Gateway.Validate(), c.Redis.Validate()); err != nil {
+		return All{}, err
 	}
 	return c, nil
 }
@@ -75,7 +95,7 @@ func jsonListHook(from, to reflect.Type, data any) (any, error) {
 
 // setDefaults registers every key with its default, so that environment
 // variables reach Unmarshal for keys absent from the file.
-func setDefaults(v *viper.Viper, c gateway.Config) {
+func setDefaults(v *viper.Viper, c any) {
 	m := map[string]any{}
 	_ = mapstructure.Decode(c, &m)
 	var walk func(prefix string, m map[string]any)
