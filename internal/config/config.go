@@ -140,7 +140,7 @@ func ParseLevel(s string) (slog.Level, error) {
 // flagKeys maps flag names to configuration keys.
 func Load(file string, flags *pflag.FlagSet, flagKeys map[string]string) (Config, error) {
 	v := viper.New()
-	setDefaults(v, Default())
+	SetDefaults(v, Default())
 	v.SetEnvPrefix(EnvPrefix)
 	v.SetEnvKeyReplacer(strings.NewReplacer(".", "_"))
 	v.AutomaticEnv()
@@ -173,11 +173,13 @@ func Load(file string, flags *pflag.FlagSet, flagKeys map[string]string) (Config
 	return c, nil
 }
 
-// setDefaults registers every key with its default, so that environment
-// variables reach Unmarshal for keys absent from the file.
-func setDefaults(v *viper.Viper, c Config) {
+// SetDefaults registers every key of defaults (a struct with mapstructure
+// tags) with its value, so that environment variables reach Unmarshal for
+// keys absent from the file: viper's AutomaticEnv only answers for keys it
+// knows.
+func SetDefaults(v *viper.Viper, defaults any) {
 	m := map[string]any{}
-	_ = mapstructure.Decode(c, &m)
+	_ = mapstructure.Decode(defaults, &m)
 	var walk func(prefix string, m map[string]any)
 	walk = func(prefix string, m map[string]any) {
 		for k, val := range m {

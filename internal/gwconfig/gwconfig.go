@@ -23,6 +23,7 @@ import (
 
 	"github.com/scfgate/scfgate/gateway"
 	"github.com/scfgate/scfgate/gateway/redislimit"
+	"github.com/scfgate/scfgate/internal/config"
 )
 
 // EnvPrefix prefixes the gateway's environment variables.
@@ -51,7 +52,7 @@ type All struct {
 // environment, and validates it.
 func LoadAll(file string) (All, error) {
 	v := viper.New()
-	setDefaults(v, All{Gateway: gateway.Default(), Redis: redislimit.Default()})
+	config.SetDefaults(v, All{Gateway: gateway.Default(), Redis: redislimit.Default()})
 	v.SetEnvPrefix(EnvPrefix)
 	v.SetEnvKeyReplacer(strings.NewReplacer(".", "_"))
 	v.AutomaticEnv()
@@ -91,26 +92,4 @@ func jsonListHook(from, to reflect.Type, data any) (any, error) {
 		return nil, fmt.Errorf("a JSON array is expected: %w", err)
 	}
 	return out.Elem().Interface(), nil
-}
-
-// setDefaults registers every key with its default, so that environment
-// variables reach Unmarshal for keys absent from the file.
-func setDefaults(v *viper.Viper, c any) {
-	m := map[string]any{}
-	_ = mapstructure.Decode(c, &m)
-	var walk func(prefix string, m map[string]any)
-	walk = func(prefix string, m map[string]any) {
-		for k, val := range m {
-			key := k
-			if prefix != "" {
-				key = prefix + "." + k
-			}
-			if sub, ok := val.(map[string]any); ok {
-				walk(key, sub)
-				continue
-			}
-			v.SetDefault(key, val)
-		}
-	}
-	walk("", m)
 }
