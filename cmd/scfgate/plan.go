@@ -11,13 +11,16 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+
+	"github.com/scfgate/scfgate/sim"
 )
 
-// SCF unit prices, international site, USD (tencent-cloud.md 6.1).
+// SCF unit prices, international site, USD (tencent-cloud.md 6.1), shared
+// with the simulator.
 const (
-	priceGBs         = 0.0000167  // resource usage, per GB-second
-	priceIdleGBs     = 0.00000847 // idle provisioned concurrency, per GB-second
-	pricePerInvoke   = 0.002 / 10000
+	priceGBs         = sim.PriceGBs
+	priceIdleGBs     = sim.PriceIdleGBs
+	pricePerInvoke   = sim.PricePerInvocation
 	planDefaultDays  = 30
 	planScaleLimit   = 50 // the scaler's default Limit
 	planMinMemoryMB  = 64

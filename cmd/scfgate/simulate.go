@@ -1,0 +1,330 @@
+package main
+
+import (
+	"encoding/csv"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/scfgate/scfgate/sim"
+)
+
+// simulateDefaultPolicies is the side-by-side comparison run by default.
+var simulateDefaultPolicies = []string{"seed", "stable", "tracking", "predictive", sim.PolicyTraditional}
+
+func newSimulateCmd() *cobra.Command {
+	var (
+		scenarioPath string
+		sc           sim.Scenario
+		policies     string
+		out          string
+		cold         time.Duration
+	)
+	cmd := &cobra.Command{
+		Use:   "simulate",
+		Short: "Replay traffic through a model of SCF and compare scaling policies and cost",
+		Long: `simulate replays a trace (or synthetic traffic), rescaled to a peak rate and a
+duration, through a discrete-event model of SCF (one request per instance,
+provisioned instances started at 100/min, on-demand cold starts and idle
+reclaim, the account concurrency limit, Cloud Monitor's per-minute samples
+published late) with the scaler firing every minute, and bills it with
+SCF's unit prices (international site, USD). Every policy sees the same
+arrivals. "traditional" is a fixed fleet sized for the peak at the target
+utilisation, always on, billed at the GB-s price.
+
+It prints a table and, with --out, writes results.csv, summary.json,
+timeseries.csv (per policy and minute) and simulate.png/.svg (per policy:
+arrivals, started and busy instances, p99 per minute) to the folder.`,
+		Example: `  scfgate simulate --trace ../shared/traces/AzureLLMInferenceTrace_conv.csv --peak-qps 500 --duration 24h
+  scfgate simulate --synthetic diurnal --valley 0.18 --peak-qps 200 --duration 24h --out out/
+  scfgate simulate --scenario scenarios/seed-qps-500.yaml`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if scenarioPath != "" {
+				file, err := sim.LoadScenario(scenarioPath)
+				if err != nil {
+					return err
+				}
+				// flags given on the command line win over the file
+				mergeScenario(cmd, &file, sc, policies, cold)
+				sc = file
+			} else {
+				if policies != "" {
+					sc.Policies = splitList(policies)
+				}
+				sc.ColdStart = cold
+			}
+			if len(sc.Policies) == 0 {
+				sc.Policies = simulateDefaultPolicies
+			}
+			return runSimulate(cmd, sc, out)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&scenarioPath, "scenario", "", "scenario file (YAML or JSON) holding the options below")
+	f.StringVar(&sc.Trace, "trace", "", "trace file")
+	f.StringVar(&sc.Format, "format", sim.FormatAzureLLM, "trace format: "+sim.FormatAzureLLM+" or "+sim.FormatAzureFunctions)
+	f.StringVar(&sc.Synthetic, "synthetic", "", "synthetic traffic instead of a trace: diurnal, step, burst or flat")
+	f.StringVar(&sc.TokensFrom, "tokens-from", "", "an azure-llm trace whose request sizes synthetic traffic draws")
+	f.Float64Var(&sc.Valley, "valley", 0.2, "synthetic traffic's low level as a share of the peak")
+	f.Float64Var(&sc.PeakQPS, "peak-qps", 0, "rescale the traffic's busiest minute to this rate (0: keep)")
+	f.DurationVar(&sc.Duration, "duration", 0, "stretch the traffic to this duration (0: keep; synthetic: 24h)")
+	f.StringVar(&policies, "policy", strings.Join(simulateDefaultPolicies, ","), "comma-separated policies: "+strings.Join(sim.PolicyNames(), ", "))
+	f.Uint64Var(&sc.Seed, "seed", 1, "random seed of arrivals and request sizes")
+	f.IntVar(&sc.MemoryMB, "memory-mb", 2048, "the function's memory in MB (GB-s billing)")
+	f.DurationVar(&cold, "cold-start", sim.DefaultConfig().ColdStart, "time a new instance takes to load the model")
+	f.DurationVar(&sc.KeepAlive, "keep-alive", 10*time.Minute, "idle time after which SCF reclaims an on-demand instance")
+	f.IntVar(&sc.ConcurrencyLimit, "concurrency-limit", 1000, "account concurrency limit in instances (throttles beyond)")
+	f.DurationVar(&sc.MonitorDelay, "monitor-delay", 2*time.Minute, "delay before Cloud Monitor publishes a minute")
+	f.Float64Var(&sc.TargetUtilisation, "target-utilisation", 0.7, "target utilisation of stable, predictive, tracking and the traditional sizing")
+	f.IntVar(&sc.Min, "min", 1, "fewest provisioned instances a policy sets")
+	f.IntVar(&sc.Max, "max", 0, "most provisioned instances a policy sets (0: the concurrency limit)")
+	f.Float64Var(&sc.GatewayRPS, "gateway-rps", 0, "the gateway's token bucket rate in front of SCF (0: none); requests it refuses are rejected")
+	f.IntVar(&sc.GatewayBurst, "gateway-burst", 1, "the gateway token bucket's burst")
+	f.StringVar(&out, "out", "", "folder for results.csv, summary.json, timeseries.csv and simulate.png/.svg")
+	return cmd
+}
+
+// mergeScenario copies into file the flags set on the command line.
+func mergeScenario(cmd *cobra.Command, file *sim.Scenario, fl sim.Scenario, policies string, cold time.Duration) {
+	ch := cmd.Flags().Changed
+	if ch("trace") {
+		file.Trace, file.Synthetic = fl.Trace, ""
+	}
+	if ch("format") {
+		file.Format = fl.Format
+	}
+	if ch("synthetic") {
+		file.Synthetic, file.Trace = fl.Synthetic, ""
+	}
+	if ch("tokens-from") {
+		file.TokensFrom = fl.TokensFrom
+	}
+	if ch("valley") {
+		file.Valley = fl.Valley
+	}
+	if ch("peak-qps") {
+		file.PeakQPS = fl.PeakQPS
+	}
+	if ch("duration") {
+		file.Duration = fl.Duration
+	}
+	if ch("policy") {
+		file.Policies = splitList(policies)
+	}
+	if ch("seed") {
+		file.Seed = fl.Seed
+	}
+	if ch("memory-mb") {
+		file.MemoryMB = fl.MemoryMB
+	}
+	if ch("cold-start") {
+		file.ColdStart = cold
+	}
+	if ch("keep-alive") {
+		file.KeepAlive = fl.KeepAlive
+	}
+	if ch("concurrency-limit") {
+		file.ConcurrencyLimit = fl.ConcurrencyLimit
+	}
+	if ch("monitor-delay") {
+		file.MonitorDelay = fl.MonitorDelay
+	}
+	if ch("target-utilisation") {
+		file.TargetUtilisation = fl.TargetUtilisation
+	}
+	if ch("min") {
+		file.Min = fl.Min
+	}
+	if ch("max") {
+		file.Max = fl.Max
+	}
+	if ch("gateway-rps") {
+		file.GatewayRPS = fl.GatewayRPS
+	}
+	if ch("gateway-burst") {
+		file.GatewayBurst = fl.GatewayBurst
+	}
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+func runSimulate(cmd *cobra.Command, sc sim.Scenario, out string) error {
+	for _, p := range sc.Policies {
+		known := false
+		for _, k := range sim.PolicyNames() {
+			known = known || p == k
+		}
+		if !known {
+			return fmt.Errorf("simulate: --policy: unknown policy %q (known: %s)", p, strings.Join(sim.PolicyNames(), ", "))
+		}
+	}
+	prof, err := sc.Profile()
+	if err != nil {
+		return fmt.Errorf("simulate: %w", err)
+	}
+	c := sc.Config()
+	start := time.Now()
+	stderr := cmd.ErrOrStderr()
+	last := -1
+	c.Progress = func(done float64) {
+		// a progress bar once a run takes more than a few seconds
+		pct := int(done * 100)
+		if time.Since(start) < 3*time.Second || pct/5 == last {
+			return
+		}
+		last = pct / 5
+		fmt.Fprintf(stderr, "\rsimulating [%-20s] %3d%%", strings.Repeat("#", pct/5), pct)
+		if pct >= 100 {
+			fmt.Fprintln(stderr)
+		}
+	}
+	results, base, err := sim.Compare(prof, sc.Policies, c)
+	if err != nil {
+		return fmt.Errorf("simulate: %w", err)
+	}
+	if last >= 0 && last < 20 {
+		fmt.Fprintln(stderr)
+	}
+	w := cmd.OutOrStdout()
+	fmt.Fprintf(w, "traffic: %s, %v, peak %.1f req/s, mean %.1f req/s; %d arrivals; traditional fleet %d instances; simulated in %v\n",
+		trafficName(sc), prof.Duration(), prof.Peak(), prof.Mean(), base.Arrivals, base.PeakProvisioned, time.Since(start).Round(time.Millisecond))
+	if err := writeSimTable(w, results); err != nil {
+		return err
+	}
+	if out == "" {
+		return nil
+	}
+	if err := os.MkdirAll(out, 0o755); err != nil {
+		return err
+	}
+	if err := writeFileWith(filepath.Join(out, "results.csv"), func(f io.Writer) error { return writeSimCSV(f, results) }); err != nil {
+		return err
+	}
+	if err := writeFileWith(filepath.Join(out, "summary.json"), func(f io.Writer) error { return writeSimSummary(f, sc, prof, results) }); err != nil {
+		return err
+	}
+	if err := writeFileWith(filepath.Join(out, "timeseries.csv"), func(f io.Writer) error { return writeSimSeries(f, results) }); err != nil {
+		return err
+	}
+	return writeSimPlots(out, results)
+}
+
+func trafficName(sc sim.Scenario) string {
+	if sc.Trace != "" {
+		return filepath.Base(sc.Trace) + " (" + sc.Format + ")"
+	}
+	return sc.Synthetic + " (synthetic)"
+}
+
+func writeFileWith(path string, write func(io.Writer) error) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if err := write(f); err != nil {
+		f.Close()
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	return f.Close()
+}
+
+func writeSimTable(w io.Writer, rs []sim.Result) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "policy\tcost_usd\tcost_30d_usd\tsaving\tutil_peak\tutil_valley\tp50_ms\tp95_ms\tp99_ms\tcold_start\tthrottled\tpeak_prov\t")
+	for _, r := range rs {
+		fmt.Fprintf(tw, "%s\t%.2f\t%.2f\t%.1f%%\t%.1f%%\t%.1f%%\t%.0f\t%.0f\t%.0f\t%.3f%%\t%.3f%%\t%d\t\n",
+			r.Policy, r.CostUSD, r.Cost30DaysUSD, 100*r.SavingVsTraditional, 100*r.UtilPeak, 100*r.UtilValley,
+			r.P50Ms, r.P95Ms, r.P99Ms, 100*r.ColdStartShare, 100*r.ThrottledShare, r.PeakProvisioned)
+	}
+	return tw.Flush()
+}
+
+var simCSVHeader = []string{"policy", "arrivals", "served", "throttled", "rejected", "cold_starts", "cost_usd", "cost_30d_usd",
+	"saving_vs_traditional", "invocations_usd", "usage_usd", "idle_provisioned_usd", "traffic_usd", "util_peak", "util_valley",
+	"util_mean", "p50_ms", "p95_ms", "p99_ms", "mean_latency_ms", "cold_start_share", "throttled_share", "peak_provisioned", "peak_busy"}
+
+func writeSimCSV(w io.Writer, rs []sim.Result) error {
+	cw := csv.NewWriter(w)
+	if err := cw.Write(simCSVHeader); err != nil {
+		return err
+	}
+	g := func(v float64) string { return strconv.FormatFloat(v, 'g', 8, 64) }
+	i := func(v int64) string { return strconv.FormatInt(v, 10) }
+	for _, r := range rs {
+		if err := cw.Write([]string{r.Policy, i(r.Arrivals), i(r.Served), i(r.Throttled), i(r.Rejected), i(r.ColdStarts),
+			g(r.CostUSD), g(r.Cost30DaysUSD), g(r.SavingVsTraditional), g(r.InvocationsUSD), g(r.UsageUSD), g(r.IdleProvisionedUSD),
+			g(r.TrafficUSD), g(r.UtilPeak), g(r.UtilValley), g(r.UtilMean), g(r.P50Ms), g(r.P95Ms), g(r.P99Ms), g(r.MeanLatencyMs),
+			g(r.ColdStartShare), g(r.ThrottledShare), i(int64(r.PeakProvisioned)), i(int64(r.PeakBusy))}); err != nil {
+			return err
+		}
+	}
+	cw.Flush()
+	return cw.Error()
+}
+
+func writeSimSummary(w io.Writer, sc sim.Scenario, prof sim.Profile, rs []sim.Result) error {
+	policies := make(map[string]sim.Result, len(rs))
+	for _, r := range rs {
+		policies[r.Policy] = r
+	}
+	c := sc.Config()
+	doc := map[string]any{
+		"traffic": map[string]any{
+			"source":     trafficName(sc),
+			"duration_s": prof.Duration().Seconds(),
+			"peak_qps":   prof.Peak(),
+			"mean_qps":   prof.Mean(),
+			"seed":       c.Seed,
+		},
+		"platform": map[string]any{
+			"memory_mb":            c.MemoryMB,
+			"cold_start_s":         c.ColdStart.Seconds(),
+			"keep_alive_s":         c.KeepAlive.Seconds(),
+			"concurrency_limit":    c.ConcurrencyLimit,
+			"burst_per_minute":     c.BurstPerMinute,
+			"provision_per_minute": c.ProvisionPerMinute,
+			"monitor_delay_s":      c.MonitorDelay.Seconds(),
+			"target_utilisation":   c.Scaler.TargetUtilisation,
+		},
+		"policies": policies,
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(doc)
+}
+
+func writeSimSeries(w io.Writer, rs []sim.Result) error {
+	cw := csv.NewWriter(w)
+	if err := cw.Write([]string{"policy", "minute", "qps", "throttled", "rejected", "cold_starts", "provisioned", "busy_mean", "alloc_mean", "busy_max", "p99_ms"}); err != nil {
+		return err
+	}
+	g := func(v float64) string { return strconv.FormatFloat(v, 'g', 6, 64) }
+	for _, r := range rs {
+		for _, m := range r.Minutes {
+			if err := cw.Write([]string{r.Policy, strconv.Itoa(m.Minute), g(float64(m.Arrivals) / 60), strconv.FormatInt(m.Throttled, 10), strconv.FormatInt(m.Rejected, 10),
+				strconv.FormatInt(m.ColdStarts, 10), strconv.Itoa(m.Provisioned), g(m.BusyMean), g(m.AllocMean),
+				strconv.Itoa(m.BusyMax), g(m.P99Ms)}); err != nil {
+				return err
+			}
+		}
+	}
+	cw.Flush()
+	return cw.Error()
+}

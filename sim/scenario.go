@@ -1,0 +1,142 @@
+package sim
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Scenario is a simulation described in a file (YAML or JSON): the
+// traffic, the policies and the platform. Zero fields take the defaults
+// of [DefaultConfig].
+type Scenario struct {
+	Name string `yaml:"name"`
+	// Trace is a trace file, relative to the scenario file; Format is its
+	// format. Or Synthetic names a generator (diurnal, step, burst, flat)
+	// with Valley its low level as a share of the peak.
+	Trace     string  `yaml:"trace"`
+	Format    string  `yaml:"format"`
+	Synthetic string  `yaml:"synthetic"`
+	Valley    float64 `yaml:"valley"`
+	// TokensFrom is an azure-llm trace, relative to the scenario file,
+	// whose request sizes synthetic traffic draws; empty: every request
+	// is [DefaultTokens].
+	TokensFrom string `yaml:"tokens_from"`
+	// PeakQPS and Duration rescale the traffic; zero keeps the trace's.
+	PeakQPS  float64       `yaml:"peak_qps"`
+	Duration time.Duration `yaml:"duration"`
+	Policies []string      `yaml:"policies"`
+	Seed     uint64        `yaml:"seed"`
+
+	MemoryMB          int           `yaml:"memory_mb"`
+	ColdStart         time.Duration `yaml:"cold_start"`
+	KeepAlive         time.Duration `yaml:"keep_alive"`
+	ConcurrencyLimit  int           `yaml:"concurrency_limit"`
+	BurstPerMinute    int           `yaml:"burst_per_minute"`
+	MonitorDelay      time.Duration `yaml:"monitor_delay"`
+	TargetUtilisation float64       `yaml:"target_utilisation"`
+	Min               int           `yaml:"min"`
+	Max               int           `yaml:"max"`
+	GatewayRPS        float64       `yaml:"gateway_rps"`
+	GatewayBurst      int           `yaml:"gateway_burst"`
+}
+
+// LoadScenario reads a scenario file; a relative Trace becomes relative
+// to the file's folder.
+func LoadScenario(path string) (Scenario, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return Scenario{}, err
+	}
+	var s Scenario
+	dec := yaml.NewDecoder(bytes.NewReader(b))
+	dec.KnownFields(true)
+	if err := dec.Decode(&s); err != nil {
+		return Scenario{}, fmt.Errorf("%s: %w", path, err)
+	}
+	if s.Trace != "" && !filepath.IsAbs(s.Trace) {
+		s.Trace = filepath.Join(filepath.Dir(path), s.Trace)
+	}
+	if s.TokensFrom != "" && !filepath.IsAbs(s.TokensFrom) {
+		s.TokensFrom = filepath.Join(filepath.Dir(path), s.TokensFrom)
+	}
+	return s, nil
+}
+
+// Config returns DefaultConfig with the scenario's fields applied.
+func (s Scenario) Config() Config {
+	c := DefaultConfig()
+	if s.Seed != 0 {
+		c.Seed = s.Seed
+	}
+	if s.MemoryMB != 0 {
+		c.MemoryMB = s.MemoryMB
+	}
+	if s.ColdStart != 0 {
+		c.ColdStart = s.ColdStart
+	}
+	if s.KeepAlive != 0 {
+		c.KeepAlive = s.KeepAlive
+	}
+	if s.ConcurrencyLimit != 0 {
+		c.ConcurrencyLimit = s.ConcurrencyLimit
+		c.Scaler.Max, c.Scaler.Limit = s.ConcurrencyLimit, s.ConcurrencyLimit
+	}
+	if s.BurstPerMinute != 0 {
+		c.BurstPerMinute = s.BurstPerMinute
+	}
+	if s.MonitorDelay != 0 {
+		c.MonitorDelay = s.MonitorDelay
+	}
+	if s.TargetUtilisation != 0 {
+		c.Scaler.TargetUtilisation = s.TargetUtilisation
+	}
+	if s.Min != 0 {
+		c.Scaler.Min = s.Min
+	}
+	if s.Max != 0 {
+		c.Scaler.Max = s.Max
+		c.Scaler.Limit = max(c.Scaler.Limit, s.Max)
+	}
+	c.GatewayRPS, c.GatewayBurst = s.GatewayRPS, s.GatewayBurst
+	return c
+}
+
+// Profile loads or generates the scenario's traffic, rescaled.
+func (s Scenario) Profile() (Profile, error) {
+	switch {
+	case s.Trace != "" && s.Synthetic != "":
+		return Profile{}, errors.New("sim: scenario has both a trace and a synthetic generator")
+	case s.Trace != "":
+		format := s.Format
+		if format == "" {
+			format = FormatAzureLLM
+		}
+		p, err := ReadTraceFile(s.Trace, format)
+		if err != nil {
+			return Profile{}, err
+		}
+		return p.Rescale(s.PeakQPS, s.Duration), nil
+	case s.Synthetic != "":
+		d := s.Duration
+		if d == 0 {
+			d = 24 * time.Hour
+		}
+		p, err := Synthetic(s.Synthetic, s.PeakQPS, d, s.Valley)
+		if err != nil || s.TokensFrom == "" {
+			return p, err
+		}
+		sizes, err := ReadTraceFile(s.TokensFrom, FormatAzureLLM)
+		if err != nil {
+			return Profile{}, err
+		}
+		p.Tokens = sizes.Tokens
+		return p, nil
+	}
+	return Profile{}, errors.New("sim: scenario needs a trace or a synthetic generator")
+}
