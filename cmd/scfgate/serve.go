@@ -2,11 +2,9 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net"
-	"net/http"
 	"os"
 	"strings"
 	"time"
@@ -15,6 +13,7 @@ import (
 
 	"github.com/scfgate/scfgate/gateway"
 	"github.com/scfgate/scfgate/internal/gwconfig"
+	"github.com/scfgate/scfgate/internal/httpserve"
 )
 
 func newServeCmd() *cobra.Command {
@@ -73,24 +72,11 @@ func runServe(ctx context.Context, addr string, cfg gwconfig.All, log *slog.Logg
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}
-	srv := &http.Server{Handler: g, ReadHeaderTimeout: 10 * time.Second}
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
 	if ready != nil {
 		ready(ln.Addr().String())
 	}
 	if ctx == nil {
 		ctx = context.Background()
 	}
-	select {
-	case err := <-errc:
-		return err
-	case <-ctx.Done():
-	}
-	shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if err := srv.Shutdown(shutdown); err != nil && !errors.Is(err, http.ErrServerClosed) {
-		return err
-	}
-	return nil
+	return httpserve.Serve(ctx, ln, g, 5*time.Second)
 }

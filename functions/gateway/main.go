@@ -13,7 +13,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"log/slog"
 	"net"
@@ -26,6 +25,7 @@ import (
 	"github.com/tencentyun/scf-go-lib/cloudfunction"
 
 	"github.com/scfgate/scfgate/internal/gwconfig"
+	"github.com/scfgate/scfgate/internal/httpserve"
 )
 
 func main() {
@@ -62,19 +62,10 @@ func main() {
 func serve(addr string, h http.Handler, log *slog.Logger) error {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
 	defer stop()
-	srv := &http.Server{Addr: addr, Handler: h, ReadHeaderTimeout: 10 * time.Second}
-	errc := make(chan error, 1)
-	go func() { errc <- srv.ListenAndServe() }()
-	log.Info("serving http", "addr", addr)
-	select {
-	case err := <-errc:
-		return err
-	case <-ctx.Done():
-	}
-	shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if err := srv.Shutdown(shutdown); err != nil && !errors.Is(err, http.ErrServerClosed) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
 		return err
 	}
-	return nil
+	log.Info("serving http", "addr", ln.Addr().String())
+	return httpserve.Serve(ctx, ln, h, 5*time.Second)
 }

@@ -2,7 +2,6 @@ package modelfn
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -10,6 +9,8 @@ import (
 	"time"
 
 	"github.com/tencentyun/scf-go-lib/cloudfunction"
+
+	"github.com/scfgate/scfgate/internal/httpserve"
 )
 
 // ShutdownGrace bounds how long web requests in flight may run after the
@@ -35,9 +36,6 @@ func RunWeb(ctx context.Context, s *Service, addr string) error {
 	if err != nil {
 		return fmt.Errorf("modelfn: listen: %w", err)
 	}
-	srv := &http.Server{Handler: logged(s.log, s.Handler()), ReadHeaderTimeout: 10 * time.Second}
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(lis) }()
 	s.log.Info("listening", "addr", lis.Addr().String())
 	pctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -46,25 +44,10 @@ func RunWeb(ctx context.Context, s *Service, addr string) error {
 		defer close(preloaded)
 		_, _ = s.Preload(pctx)
 	}()
-	select {
-	case err := <-served:
-		cancel()
-		<-preloaded
-		return err
-	case <-ctx.Done():
-	}
+	err = httpserve.Serve(ctx, lis, logged(s.log, s.Handler()), ShutdownGrace)
 	cancel()
 	<-preloaded
-	sctx, stop := context.WithTimeout(context.Background(), ShutdownGrace)
-	defer stop()
-	if err := srv.Shutdown(sctx); err != nil {
-		srv.Close()
-		return fmt.Errorf("modelfn: shutdown: %w", err)
-	}
-	if err := <-served; !errors.Is(err, http.ErrServerClosed) {
-		return err
-	}
-	return nil
+	return err
 }
 
 // logged writes one log line per answered request.
