@@ -31,24 +31,6 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// syncBuffer collects the functions' output lines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 const (
 	secretID  = "AKIDscalertest"
 	secretKey = "scaler-test-key"
@@ -63,38 +45,10 @@ const (
 // rise; light load afterwards makes it fall no sooner than the
 // stabilization window and by at most half per step.
 func TestScalerOnLocalcloud(t *testing.T) {
-	dirs := functest.Build(t)
-	scalerDir := functest.BuildFunction(t, "github.com/scfgate/scfgate/functions/scaler")
 	argument := `{"function":"model","qualifier":"1","policy":"stable","min":1,"max":20,` +
 		`"stabilization_window":"20s","timeout":"5s",` +
 		`"monitor":{"period":"10s","window":"30s","offset":"0s","backoff":"50ms"}}`
-	project := &topology.Project{App: "test", Stage: "dev", Functions: []topology.Function{
-		{Instance: "model", Spec: runtime.FunctionSpec{Namespace: "default", Name: "model", Runtime: "Go1", Handler: "main",
-			CodeDir: dirs.Echo, MemoryMB: 128, Timeout: 10 * time.Second}},
-		{Instance: "scaler", Spec: runtime.FunctionSpec{Namespace: "default", Name: "scaler", Runtime: "Go1", Handler: "main",
-			CodeDir: scalerDir, MemoryMB: 128, Timeout: 10 * time.Second},
-			Timers: []topology.Timer{{Name: "tick", Cron: "*/2 * * * * * *", Argument: argument, Enabled: true}}},
-	}}
-	out := &syncBuffer{}
-	c, err := localcloud.New(localcloud.Config{Project: project, SecretID: secretID, SecretKey: secretKey, Region: region,
-		Host: runtime.Config{ProvisionPerMinute: 6000}, FunctionOutput: out})
-	if err != nil {
-		t.Fatal(err)
-	}
-	c.Start(context.Background())
-	t.Cleanup(func() { c.Close() })
-	prof := profile.NewClientProfile()
-	prof.HttpProfile.Endpoint = c.APIEndpoint()
-	prof.HttpProfile.Scheme = "HTTP"
-	client, err := scf.NewClient(common.NewCredential(secretID, secretKey), region, prof)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pub := scf.NewPublishVersionRequest()
-	pub.FunctionName = common.StringPtr("model")
-	if _, err := client.PublishVersion(pub); err != nil {
-		t.Fatal(err)
-	}
+	client, out := startScalerCloud(t, "*/2 * * * * * *", argument, nil, nil)
 	allocated := func() int {
 		req := scf.NewGetProvisionedConcurrencyConfigRequest()
 		req.FunctionName = common.StringPtr("model")
@@ -184,47 +138,30 @@ func TestScalerOnLocalcloud(t *testing.T) {
 }
 
 // tail returns the last lines of s for a failure message.
-func tail(s string) string {
-	lines := strings.Split(s, "\n")
-	return strings.Join(lines[max(0, len(lines)-20):], "\n")
-}
-
-// TestScalerHoldsOnMonitorOutage puts a proxy in front of the local API
-// that fails every GetMonitorData call: the scaler must log the outage and
-// keep the provisioned concurrency it found, with no load at all.
-func TestScalerHoldsOnMonitorOutage(t *testing.T) {
+// startScalerCloud runs localcloud with the echo function standing in for
+// the model function (version 1 published) and the scaler function fired
+// by a timer with cron and argument. extraEnv reaches every function;
+// beforeStart sees the Cloud before anything is served.
+func startScalerCloud(t *testing.T, cron, argument string, extraEnv map[string]string, beforeStart func(*localcloud.Cloud)) (*scf.Client, *functest.SyncBuffer) {
+	t.Helper()
 	dirs := functest.Build(t)
 	scalerDir := functest.BuildFunction(t, "github.com/scfgate/scfgate/functions/scaler")
-	var api atomic.Pointer[url.URL]
-	var monitorCalls atomic.Int64
-	proxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Header.Get("X-TC-Action") == "GetMonitorData" {
-			monitorCalls.Add(1)
-			w.Header().Set("Content-Type", "application/json")
-			io.WriteString(w, `{"Response":{"Error":{"Code":"InternalError","Message":"monitor is down"},"RequestId":"outage"}}`)
-			return
-		}
-		httputil.NewSingleHostReverseProxy(api.Load()).ServeHTTP(w, r)
-	}))
-	t.Cleanup(proxy.Close)
-	argument := `{"function":"model","qualifier":"1","policy":"stable","min":1,"max":20,"timeout":"3s",` +
-		`"stabilization_window":"0s","monitor":{"period":"10s","window":"30s","offset":"0s","backoff":"50ms"}}`
 	project := &topology.Project{App: "test", Stage: "dev", Functions: []topology.Function{
 		{Instance: "model", Spec: runtime.FunctionSpec{Namespace: "default", Name: "model", Runtime: "Go1", Handler: "main",
 			CodeDir: dirs.Echo, MemoryMB: 128, Timeout: 10 * time.Second}},
 		{Instance: "scaler", Spec: runtime.FunctionSpec{Namespace: "default", Name: "scaler", Runtime: "Go1", Handler: "main",
 			CodeDir: scalerDir, MemoryMB: 128, Timeout: 10 * time.Second},
-			Timers: []topology.Timer{{Name: "tick", Cron: "* * * * * * *", Argument: argument, Enabled: true}}},
+			Timers: []topology.Timer{{Name: "tick", Cron: cron, Argument: argument, Enabled: true}}},
 	}}
-	out := &syncBuffer{}
+	out := &functest.SyncBuffer{}
 	c, err := localcloud.New(localcloud.Config{Project: project, SecretID: secretID, SecretKey: secretKey, Region: region,
-		Host: runtime.Config{ProvisionPerMinute: 6000, ExtraEnv: map[string]string{
-			localcloud.EndpointEnv: strings.TrimPrefix(proxy.URL, "http://")}},
-		FunctionOutput: out})
+		Host: runtime.Config{ProvisionPerMinute: 6000, ExtraEnv: extraEnv}, FunctionOutput: out})
 	if err != nil {
 		t.Fatal(err)
 	}
-	api.Store(&url.URL{Scheme: "http", Host: c.APIEndpoint()})
+	if beforeStart != nil {
+		beforeStart(c)
+	}
 	c.Start(context.Background())
 	t.Cleanup(func() { c.Close() })
 	prof := profile.NewClientProfile()
@@ -239,6 +176,35 @@ func TestScalerHoldsOnMonitorOutage(t *testing.T) {
 	if _, err := client.PublishVersion(pub); err != nil {
 		t.Fatal(err)
 	}
+	return client, out
+}
+
+func tail(s string) string {
+	lines := strings.Split(s, "\n")
+	return strings.Join(lines[max(0, len(lines)-20):], "\n")
+}
+
+// TestScalerHoldsOnMonitorOutage puts a proxy in front of the local API
+// that fails every GetMonitorData call: the scaler must log the outage and
+// keep the provisioned concurrency it found, with no load at all.
+func TestScalerHoldsOnMonitorOutage(t *testing.T) {
+	var api atomic.Pointer[url.URL]
+	var monitorCalls atomic.Int64
+	proxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("X-TC-Action") == "GetMonitorData" {
+			monitorCalls.Add(1)
+			w.Header().Set("Content-Type", "application/json")
+			io.WriteString(w, `{"Response":{"Error":{"Code":"InternalError","Message":"monitor is down"},"RequestId":"outage"}}`)
+			return
+		}
+		httputil.NewSingleHostReverseProxy(api.Load()).ServeHTTP(w, r)
+	}))
+	t.Cleanup(proxy.Close)
+	argument := `{"function":"model","qualifier":"1","policy":"stable","min":1,"max":20,"timeout":"3s",` +
+		`"stabilization_window":"0s","monitor":{"period":"10s","window":"30s","offset":"0s","backoff":"50ms"}}`
+	client, out := startScalerCloud(t, "* * * * * * *", argument,
+		map[string]string{localcloud.EndpointEnv: strings.TrimPrefix(proxy.URL, "http://")},
+		func(c *localcloud.Cloud) { api.Store(&url.URL{Scheme: "http", Host: c.APIEndpoint()}) })
 	put := scf.NewPutProvisionedConcurrencyConfigRequest()
 	put.FunctionName = common.StringPtr("model")
 	put.Qualifier = common.StringPtr("1")

@@ -1,7 +1,6 @@
 package modelfn
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"io"
@@ -15,6 +14,7 @@ import (
 	"testing"
 
 	"github.com/scfgate/scfgate/engine"
+	"github.com/scfgate/scfgate/internal/functest"
 )
 
 func TestFromEnvEngines(t *testing.T) {
@@ -58,24 +58,6 @@ func TestFromEnvEngines(t *testing.T) {
 	}
 }
 
-// syncBuffer is a log sink safe for the server's goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 func TestOpenAIEngineServes(t *testing.T) {
 	var mu sync.Mutex
 	var bodies []map[string]any
@@ -109,7 +91,7 @@ func TestOpenAIEngineServes(t *testing.T) {
 
 	cfg := testConfig(t)
 	cfg.Engine, cfg.Name, cfg.OpenAIURL, cfg.OpenAIKey = "openai", "served", upstream.URL+"/v1", "sk-very-secret"
-	var logs syncBuffer
+	var logs functest.SyncBuffer
 	s := New(cfg, slog.New(slog.NewTextHandler(&logs, nil)), nil)
 	if _, err := s.Preload(context.Background()); err != nil {
 		t.Fatal(err)
@@ -201,7 +183,7 @@ func TestHunyuanEngineServes(t *testing.T) {
 		t.Fatal(err)
 	}
 	c.Source = tinyModel(t)
-	var logs syncBuffer
+	var logs functest.SyncBuffer
 	s := New(c, slog.New(slog.NewTextHandler(&logs, nil)), nil)
 	if _, err := s.Preload(context.Background()); err != nil {
 		t.Fatal(err)

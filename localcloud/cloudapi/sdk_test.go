@@ -23,6 +23,7 @@ import (
 	"github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/common/profile"
 	scf "github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/scf/v20180416"
 
+	"github.com/scfgate/scfgate/internal/functest"
 	"github.com/scfgate/scfgate/localcloud/cloudapi"
 	"github.com/scfgate/scfgate/localcloud/cloudapi/tc3"
 )
@@ -38,35 +39,17 @@ const (
 
 var uuidRE = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$`)
 
-// syncBuffer collects log output written from server goroutines.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 type testEnv struct {
 	api  *cloudapi.Server
 	srv  *httptest.Server
 	host string
-	logs *syncBuffer
+	logs *functest.SyncBuffer
 	skew *atomic.Int64 // server clock offset from the SDK's (real) clock, ns
 }
 
 func newEnv(t *testing.T, cfg cloudapi.Config) *testEnv {
 	t.Helper()
-	e := &testEnv{logs: &syncBuffer{}, skew: &atomic.Int64{}}
+	e := &testEnv{logs: &functest.SyncBuffer{}, skew: &atomic.Int64{}}
 	if cfg.Credentials == nil {
 		cfg.Credentials = []cloudapi.Credential{
 			{SecretID: testID, SecretKey: testKey},
