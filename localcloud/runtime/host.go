@@ -149,8 +149,9 @@ type version struct {
 	provGen   int // bumped on each Put so stale provisioners stop
 	provState string
 	provWhy   string
-	gen       int // bumped by Deploy: instances of older generations are retired
-	trackTo   int // current capacity under ConcurrencyUtilizationTracking
+	gen       int      // bumped by Deploy: instances of older generations are retired
+	envCache  sync.Map // envKey -> invocation Environment JSON
+	trackTo   int      // current capacity under ConcurrencyUtilizationTracking
 	history   []demandSample
 	// timed provisioning tasks of prov.TriggerActions, parsed
 	schedules      []*cron.Schedule

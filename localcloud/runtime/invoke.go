@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
 	"time"
 
@@ -101,14 +102,7 @@ func (h *Host) run(ctx context.Context, v *version, inv Invocation) (*Result, er
 	if cold {
 		res.InitDuration = inst.initTime
 	}
-	env := map[string]string{}
-	for k, val := range spec.Environment {
-		env[k] = val
-	}
-	// Always sent: scf-go-lib sets these variables on every invocation and
-	// never unsets them, so a timer's value would otherwise stick.
-	env["TRIGGER_SRC"] = inv.TriggerSrc
-	envJSON, _ := json.Marshal(env)
+	envJSON := v.invokeEnv(inst.gen, inv.TriggerSrc)
 	deadline := time.Now().Add(spec.Timeout)
 	req := &messages.InvokeRequest{
 		Payload:               inv.Event,
@@ -120,7 +114,7 @@ func (h *Host) run(ctx context.Context, v *version, inv Invocation) (*Result, er
 		FunctionVersion:       v.info.Version,
 		MemoryLimitInMb:       int32(spec.MemoryMB),
 		TimeLimitInMs:         int32(spec.Timeout / time.Millisecond),
-		Environment:           string(envJSON),
+		Environment:           envJSON,
 		TencentcloudRegion:    h.cfg.Region,
 		TencentcloudAppID:     h.cfg.AppID,
 		TencentcloudUin:       h.cfg.UIN,
@@ -177,6 +171,31 @@ func (h *Host) run(ctx context.Context, v *version, inv Invocation) (*Result, er
 	}
 	h.release(v, inst, keep, end)
 	return res, nil
+}
+
+// invokeEnv is the Environment JSON of an invocation: the function's
+// variables plus TRIGGER_SRC. It is always sent, since scf-go-lib sets
+// these variables on every invocation and never unsets them, so a timer's
+// value would otherwise stick. The JSON depends only on the version's
+// generation and the trigger, so it is built once per pair.
+func (v *version) invokeEnv(gen int, triggerSrc string) string {
+	key := envKey{gen, triggerSrc}
+	if s, ok := v.envCache.Load(key); ok {
+		return s.(string)
+	}
+	env := maps.Clone(v.info.Spec.Environment)
+	if env == nil {
+		env = map[string]string{}
+	}
+	env["TRIGGER_SRC"] = triggerSrc
+	b, _ := json.Marshal(env)
+	v.envCache.Store(key, string(b))
+	return string(b)
+}
+
+type envKey struct {
+	gen        int
+	triggerSrc string
 }
 
 func metricsKey(v *version) metrics.Key {
