@@ -26,7 +26,8 @@ functions: ## Build each function folder's dist/ (main, plus scf_bootstrap for w
 run: build ## Start the whole system locally (front door :8080, Tencent Cloud API :9090)
 	$(BIN) local --project functions
 
-test: ## Vet and run every test, end-to-end tests included
+test: ## Vet and run every test, end-to-end tests included (starts Redis if none answers)
+	scripts/ensure-redis.sh
 	$(GO) vet ./...
 	$(GO) test -race -shuffle=on -timeout 15m ./...
 
