@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/scfgate/scfgate/internal/clock"
 	"github.com/scfgate/scfgate/latency"
 )
 
@@ -31,20 +32,8 @@ type RealClock struct{}
 // Now returns time.Now().
 func (RealClock) Now() time.Time { return time.Now() }
 
-// Sleep waits on a timer.
-func (RealClock) Sleep(ctx context.Context, d time.Duration) error {
-	if d <= 0 {
-		return ctx.Err()
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
+// Sleep waits d or until ctx is done.
+func (RealClock) Sleep(ctx context.Context, d time.Duration) error { return clock.Sleep(ctx, d) }
 
 // Sim is the local engine: it answers with deterministic text (the same
 // request gives the same words) and takes as long as the latency model
