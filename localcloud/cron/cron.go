@@ -27,13 +27,23 @@
 // happen, so they never fire; a wall-clock time that a change repeats fires
 // once, at its first occurrence, unless the search starts within the
 // repeated stretch.
+//
+// Parse checks an expression against SCF's rules and reports the field and
+// value at fault; the schedule itself is github.com/hashicorp/cronexpr's.
+// That library is more lenient than SCF (5- and 6-field forms, `@daily`,
+// `?` anywhere, week 7, full month and day names), so Parse hands it only
+// the canonical form of an expression SCF accepts: numbers instead of
+// names, and the few spellings whose meaning differs (listed at
+// canonicalItem) rewritten.
 package cron
 
 import (
 	"fmt"
-	"math/bits"
 	"strconv"
 	"strings"
+	"sync"
+
+	"github.com/hashicorp/cronexpr"
 )
 
 // Schedule is a parsed cron expression. It is immutable and safe for
@@ -41,20 +51,10 @@ import (
 type Schedule struct {
 	expr string
 
-	second, minute, hour, month, year set // bit v-min of each field
-
-	// Day field.
-	dayAny      bool // `*` or `?`: the day field places no constraint
-	day         set  // plain days (bit day-1)
-	lastDay     bool // L
-	lastWeekday bool // LW
-	nearest     set  // nW (bit n-1)
-
-	// Week field.
-	weekAny  bool   // `*` or `?`
-	week     set    // plain weekdays (bit weekday)
-	lastWeek set    // nL (bit weekday)
-	nth      [7]int // n#k: bit k of nth[n]
+	// mu guards lib: cronexpr's Next caches the days of the month it is
+	// looking at inside the expression.
+	mu  sync.Mutex
+	lib *cronexpr.Expression
 }
 
 // String returns the expression exactly as given to Parse.
@@ -134,122 +134,112 @@ func Parse(expr string) (*Schedule, error) {
 			Reason: fmt.Sprintf("expected %d fields (%s), got %d", numFields, fieldList, len(parts)),
 		}
 	}
-	s := &Schedule{expr: expr}
-	plain := [...]struct {
-		f   fieldID
-		dst *set
-	}{
-		{fSecond, &s.second}, {fMinute, &s.minute}, {fHour, &s.hour},
-		{fMonth, &s.month}, {fYear, &s.year},
-	}
-	for _, p := range plain {
-		if err := parseList(p.f, parts[p.f], p.dst, nil); err != nil {
+	canonical := make([]string, numFields)
+	for f := range numFields {
+		c, err := canonicalField(f, parts[f])
+		if err != nil {
 			return nil, err
 		}
+		canonical[f] = c
 	}
-	if err := s.parseDay(parts[fDay]); err != nil {
-		return nil, err
+	lib, err := cronexpr.Parse(strings.Join(canonical, " "))
+	if err != nil {
+		// Every canonical form is one cronexpr accepts; this is a bug here.
+		return nil, &ParseError{Value: expr, Reason: "not understood: " + err.Error()}
 	}
-	if err := s.parseWeek(parts[fWeek]); err != nil {
-		return nil, err
-	}
-	return s, nil
+	return &Schedule{expr: expr, lib: lib}, nil
 }
 
-// parseDay parses the day field, whose specials are ?, L, LW and nW.
-func (s *Schedule) parseDay(text string) error {
-	if text == "*" || text == "?" {
-		s.dayAny = true
-		fillRange(&s.day, specs[fDay], specs[fDay].min, specs[fDay].max, 1)
-		return nil
-	}
-	return parseList(fDay, text, &s.day, func(item string) (bool, error) {
-		switch {
-		case strings.EqualFold(item, "L"):
-			s.lastDay = true
-		case strings.EqualFold(item, "LW"):
-			s.lastWeekday = true
-		case hasSuffixFold(item, "W"):
-			if len(item) == 1 {
-				return true, &ParseError{Field: "day", Value: item, Reason: "needs a day before W (e.g. 15W or LW)"}
-			}
-			n, err := parseValue(fDay, item[:len(item)-1], item)
-			if err != nil {
-				return true, err
-			}
-			s.nearest.add(n - specs[fDay].min)
-		default:
-			return false, nil
-		}
-		return true, nil
-	})
-}
-
-// parseWeek parses the week field, whose specials are ?, L, nL and n#k.
-func (s *Schedule) parseWeek(text string) error {
-	if text == "*" || text == "?" {
-		s.weekAny = true
-		return nil
-	}
-	return parseList(fWeek, text, &s.week, func(item string) (bool, error) {
-		switch {
-		case strings.EqualFold(item, "L"):
-			// Alone, L is the last day of the week, as in Quartz-style crons.
-			s.week.add(6)
-		case hasSuffixFold(item, "L"):
-			n, err := parseValue(fWeek, item[:len(item)-1], item)
-			if err != nil {
-				return true, err
-			}
-			s.lastWeek.add(n)
-		case strings.Contains(item, "#"):
-			wd, k, _ := strings.Cut(item, "#")
-			n, err := parseValue(fWeek, wd, item)
-			if err != nil {
-				return true, err
-			}
-			nk, ok := atoi(k)
-			if !ok || nk < 1 || nk > 5 {
-				return true, &ParseError{Field: "week", Value: item, Reason: fmt.Sprintf("has occurrence %q, want 1-5", k)}
-			}
-			s.nth[n] |= 1 << nk
-		default:
-			return false, nil
-		}
-		return true, nil
-	})
-}
-
-// parseList parses a comma-separated list into dst. special, if not nil,
-// gets the first look at each item and reports whether it consumed it.
-func parseList(f fieldID, text string, dst *set, special func(item string) (bool, error)) error {
+// canonicalField checks one field and returns it as cronexpr should read it.
+func canonicalField(f fieldID, text string) (string, error) {
 	spec := specs[f]
-	for item := range strings.SplitSeq(text, ",") {
+	if text == "?" && (f == fDay || f == fWeek) {
+		return text, nil
+	}
+	items := strings.Split(text, ",")
+	for i, item := range items {
 		if item == "" {
-			return &ParseError{Field: spec.name, Reason: fmt.Sprintf("empty item in list %s", quoteIfOdd(text))}
+			return "", &ParseError{Field: spec.name, Reason: fmt.Sprintf("empty item in list %s", quoteIfOdd(text))}
 		}
 		if item == "?" {
 			if f == fDay || f == fWeek {
-				return &ParseError{Field: spec.name, Value: text, Reason: "uses ?, which must be the whole field"}
+				return "", &ParseError{Field: spec.name, Value: text, Reason: "uses ?, which must be the whole field"}
 			}
-			return &ParseError{Field: spec.name, Value: item, Reason: "is only allowed in the day and week fields"}
+			return "", &ParseError{Field: spec.name, Value: item, Reason: "is only allowed in the day and week fields"}
 		}
-		if special != nil {
-			done, err := special(item)
-			if err != nil {
-				return err
-			}
-			if done {
-				continue
-			}
-		}
-		lo, hi, step, err := parseRange(f, item)
+		c, err := canonicalItem(f, item, len(items) > 1)
 		if err != nil {
-			return err
+			return "", err
 		}
-		fillRange(dst, spec, lo, hi, step)
+		items[i] = c
 	}
-	return nil
+	return strings.Join(items, ","), nil
+}
+
+// canonicalItem checks one list item of field f. Where cronexpr reads a
+// spelling SCF accepts differently, it is rewritten:
+//
+//   - `L` alone in the week field is Saturday (cronexpr refuses it);
+//   - a step longer than cronexpr allows (its limit is the field's maximum,
+//     SCF's the size of the range, so `*/60` seconds or `*/7` weeks) fires
+//     only at the start of the range, which is what it means;
+//   - `*` inside a list of the day or week field restricts that field like
+//     any other list (cronexpr would lift the restriction, changing how day
+//     and week combine).
+func canonicalItem(f fieldID, item string, inList bool) (string, error) {
+	spec := specs[f]
+	switch {
+	case f == fDay && strings.EqualFold(item, "L"):
+		return "L", nil
+	case f == fDay && strings.EqualFold(item, "LW"):
+		return "LW", nil
+	case f == fDay && hasSuffixFold(item, "W"):
+		if len(item) == 1 {
+			return "", &ParseError{Field: "day", Value: item, Reason: "needs a day before W (e.g. 15W or LW)"}
+		}
+		n, err := parseValue(f, item[:len(item)-1], item)
+		if err != nil {
+			return "", err
+		}
+		return strconv.Itoa(n) + "W", nil
+	case f == fWeek && strings.EqualFold(item, "L"):
+		return "6", nil // Saturday, as in Quartz-style crons
+	case f == fWeek && hasSuffixFold(item, "L"):
+		n, err := parseValue(f, item[:len(item)-1], item)
+		if err != nil {
+			return "", err
+		}
+		return strconv.Itoa(n) + "L", nil
+	case f == fWeek && strings.Contains(item, "#"):
+		wd, k, _ := strings.Cut(item, "#")
+		n, err := parseValue(f, wd, item)
+		if err != nil {
+			return "", err
+		}
+		nk, ok := atoi(k)
+		if !ok || nk < 1 || nk > 5 {
+			return "", &ParseError{Field: "week", Value: item, Reason: fmt.Sprintf("has occurrence %q, want 1-5", k)}
+		}
+		return fmt.Sprintf("%d#%d", n, nk), nil
+	}
+	lo, hi, step, err := parseRange(f, item)
+	if err != nil {
+		return "", err
+	}
+	switch {
+	case step > spec.max:
+		return strconv.Itoa(lo), nil
+	case item == "*" && inList && (f == fDay || f == fWeek):
+		return fmt.Sprintf("%d-%d", lo, hi), nil
+	case item == "*":
+		return "*", nil
+	case step > 1:
+		return fmt.Sprintf("%d-%d/%d", lo, hi, step), nil
+	case lo == hi:
+		return strconv.Itoa(lo), nil
+	default:
+		return fmt.Sprintf("%d-%d", lo, hi), nil
+	}
 }
 
 // parseRange parses `*`, `v`, `a-b`, each optionally followed by `/step`.
@@ -341,34 +331,4 @@ func atoi(v string) (int, bool) {
 
 func hasSuffixFold(s, suffix string) bool {
 	return len(s) >= len(suffix) && strings.EqualFold(s[len(s)-len(suffix):], suffix)
-}
-
-func fillRange(dst *set, spec fieldSpec, lo, hi, step int) {
-	for v := lo; v <= hi; v += step {
-		dst.add(v - spec.min)
-	}
-}
-
-// set is a bit set of up to 192 small integers, enough for the 130 years
-// of the year field.
-type set [3]uint64
-
-func (s *set) add(i int)     { s[i>>6] |= 1 << (i & 63) }
-func (s set) has(i int) bool { return i >= 0 && i < 192 && s[i>>6]&(1<<(i&63)) != 0 }
-
-// next returns the smallest member >= i, or -1.
-func (s set) next(i int) int {
-	if i < 0 {
-		i = 0
-	}
-	for w := i >> 6; w < len(s); w++ {
-		m := s[w]
-		if w == i>>6 {
-			m &= ^uint64(0) << (i & 63)
-		}
-		if m != 0 {
-			return w<<6 + bits.TrailingZeros64(m)
-		}
-	}
-	return -1
 }

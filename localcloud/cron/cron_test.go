@@ -4,7 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 	_ "time/tzdata" // the daylight-saving cases need America/New_York everywhere
@@ -92,6 +94,20 @@ func TestNext(t *testing.T) {
 		{"after 2099", "* * * * * * *", "2100-01-01 00:00:00", []string{""}},
 		{"year list", "0 0 0 1 1 ? 2030,2040-2041", "2024-01-01 00:00:00",
 			[]string{"2030-01-01 00:00:00", "2040-01-01 00:00:00", "2041-01-01 00:00:00", ""}},
+		// SCF allows a step up to the size of the range; cronexpr only up
+		// to the field's maximum, so Parse rewrites these.
+		{"step of a whole minute fires at second 0 (cronexpr refuses */60)", "*/60 * * * * * *", "2024-03-10 10:00:00",
+			[]string{"2024-03-10 10:01:00", "2024-03-10 10:02:00"}},
+		{"step of a whole week is Sunday (cronexpr refuses */7)", "0 0 0 ? * */7 *", "2024-03-01 00:00:00",
+			[]string{"2024-03-03 00:00:00", "2024-03-10 00:00:00"}},
+		{"step of a whole day from 5 is hour 5 (cronexpr refuses 5/24)", "0 0 5/24 * * * *", "2024-03-10 10:00:00",
+			[]string{"2024-03-11 05:00:00"}},
+		// cronexpr lifts the day restriction when a day list holds *; SCF
+		// reads it as any other list, so day and week still combine as OR.
+		{"star in a day list restricts the day (cronexpr: week decides)", "0 0 0 *,5 * MON *", "2024-03-01 00:00:00",
+			[]string{"2024-03-02 00:00:00", "2024-03-03 00:00:00", "2024-03-04 00:00:00"}},
+		{"star in a week list restricts the week (cronexpr: day decides)", "0 0 0 5 * *,MON *", "2024-03-01 00:00:00",
+			[]string{"2024-03-02 00:00:00", "2024-03-03 00:00:00"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -178,6 +194,86 @@ func TestNextLocation(t *testing.T) {
 	}
 }
 
+// TestNextZero: cronexpr answers the zero time with the zero time; like
+// any time before 1970 it starts the search at 1970.
+func TestNextZero(t *testing.T) {
+	s, err := Parse("0 0 0 1 1 ? *")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := s.Next(time.Time{}), utc("1970-01-01 00:00:00"); !got.Equal(want) {
+		t.Fatalf("Next(zero) = %v, want %v", got, want)
+	}
+}
+
+// TestNextConcurrent: cronexpr caches state inside its expression while
+// searching, so Schedule serialises Next (run with -race).
+func TestNextConcurrent(t *testing.T) {
+	s, err := Parse("0 0 0 15W,L * 5L *")
+	if err != nil {
+		t.Fatal(err)
+	}
+	from := utc("2024-01-01 00:00:00")
+	want := s.Next(from)
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Go(func() {
+			for i := range 200 {
+				at := from.AddDate(0, 0, i)
+				if got, again := s.Next(at), s.Next(at); !got.Equal(again) || (i == 0 && !got.Equal(want)) {
+					t.Errorf("Next(%v) = %v then %v (want %v first)", at, got, again, want)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+}
+
+// TestNextDaylightSaving compares Next around New York's 2024 changes with
+// a search that walks every second: the first instant after the start
+// whose wall time matches and lies after the start's wall time (so a
+// repeated wall time fires once, unless the start is inside the repeat).
+func TestNextDaylightSaving(t *testing.T) {
+	ny, err := time.LoadLocation("America/New_York")
+	if err != nil {
+		t.Fatal(err)
+	}
+	exprs := []string{
+		"0 */30 * * * * *", "0 30 1 * * * *", "0 0 2 * * * *", "*/20 */15 1-3 * * * *",
+		"0 59 1 * * * *", "0 0 * * * * *", "30 0 0-3 * * * *",
+	}
+	for _, day := range []time.Time{
+		time.Date(2024, 3, 10, 0, 0, 0, 0, ny), // 02:00-03:00 skipped
+		time.Date(2024, 11, 3, 0, 0, 0, 0, ny), // 01:00-02:00 repeated
+	} {
+		for _, expr := range exprs {
+			s, err := Parse(expr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			o := newOracle(expr)
+			for from := day.Add(-time.Hour); from.Before(day.Add(4 * time.Hour)); from = from.Add(17 * time.Minute) {
+				want := time.Time{}
+				for c := from.Truncate(time.Second).Add(time.Second); c.Before(from.Add(48 * time.Hour)); {
+					if !o.plain[fMinute][c.Minute()] || !o.plain[fHour][c.Hour()] {
+						c = c.Truncate(time.Minute).Add(time.Minute) // New York's offsets are whole hours
+						continue
+					}
+					if o.matches(c) && wallOf(c).after(wallOf(from)) {
+						want = c
+						break
+					}
+					c = c.Add(time.Second)
+				}
+				if got := s.Next(from); !got.Equal(want) {
+					t.Errorf("%q: Next(%v) = %v, want %v", expr, from, got, want)
+				}
+			}
+		}
+	}
+}
+
 func TestParseErrors(t *testing.T) {
 	tests := []struct {
 		name  string
@@ -233,6 +329,13 @@ func TestParseErrors(t *testing.T) {
 		{"# occurrence 0", "0 0 0 ? * 1#0 *", "week", "1#0", ""},
 		{"# weekday out of range", "0 0 0 ? * 7#1 *", "week", "7", ""},
 		{"# without weekday", "0 0 0 ? * #1 *", "week", "#1", ""},
+		// cronexpr accepts all of these; SCF does not.
+		{"six fields (cronexpr: no seconds)", "0 0 * * * 2024", "", "0 0 * * * 2024", ""},
+		{"alias (cronexpr: @daily)", "@daily * * * * * *", "second", "@daily", ""},
+		{"full month name (cronexpr: january)", "0 0 0 * january * *", "month", "january", ""},
+		{"full weekday name (cronexpr: monday)", "0 0 0 ? * monday *", "week", "monday", ""},
+		{"week 7 (cronexpr: Sunday)", "0 0 0 ? * 5-7 *", "week", "7", ""},
+		{"? in hour (cronexpr: *)", "0 0 ? * * * *", "hour", "?", ""},
 		{"odd bytes are quoted", "0 0 0 ? * \x00 *", "week", "\x00",
 			`cron: field "week": value "\x00" is not a number or a weekday name (SUN-SAT)`},
 	}
@@ -292,7 +395,7 @@ func TestNextAgainstOracle(t *testing.T) {
 		}
 		for _, from := range starts {
 			got := s.Next(from)
-			want := oracleNext(s, from, horizon)
+			want := oracleNext(newOracle(expr), from, horizon)
 			if want.IsZero() {
 				if !got.IsZero() && got.Before(horizon) {
 					t.Fatalf("%q: Next(%v) = %v, oracle finds nothing before %v", expr, from, got, horizon)
@@ -338,19 +441,104 @@ func randomExpr(rng *rand.Rand) string {
 	return strings.Join([]string{plain(0, 59), plain(0, 59), plain(0, 23), day, month, week, year}, " ")
 }
 
+// oracle is the documented meaning of an expression, decoded from the text
+// on its own, independently of Parse and of cronexpr: plain values per
+// field, and the day and week specials.
+type oracle struct {
+	plain [numFields]map[int]bool
+
+	dayAny, lastDay, lastWeekday bool
+	nearest                      map[int]bool // nW
+
+	weekAny  bool
+	lastWeek map[int]bool    // nL
+	nth      map[[2]int]bool // n#k as {n, k}
+}
+
+// newOracle decodes an expression that Parse accepted.
+func newOracle(expr string) *oracle {
+	o := &oracle{nearest: map[int]bool{}, lastWeek: map[int]bool{}, nth: map[[2]int]bool{}}
+	value := func(f fieldID, v string) int {
+		for i, name := range specs[f].names {
+			if strings.EqualFold(v, name) {
+				return specs[f].min + i
+			}
+		}
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			panic(fmt.Sprintf("oracle: %q in %q", v, expr))
+		}
+		return n
+	}
+	for f, text := range strings.Fields(expr) {
+		f := fieldID(f)
+		spec := specs[f]
+		o.plain[f] = map[int]bool{}
+		if (f == fDay || f == fWeek) && (text == "*" || text == "?") {
+			o.dayAny = o.dayAny || f == fDay
+			o.weekAny = o.weekAny || f == fWeek
+			continue
+		}
+		for _, item := range strings.Split(text, ",") {
+			up := strings.ToUpper(item)
+			switch {
+			case f == fDay && up == "L":
+				o.lastDay = true
+			case f == fDay && up == "LW":
+				o.lastWeekday = true
+			case f == fDay && strings.HasSuffix(up, "W"):
+				o.nearest[value(f, up[:len(up)-1])] = true
+			case f == fWeek && up == "L":
+				o.plain[f][int(time.Saturday)] = true
+			case f == fWeek && strings.HasSuffix(up, "L"):
+				o.lastWeek[value(f, up[:len(up)-1])] = true
+			case f == fWeek && strings.Contains(up, "#"):
+				n, k, _ := strings.Cut(up, "#")
+				o.nth[[2]int{value(f, n), value(f, k)}] = true
+			default:
+				body, stepText, hasStep := strings.Cut(up, "/")
+				lo, hi, step := spec.min, spec.max, 1
+				if hasStep {
+					step = value(f, stepText)
+				}
+				if body != "*" {
+					a, b, isRange := strings.Cut(body, "-")
+					lo = value(f, a)
+					switch {
+					case isRange:
+						hi = value(f, b)
+					case !hasStep:
+						hi = lo
+					}
+				}
+				for v := lo; v <= hi; v += step {
+					o.plain[f][v] = true
+				}
+			}
+		}
+	}
+	return o
+}
+
+// matches reports whether the schedule fires at wall time t.
+func (o *oracle) matches(t time.Time) bool {
+	return o.plain[fYear][t.Year()] && o.plain[fMonth][int(t.Month())] && o.day(t) &&
+		o.plain[fHour][t.Hour()] && o.plain[fMinute][t.Minute()] && o.plain[fSecond][t.Second()]
+}
+
 // oracleNext finds the first activation after from and before horizon by
 // walking whole days, in UTC.
-func oracleNext(s *Schedule, from, horizon time.Time) time.Time {
+func oracleNext(o *oracle, from, horizon time.Time) time.Time {
 	from = from.UTC()
 	for d := from.Truncate(24 * time.Hour); d.Before(horizon); d = d.AddDate(0, 0, 1) {
-		if !s.year.has(d.Year()-firstYear) || !s.month.has(int(d.Month())-1) || !oracleDay(s, d) {
+		if !o.plain[fYear][d.Year()] || !o.plain[fMonth][int(d.Month())] || !o.day(d) {
 			continue
 		}
 		for h := 0; h < 24; h++ {
-			for m := 0; m < 60 && s.hour.has(h); m++ {
-				for sec := 0; sec < 60 && s.minute.has(m); sec++ {
+			for m := 0; m < 60 && o.plain[fHour][h]; m++ {
+				for sec := 0; sec < 60 && o.plain[fMinute][m]; sec++ {
 					t := d.Add(time.Duration(h)*time.Hour + time.Duration(m)*time.Minute + time.Duration(sec)*time.Second)
-					if t.After(from) && s.second.has(sec) {
+					if t.After(from) && o.plain[fSecond][sec] {
 						return t
 					}
 				}
@@ -360,14 +548,15 @@ func oracleNext(s *Schedule, from, horizon time.Time) time.Time {
 	return time.Time{}
 }
 
-func oracleDay(s *Schedule, d time.Time) bool {
+// day decides the day of d with calendar arithmetic of its own.
+func (o *oracle) day(d time.Time) bool {
 	sameMonth := func(a time.Time) bool { return a.Month() == d.Month() }
 	isWorkday := func(a time.Time) bool { return a.Weekday() != time.Saturday && a.Weekday() != time.Sunday }
-	byDay := s.day.has(d.Day() - 1)
-	if s.lastDay && !sameMonth(d.AddDate(0, 0, 1)) {
+	byDay := o.plain[fDay][d.Day()]
+	if o.lastDay && !sameMonth(d.AddDate(0, 0, 1)) {
 		byDay = true
 	}
-	if s.lastWeekday && isWorkday(d) {
+	if o.lastWeekday && isWorkday(d) {
 		later := false
 		for a := d.AddDate(0, 0, 1); sameMonth(a); a = a.AddDate(0, 0, 1) {
 			later = later || isWorkday(a)
@@ -375,33 +564,33 @@ func oracleDay(s *Schedule, d time.Time) bool {
 		byDay = byDay || !later
 	}
 	for n := 1; n <= 31; n++ {
-		target := time.Date(d.Year(), d.Month(), n, 0, 0, 0, 0, time.UTC)
-		if !s.nearest.has(n-1) || !sameMonth(target) {
+		target := time.Date(d.Year(), d.Month(), n, 0, 0, 0, 0, d.Location())
+		if !o.nearest[n] || !sameMonth(target) {
 			continue
 		}
 		// The closest workday inside the month, preferring the earlier
 		// one on a tie (only possible in a month-edge case, which the
 		// month bound resolves anyway).
 		best := time.Time{}
-		for a := time.Date(d.Year(), d.Month(), 1, 0, 0, 0, 0, time.UTC); sameMonth(a); a = a.AddDate(0, 0, 1) {
+		for a := time.Date(d.Year(), d.Month(), 1, 0, 0, 0, 0, d.Location()); sameMonth(a); a = a.AddDate(0, 0, 1) {
 			if isWorkday(a) && (best.IsZero() || absDays(a, target) < absDays(best, target)) {
 				best = a
 			}
 		}
-		if best.Equal(d) {
+		if best.Year() == d.Year() && best.YearDay() == d.YearDay() {
 			byDay = true
 		}
 	}
 	wd := int(d.Weekday())
-	byWeek := s.week.has(wd) ||
-		(s.lastWeek.has(wd) && !sameMonth(d.AddDate(0, 0, 7))) ||
-		s.nth[wd]&(1<<((d.Day()-1)/7+1)) != 0
+	byWeek := o.plain[fWeek][wd] ||
+		(o.lastWeek[wd] && !sameMonth(d.AddDate(0, 0, 7))) ||
+		o.nth[[2]int{wd, (d.Day()-1)/7 + 1}]
 	switch {
-	case s.dayAny && s.weekAny:
+	case o.dayAny && o.weekAny:
 		return true
-	case s.dayAny:
+	case o.dayAny:
 		return byWeek
-	case s.weekAny:
+	case o.weekAny:
 		return byDay
 	}
 	return byDay || byWeek
@@ -449,9 +638,7 @@ func FuzzParse(f *testing.F) {
 		if got.Year() > lastYear {
 			t.Fatalf("%q: Next(%v) = %v, past %d", expr, after, got, lastYear)
 		}
-		if !s.year.has(got.Year()-firstYear) || !s.month.has(int(got.Month())-1) ||
-			!oracleDay(s, got.Truncate(24*time.Hour)) ||
-			!s.hour.has(got.Hour()) || !s.minute.has(got.Minute()) || !s.second.has(got.Second()) {
+		if !newOracle(expr).matches(got) {
 			t.Fatalf("%q: Next(%v) = %v, which the schedule does not match", expr, after, got)
 		}
 	})
