@@ -1,6 +1,6 @@
 //go:build !linux
 
-package main
+package preload
 
 // dropCache does nothing where fadvise is not available: loads may be
 // served from the page cache.

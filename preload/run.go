@@ -50,12 +50,7 @@ type StageReport struct {
 }
 
 // Throughput is the stage's bytes per second (0 for an instant stage).
-func (s StageReport) Throughput() float64 {
-	if s.Duration <= 0 {
-		return 0
-	}
-	return float64(s.Bytes) / s.Duration.Seconds()
-}
+func (s StageReport) Throughput() float64 { return throughput(s.Bytes, s.Duration) }
 
 // Report tells how a plan went.
 type Report struct {
@@ -64,6 +59,16 @@ type Report struct {
 	Duration time.Duration `json:"duration_ns"`
 	// Tuning is the plan's tuning block, for the engine; nil when none.
 	Tuning *Tuning `json:"tuning,omitempty"`
+}
+
+// Throughput is the plan's bytes per second (0 for an instant run).
+func (r Report) Throughput() float64 { return throughput(r.Bytes, r.Duration) }
+
+func throughput(n int64, d time.Duration) float64 {
+	if d <= 0 {
+		return 0
+	}
+	return float64(n) / d.Seconds()
 }
 
 // Errors a run can fail with, wrapped in a *FileError when a file is
