@@ -4,7 +4,7 @@
 GO        ?= go
 BIN       := bin/scfgate
 # Function folders: every folder with a serverless.yml and a main package.
-FUNCTIONS := $(patsubst %/main.go,%,$(wildcard examples/*/main.go functions/*/main.go))
+FUNCTIONS := $(patsubst %/main.go,%,$(wildcard localcloud/fixtures/*/main.go functions/*/main.go))
 STATICCHECK ?= $(shell $(GO) env GOPATH)/bin/staticcheck
 STATICCHECK_VERSION := v0.8.2
 

@@ -19,7 +19,7 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// TestSCFBackendOnLocalcloud invokes examples/echo through the real SDK
+// TestSCFBackendOnLocalcloud invokes localcloud/fixtures/echo through the real SDK
 // and localcloud's API: echo returns the event it got, so the answer is
 // the request; an {"action":"error"} request makes the function fail.
 func TestSCFBackendOnLocalcloud(t *testing.T) {

@@ -64,7 +64,7 @@ func TestValidateShippedProjects(t *testing.T) {
 	var out bytes.Buffer
 	cmd.SetOut(&out)
 	cmd.SetErr(&out)
-	cmd.SetArgs([]string{"validate", "../../examples"})
+	cmd.SetArgs([]string{"validate", "../../localcloud/fixtures"})
 	if err := cmd.Execute(); err != nil {
 		t.Fatalf("shipped project invalid: %v\n%s", err, out.String())
 	}

@@ -103,7 +103,7 @@ func TestScfBootstrap(t *testing.T) {
 
 // TestEndToEnd runs the gateway on localcloud as an event function behind
 // a Function URL and an API Gateway trigger and as a web function, with an
-// http backend (a fake OpenAI model) and an scf backend (examples/echo
+// http backend (a fake OpenAI model) and an scf backend (localcloud/fixtures/echo
 // through localcloud's API), and talks to it with go-openai.
 func TestEndToEnd(t *testing.T) {
 	dirs := functest.Build(t)
@@ -210,7 +210,7 @@ keys:
 				t.Errorf("wrong key: %v", err)
 			}
 
-			// The scf backend: examples/echo returns the event, i.e. the
+			// The scf backend: localcloud/fixtures/echo returns the event, i.e. the
 			// request, through localcloud's InvokeFunction.
 			body := `{"model":"echo","messages":[{"role":"user","content":"via scf"}]}`
 			hr, _ := http.NewRequestWithContext(ctx, "POST", cc.BaseURL+"/chat/completions", strings.NewReader(body))

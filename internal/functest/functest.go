@@ -16,8 +16,8 @@ import (
 // Dirs holds code folders laid out as SCF unpacks them: main at the root,
 // plus scf_bootstrap for the web function.
 type Dirs struct {
-	Echo    string // examples/echo: an scf-go-lib event function
-	EchoWeb string // examples/echoweb: a web function
+	Echo    string // localcloud/fixtures/echo: an scf-go-lib event function
+	EchoWeb string // localcloud/fixtures/echoweb: a web function
 }
 
 var (
@@ -62,8 +62,8 @@ func build() (Dirs, error) {
 	mu.Unlock()
 	d := Dirs{Echo: filepath.Join(root, "echo"), EchoWeb: filepath.Join(root, "echoweb")}
 	for dir, pkg := range map[string]string{
-		d.Echo:    "github.com/scfgate/scfgate/examples/echo",
-		d.EchoWeb: "github.com/scfgate/scfgate/examples/echoweb",
+		d.Echo:    "github.com/scfgate/scfgate/localcloud/fixtures/echo",
+		d.EchoWeb: "github.com/scfgate/scfgate/localcloud/fixtures/echoweb",
 	} {
 		cmd := exec.Command("go", "build", "-trimpath", "-o", filepath.Join(dir, "main"), pkg)
 		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
