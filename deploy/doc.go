@@ -1,6 +1,15 @@
-// Package deploy holds scfgate's deployment files that are not
-// serverless.yml: the CAM policies of the functions' execution roles in
-// cam/ (see docs/deploy.md). Its tests check that each policy grants
-// exactly the cloud API actions the function's code calls, and that the
-// gateway's event and web variants share one configuration.
+// Package deploy is the check of scfgate's deployment files, not code
+// that runs: it has no exported API and nothing imports it. It sits beside
+// the files it checks, the CAM policies of the functions' execution roles
+// in cam/ (applied by hand or by CI, see docs/deploy.md), and its tests
+// fail when those files drift from the code:
+//
+//   - cam_test.go: each policy grants exactly the cloud API actions the
+//     function's code calls (derived from the interfaces the SDK clients
+//     are used through), matches the role that the function's
+//     serverless.yml names, and the trust policy lets SCF assume the role;
+//   - functions_test.go: the gateway's event and web variants share one
+//     build and one configuration.
+//
+// scfgate validate checks the serverless.yml files themselves.
 package deploy
