@@ -99,6 +99,7 @@ func TestGatewayHeaders(t *testing.T) {
 	s := newShared(t, testPrefix(t), nil)
 	g := newGateway(t, s, gatewayConfig(gateway.Limits{Global: gateway.Bucket{QPS: 20, Burst: 5}}), &fakeBackend{})
 	ok := 0
+	start := time.Now()
 	for range 10 {
 		w := chat(g, "")
 		switch w.Code {
@@ -114,8 +115,11 @@ func TestGatewayHeaders(t *testing.T) {
 			t.Fatalf("status %d: %s", w.Code, w.Body)
 		}
 	}
-	if ok != 5 {
-		t.Fatalf("admitted %d, want 5", ok)
+	// The bucket refills at 20/s on Redis's clock, so a slow run (race
+	// detector, busy machine) may earn a token or more while it sends.
+	refilled := int(time.Since(start).Seconds() * 20)
+	if ok < 5 || ok > 5+refilled {
+		t.Fatalf("admitted %d, want 5 (+%d refilled while sending)", ok, refilled)
 	}
 }
 
