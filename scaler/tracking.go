@@ -86,3 +86,17 @@ func (p TrackingPolicy) Decide(now time.Time, in Inputs) Decision {
 	}
 	return d
 }
+
+// TrackingCapacity is one step of SCF's ConcurrencyUtilizationTracking,
+// taken every 10 s: scale out to the current demand at once, scale in
+// only to the highest demand of the trailing window (10 minutes on SCF),
+// clamped to [lo, hi]. The simulator and localcloud both follow it.
+func TrackingCapacity(current, demand, windowPeak, lo, hi int) int {
+	next := current
+	if demand > current {
+		next = demand
+	} else if windowPeak < current {
+		next = windowPeak
+	}
+	return min(max(next, lo), hi)
+}

@@ -27,7 +27,6 @@ import (
 	"time"
 
 	"github.com/scfgate/scfgate/latency"
-	"github.com/scfgate/scfgate/localcloud/runtime"
 	"github.com/scfgate/scfgate/scaler"
 )
 
@@ -736,7 +735,7 @@ func (e *engine) track(windowMax int) {
 	for _, s := range e.trackHist {
 		peak = max(peak, s.n)
 	}
-	next := runtime.TrackingCapacity(e.provTarget, d, peak, tc.MinCapacity, tc.MaxCapacity)
+	next := scaler.TrackingCapacity(e.provTarget, d, peak, tc.MinCapacity, tc.MaxCapacity)
 	if next != e.provTarget {
 		e.setTarget(next)
 	}
