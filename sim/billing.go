@@ -37,3 +37,35 @@ func (u usage) bill() bill {
 }
 
 func (b bill) total() float64 { return b.invocations + b.usage + b.idle + b.traffic }
+
+// metered is what a run has used so far, in the units it accrues in.
+type metered struct {
+	execS    float64 // seconds of execution, over all requests
+	idleGBs  float64 // GB-seconds of idle provisioned concurrency
+	outBytes float64 // response bytes sent out
+}
+
+// gb is the function's memory in GB, the GB of GB-s.
+func (e *engine) gb() float64 { return float64(e.cfg.MemoryMB) / 1024 }
+
+// billIdle bills a 10-second window of provisioned concurrency: SCF
+// charges the instances above the window's maximum concurrency as idle.
+func (e *engine) billIdle(windowMax int) {
+	e.used.idleGBs += float64(max(e.prov.ready-windowMax, 0)) * e.gb() * tick.Seconds()
+}
+
+// usage is the run's usage in SCF's billing units after simS seconds. The
+// traditional fleet is billed its whole size for the whole run at the
+// GB-s price, with no per-invocation, idle or traffic fee.
+func (e *engine) usage(simS float64) usage {
+	gb := e.gb()
+	if e.trad.size > 0 {
+		return usage{gbs: float64(e.trad.size) * gb * simS}
+	}
+	return usage{
+		invocations: float64(e.r.Served),
+		gbs:         e.used.execS * gb,
+		idleGBs:     e.used.idleGBs,
+		outboundGB:  e.used.outBytes / 1e9,
+	}
+}
