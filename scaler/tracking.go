@@ -6,6 +6,9 @@ import (
 	"time"
 )
 
+// PolicyTracking names [TrackingPolicy] in decisions and for [PolicyByName].
+const PolicyTracking = "tracking"
+
 // ProvisionedTypeTracking is SCF's ProvisionedType for provisioned
 // concurrency that SCF itself scales to a target utilisation.
 const ProvisionedTypeTracking = "ConcurrencyUtilizationTracking"
