@@ -2,11 +2,30 @@ package sim
 
 import "time"
 
+// busy is how many instances are running a request.
+func (e *engine) busy() int {
+	if e.trad.size > 0 {
+		return e.trad.busy
+	}
+	return e.prov.busy + e.od.busy
+}
+
+// alloc is how many instances are started (serving or idle).
+func (e *engine) alloc() int {
+	if e.trad.size > 0 {
+		return e.trad.size
+	}
+	return e.prov.ready + e.od.busy + e.od.idleCount()
+}
+
+// inSystem is how many requests are running, cold-starting or queued.
+func (e *engine) inSystem() int { return e.busy() + e.trad.queued() }
+
 // provisioned is the function's provisioned concurrency: instances SCF
 // keeps started, billed for idle time.
 type provisioned struct {
 	target   int // the count last set
-	ready    int // started and serving
+	ready    int // started, idle or serving
 	busy     int // of ready, running a request
 	starting int // launched, not yet serving
 	// launchNext is the earliest time the next instance may launch, at

@@ -82,25 +82,6 @@ type meter struct {
 	latSum float64
 }
 
-// busy is how many instances are running a request.
-func (e *engine) busy() int {
-	if e.trad.size > 0 {
-		return e.trad.busy
-	}
-	return e.prov.busy + e.od.busy
-}
-
-// alloc is how many instances are started (serving or idle).
-func (e *engine) alloc() int {
-	if e.trad.size > 0 {
-		return e.trad.size
-	}
-	return e.prov.ready + e.od.busy + e.od.idleCount()
-}
-
-// inSystem is how many requests are running, cold-starting or queued.
-func (e *engine) inSystem() int { return e.busy() + e.trad.queued() }
-
 // advance integrates the state up to t.
 func (e *engine) advance(t int64) {
 	m := &e.meter

@@ -4,11 +4,13 @@
 //
 // The model runs in virtual time on one goroutine: a heap of request
 // completions and provisioned-instance start-ups, one pending arrival
-// drawn from a [Profile], and a 10-second platform tick. Per request: an
-// idle provisioned instance serves it warm; else an idle on-demand
-// instance serves it warm; else, within the account concurrency limit and
-// the on-demand start quota, a new on-demand instance cold-starts for it;
-// else it is throttled (429). One request runs per instance (SCF event
+// drawn from a [Profile], and a 10-second platform tick. Per request: if
+// a gateway is configured, the request takes a token from its bucket (the
+// gateway's own golang.org/x/time/rate limiter) or is rejected there and
+// never reaches SCF; then an idle provisioned instance serves it warm;
+// else an idle on-demand instance serves it warm; else, within the
+// account concurrency limit and the on-demand start quota, a new
+// on-demand instance cold-starts for it; else it is throttled (429). One request runs per instance (SCF event
 // functions); its service time is the latency package's model at
 // concurrency 1. The 10-second tick bills idle provisioned concurrency on
 // the window's maximum concurrency, reclaims on-demand instances idle for
