@@ -12,6 +12,8 @@ import (
 	"github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/common"
 	sdkerrors "github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/common/errors"
 	monitor "github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/monitor/v20180724"
+
+	"github.com/scfgate/scfgate/internal/clock"
 )
 
 // MonitorNamespace is Cloud Monitor's namespace for SCF.
@@ -262,20 +264,9 @@ func (m *MonitorSource) wait(ctx context.Context, d time.Duration) bool {
 	}
 	sleep := m.Sleep
 	if sleep == nil {
-		sleep = sleepCtx
+		sleep = clock.Sleep
 	}
 	return sleep(ctx, d) == nil
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 }
 
 // rateLimited reports whether err is a rate-limit refusal worth retrying.

@@ -5,6 +5,9 @@ import (
 	"time"
 )
 
+// PolicyPredictive names [PredictivePolicy] in decisions and for [PolicyByName].
+const PolicyPredictive = "predictive"
+
 // PredictivePolicy is [StablePolicy] with a forecast: the peak demand it
 // provisions for is raised to the demand forecast for the periods that
 // instances requested now will serve. Those start Lead from now, when new

@@ -6,6 +6,9 @@ import (
 	"time"
 )
 
+// PolicySeed names [SeedPolicy] in decisions and for [PolicyByName].
+const PolicySeed = "seed"
+
 // SeedPolicy is the seed design's dual-threshold policy, reproduced
 // exactly. With N provisioned and s the load score:
 //

@@ -5,6 +5,9 @@ import (
 	"time"
 )
 
+// PolicyStable names [StablePolicy] in decisions and for [PolicyByName].
+const PolicyStable = "stable"
+
 // StablePolicy is the dual threshold with hysteresis, as SCF's own
 // tracking, Knative and AWS do it. It acts on concurrency alone: on a
 // model function memory is held by the loaded weights whatever the load,

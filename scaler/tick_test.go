@@ -10,6 +10,8 @@ import (
 	"testing"
 	"testing/synctest"
 	"time"
+
+	"github.com/scfgate/scfgate/internal/clock"
 )
 
 var target = Target{Function: "model", Version: "1"}
@@ -115,7 +117,7 @@ func TestMonitorRetry(t *testing.T) {
 				s := &noSleep{}
 				sleep := func(ctx context.Context, d time.Duration) error {
 					s.sleep(ctx, d)
-					return sleepCtx(ctx, d)
+					return clock.Sleep(ctx, d)
 				}
 				src := &MonitorSource{API: m, Target: target, Config: DefaultMonitorConfig(), Sleep: sleep}
 				ctx, cancel := context.WithTimeout(context.Background(), tc.deadline)

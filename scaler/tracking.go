@@ -6,6 +6,9 @@ import (
 	"time"
 )
 
+// PolicyTracking names [TrackingPolicy] in decisions and for [PolicyByName].
+const PolicyTracking = "tracking"
+
 // ProvisionedTypeTracking is SCF's ProvisionedType for provisioned
 // concurrency that SCF itself scales to a target utilisation.
 const ProvisionedTypeTracking = "ConcurrencyUtilizationTracking"
@@ -85,4 +88,18 @@ func (p TrackingPolicy) Decide(now time.Time, in Inputs) Decision {
 		},
 	}
 	return d
+}
+
+// TrackingCapacity is one step of SCF's ConcurrencyUtilizationTracking,
+// taken every 10 s: scale out to the current demand at once, scale in
+// only to the highest demand of the trailing window (10 minutes on SCF),
+// clamped to [lo, hi]. The simulator and localcloud both follow it.
+func TrackingCapacity(current, demand, windowPeak, lo, hi int) int {
+	next := current
+	if demand > current {
+		next = demand
+	} else if windowPeak < current {
+		next = windowPeak
+	}
+	return min(max(next, lo), hi)
 }

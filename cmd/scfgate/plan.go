@@ -5,106 +5,46 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math"
 	"strconv"
 	"text/tabwriter"
-	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/scfgate/scfgate/sim"
 )
 
-// SCF unit prices, international site, USD (tencent-cloud.md 6.1), shared
-// with the simulator.
-const (
-	priceGBs         = sim.PriceGBs
-	priceIdleGBs     = sim.PriceIdleGBs
-	pricePerInvoke   = sim.PricePerInvocation
-	planDefaultDays  = 30
-	planScaleLimit   = 50 // the scaler's default Limit
-	planMinMemoryMB  = 64
-	planMaxMemoryMB  = 3072
-	planDefaultUtil  = 0.7
-	planDefaultMemMB = 2048
-)
-
-// planInputs are what a capacity plan is computed from.
-type planInputs struct {
-	QPS               float64       `json:"qps"`
-	Duration          time.Duration `json:"mean_duration"`
-	TargetUtilisation float64       `json:"target_utilisation"`
-	MemoryMB          int           `json:"memory_mb"`
-	Days              int           `json:"days"`
+// planFlags names the flag of each field of sim.PlanInputs, so that an
+// invalid input is reported as the flag that set it.
+var planFlags = map[string]string{
+	"QPS":               "qps",
+	"Duration":          "duration",
+	"TargetUtilisation": "target-utilisation",
+	"MemoryMB":          "memory-mb",
+	"Days":              "days",
 }
 
-// planResult is a capacity plan and its monthly cost.
-type planResult struct {
-	Inputs planInputs `json:"inputs"`
-	// Concurrency is Little's law: arrival rate x mean duration, the mean
-	// number of requests in flight.
-	Concurrency float64 `json:"concurrency"`
-	// Provisioned is ceil(Concurrency / TargetUtilisation).
-	Provisioned int `json:"provisioned"`
-	// AboveLimit is true when Provisioned exceeds the scaler's default
-	// limit of 50 instances.
-	AboveLimit bool `json:"above_limit"`
-	// Costs over Days, in USD.
-	InvocationsUSD float64 `json:"invocations_usd"`
-	UsageUSD       float64 `json:"usage_usd"`
-	IdleUSD        float64 `json:"idle_provisioned_usd"`
-	TotalUSD       float64 `json:"total_usd"`
-	// OnDemandUSD is the same traffic without provisioned concurrency
-	// (no idle fee, but cold starts).
-	OnDemandUSD float64 `json:"on_demand_usd"`
-}
-
-func (in planInputs) validate() error {
+// planFlagErrors rewrites sim.PlanInputs' validation errors to name flags.
+func planFlagErrors(err error) error {
 	var errs []error
-	if !(in.QPS > 0) || math.IsInf(in.QPS, 0) {
-		errs = append(errs, fmt.Errorf("plan: --qps: invalid value %v (allowed: a request rate > 0)", in.QPS))
-	}
-	if in.Duration <= 0 {
-		errs = append(errs, fmt.Errorf("plan: --duration: invalid value %v (allowed: a mean duration > 0)", in.Duration))
-	}
-	if !(in.TargetUtilisation > 0 && in.TargetUtilisation <= 1) {
-		errs = append(errs, fmt.Errorf("plan: --target-utilisation: invalid value %v (allowed: 0 < u <= 1)", in.TargetUtilisation))
-	}
-	if in.MemoryMB < planMinMemoryMB || in.MemoryMB > planMaxMemoryMB {
-		errs = append(errs, fmt.Errorf("plan: --memory-mb: invalid value %d (allowed: %d to %d)", in.MemoryMB, planMinMemoryMB, planMaxMemoryMB))
-	}
-	if in.Days < 1 || in.Days > 366 {
-		errs = append(errs, fmt.Errorf("plan: --days: invalid value %d (allowed: 1 to 366)", in.Days))
+	for _, e := range unjoin(err) {
+		var pe *sim.PlanInputError
+		if errors.As(e, &pe) {
+			e = fmt.Errorf("plan: --%s: invalid value %v (allowed: %s)", planFlags[pe.Field], pe.Value, pe.Allowed)
+		}
+		errs = append(errs, e)
 	}
 	return errors.Join(errs...)
 }
 
-// makePlan sizes provisioned concurrency by Little's law and prices it.
-// The seed's reserved = daily_avg_QPS x P95 / 86400 divides a rate by a
-// day twice over and mixes a tail latency into a mean; the mean number of
-// requests in flight is L = lambda x W, and one SCF event-function
-// instance serves one request at a time, so L instances are busy on
-// average and L / u are needed to keep utilisation at u.
-func makePlan(in planInputs) (planResult, error) {
-	if err := in.validate(); err != nil {
-		return planResult{}, err
+// unjoin returns the errors joined in err by errors.Join, or err alone.
+func unjoin(err error) []error {
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		return j.Unwrap()
 	}
-	r := planResult{Inputs: in}
-	r.Concurrency = in.QPS * in.Duration.Seconds()
-	r.Provisioned = max(int(math.Ceil(r.Concurrency/in.TargetUtilisation-1e-9)), 1)
-	r.AboveLimit = r.Provisioned > planScaleLimit
-	seconds := float64(in.Days) * 86400
-	gb := float64(in.MemoryMB) / 1024
-	r.InvocationsUSD = in.QPS * seconds * pricePerInvoke
-	r.UsageUSD = r.Concurrency * gb * seconds * priceGBs
-	idle := max(float64(r.Provisioned)-r.Concurrency, 0)
-	r.IdleUSD = idle * gb * seconds * priceIdleGBs
-	r.TotalUSD = r.InvocationsUSD + r.UsageUSD + r.IdleUSD
-	r.OnDemandUSD = r.InvocationsUSD + r.UsageUSD
-	return r, nil
+	return []error{err}
 }
 
-func (r planResult) write(w io.Writer) error {
+func writePlan(w io.Writer, r sim.Plan) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	in := r.Inputs
 	fmt.Fprintf(tw, "arrival rate\t%g req/s\n", in.QPS)
@@ -114,12 +54,12 @@ func (r planResult) write(w io.Writer) error {
 	fmt.Fprintf(tw, "concurrency (Little's law)\t%.2f = %g req/s x %gs\n", r.Concurrency, in.QPS, in.Duration.Seconds())
 	fmt.Fprintf(tw, "provisioned concurrency\t%d = ceil(%.2f / %g)\n", r.Provisioned, r.Concurrency, in.TargetUtilisation)
 	if r.AboveLimit {
-		fmt.Fprintf(tw, "note\tabove the scaler's default limit of %d: raise limit and max deliberately\n", planScaleLimit)
+		fmt.Fprintf(tw, "note\tabove the scaler's default limit of %d: raise limit and max deliberately\n", r.Limit)
 	}
 	fmt.Fprintf(tw, "cost over %d days\tUSD, international-site prices\n", in.Days)
-	fmt.Fprintf(tw, "  invocations\t%.2f (%s USD per 10,000)\n", r.InvocationsUSD, price(pricePerInvoke*10000))
-	fmt.Fprintf(tw, "  resource usage\t%.2f (%s USD/GBs)\n", r.UsageUSD, price(priceGBs))
-	fmt.Fprintf(tw, "  idle provisioned\t%.2f (%s USD/GBs)\n", r.IdleUSD, price(priceIdleGBs))
+	fmt.Fprintf(tw, "  invocations\t%.2f (%s USD per 10,000)\n", r.InvocationsUSD, price(sim.PricePerInvocation*10000))
+	fmt.Fprintf(tw, "  resource usage\t%.2f (%s USD/GBs)\n", r.UsageUSD, price(sim.PriceGBs))
+	fmt.Fprintf(tw, "  idle provisioned\t%.2f (%s USD/GBs)\n", r.IdleUSD, price(sim.PriceIdleGBs))
 	fmt.Fprintf(tw, "  total\t%.2f\n", r.TotalUSD)
 	fmt.Fprintf(tw, "  on demand only\t%.2f (no idle fee; cold starts)\n", r.OnDemandUSD)
 	return tw.Flush()
@@ -129,7 +69,7 @@ func (r planResult) write(w io.Writer) error {
 func price(x float64) string { return strconv.FormatFloat(x, 'f', -1, 64) }
 
 func newPlanCmd() *cobra.Command {
-	in := planInputs{TargetUtilisation: planDefaultUtil, MemoryMB: planDefaultMemMB, Days: planDefaultDays}
+	in := sim.DefaultPlanInputs()
 	var asJSON bool
 	cmd := &cobra.Command{
 		Use:   "plan",
@@ -143,24 +83,24 @@ The estimate assumes steady traffic and excludes traffic and package fees.`,
 		Example: "  scfgate plan --qps 5 --duration 2s --memory-mb 3072",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			r, err := makePlan(in)
+			r, err := sim.NewPlan(in)
 			if err != nil {
-				return err
+				return planFlagErrors(err)
 			}
 			if asJSON {
 				enc := json.NewEncoder(cmd.OutOrStdout())
 				enc.SetIndent("", "  ")
 				return enc.Encode(r)
 			}
-			return r.write(cmd.OutOrStdout())
+			return writePlan(cmd.OutOrStdout(), r)
 		},
 	}
 	f := cmd.Flags()
 	f.Float64Var(&in.QPS, "qps", 0, "mean arrival rate, requests per second (required)")
 	f.DurationVar(&in.Duration, "duration", 0, "mean invocation duration, e.g. 2s (required)")
-	f.Float64Var(&in.TargetUtilisation, "target-utilisation", planDefaultUtil, "share of provisioned instances meant to be busy, 0 < u <= 1")
-	f.IntVar(&in.MemoryMB, "memory-mb", planDefaultMemMB, "the function's memorySize in MB")
-	f.IntVar(&in.Days, "days", planDefaultDays, "days to price")
+	f.Float64Var(&in.TargetUtilisation, "target-utilisation", in.TargetUtilisation, "share of provisioned instances meant to be busy, 0 < u <= 1")
+	f.IntVar(&in.MemoryMB, "memory-mb", in.MemoryMB, "the function's memorySize in MB")
+	f.IntVar(&in.Days, "days", in.Days, "days to price")
 	f.BoolVar(&asJSON, "json", false, "print the plan as JSON")
 	return cmd
 }

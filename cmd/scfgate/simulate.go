@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -26,7 +27,6 @@ func newSimulateCmd() *cobra.Command {
 		sc           sim.Scenario
 		policies     string
 		out          string
-		cold         time.Duration
 	)
 	cmd := &cobra.Command{
 		Use:   "simulate",
@@ -48,19 +48,15 @@ arrivals, started and busy instances, p99 per minute) to the folder.`,
   scfgate simulate --scenario scenarios/seed-qps-500.yaml`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			sc.Policies = splitList(policies)
 			if scenarioPath != "" {
 				file, err := sim.LoadScenario(scenarioPath)
 				if err != nil {
 					return err
 				}
 				// flags given on the command line win over the file
-				mergeScenario(cmd, &file, sc, policies, cold)
+				overlayScenario(&file, &sc, cmd.Flags().Changed)
 				sc = file
-			} else {
-				if policies != "" {
-					sc.Policies = splitList(policies)
-				}
-				sc.ColdStart = cold
 			}
 			if len(sc.Policies) == 0 {
 				sc.Policies = simulateDefaultPolicies
@@ -80,7 +76,7 @@ arrivals, started and busy instances, p99 per minute) to the folder.`,
 	f.StringVar(&policies, "policy", strings.Join(simulateDefaultPolicies, ","), "comma-separated policies: "+strings.Join(sim.PolicyNames(), ", "))
 	f.Uint64Var(&sc.Seed, "seed", 1, "random seed of arrivals and request sizes")
 	f.IntVar(&sc.MemoryMB, "memory-mb", 2048, "the function's memory in MB (GB-s billing)")
-	f.DurationVar(&cold, "cold-start", sim.DefaultConfig().ColdStart, "time a new instance takes to load the model")
+	f.DurationVar(&sc.ColdStart, "cold-start", sim.DefaultConfig().ColdStart, "time a new instance takes to load the model")
 	f.DurationVar(&sc.KeepAlive, "keep-alive", 10*time.Minute, "idle time after which SCF reclaims an on-demand instance")
 	f.IntVar(&sc.ConcurrencyLimit, "concurrency-limit", 1000, "account concurrency limit in instances (throttles beyond)")
 	f.DurationVar(&sc.MonitorDelay, "monitor-delay", 2*time.Minute, "delay before Cloud Monitor publishes a minute")
@@ -93,65 +89,55 @@ arrivals, started and busy instances, p99 per minute) to the folder.`,
 	return cmd
 }
 
-// mergeScenario copies into file the flags set on the command line.
-func mergeScenario(cmd *cobra.Command, file *sim.Scenario, fl sim.Scenario, policies string, cold time.Duration) {
-	ch := cmd.Flags().Changed
-	if ch("trace") {
-		file.Trace, file.Synthetic = fl.Trace, ""
+// scenarioField is a flag of simulate and the field of sim.Scenario it
+// sets.
+type scenarioField struct {
+	flag  string
+	field any // a pointer to the field
+}
+
+// scenarioFields lists every flag that sets a field of s, with the
+// field's address in s.
+func scenarioFields(s *sim.Scenario) []scenarioField {
+	return []scenarioField{
+		{"trace", &s.Trace},
+		{"format", &s.Format},
+		{"synthetic", &s.Synthetic},
+		{"tokens-from", &s.TokensFrom},
+		{"valley", &s.Valley},
+		{"peak-qps", &s.PeakQPS},
+		{"duration", &s.Duration},
+		{"policy", &s.Policies},
+		{"seed", &s.Seed},
+		{"memory-mb", &s.MemoryMB},
+		{"cold-start", &s.ColdStart},
+		{"keep-alive", &s.KeepAlive},
+		{"concurrency-limit", &s.ConcurrencyLimit},
+		{"monitor-delay", &s.MonitorDelay},
+		{"target-utilisation", &s.TargetUtilisation},
+		{"min", &s.Min},
+		{"max", &s.Max},
+		{"gateway-rps", &s.GatewayRPS},
+		{"gateway-burst", &s.GatewayBurst},
 	}
-	if ch("format") {
-		file.Format = fl.Format
+}
+
+// overlayScenario copies from flags into file every field whose flag
+// changed reports set on the command line. A trace and a synthetic
+// generator exclude each other: the one given on the command line
+// replaces the file's, and --synthetic wins over --trace.
+func overlayScenario(file, flags *sim.Scenario, changed func(flag string) bool) {
+	onto := scenarioFields(file)
+	for i, f := range scenarioFields(flags) {
+		if changed(f.flag) {
+			reflect.ValueOf(onto[i].field).Elem().Set(reflect.ValueOf(f.field).Elem())
+		}
 	}
-	if ch("synthetic") {
-		file.Synthetic, file.Trace = fl.Synthetic, ""
-	}
-	if ch("tokens-from") {
-		file.TokensFrom = fl.TokensFrom
-	}
-	if ch("valley") {
-		file.Valley = fl.Valley
-	}
-	if ch("peak-qps") {
-		file.PeakQPS = fl.PeakQPS
-	}
-	if ch("duration") {
-		file.Duration = fl.Duration
-	}
-	if ch("policy") {
-		file.Policies = splitList(policies)
-	}
-	if ch("seed") {
-		file.Seed = fl.Seed
-	}
-	if ch("memory-mb") {
-		file.MemoryMB = fl.MemoryMB
-	}
-	if ch("cold-start") {
-		file.ColdStart = cold
-	}
-	if ch("keep-alive") {
-		file.KeepAlive = fl.KeepAlive
-	}
-	if ch("concurrency-limit") {
-		file.ConcurrencyLimit = fl.ConcurrencyLimit
-	}
-	if ch("monitor-delay") {
-		file.MonitorDelay = fl.MonitorDelay
-	}
-	if ch("target-utilisation") {
-		file.TargetUtilisation = fl.TargetUtilisation
-	}
-	if ch("min") {
-		file.Min = fl.Min
-	}
-	if ch("max") {
-		file.Max = fl.Max
-	}
-	if ch("gateway-rps") {
-		file.GatewayRPS = fl.GatewayRPS
-	}
-	if ch("gateway-burst") {
-		file.GatewayBurst = fl.GatewayBurst
+	switch {
+	case changed("synthetic"):
+		file.Trace = ""
+	case changed("trace"):
+		file.Synthetic = ""
 	}
 }
 

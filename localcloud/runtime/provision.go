@@ -2,13 +2,14 @@ package runtime
 
 import (
 	"context"
-
 	"fmt"
-	"github.com/scfgate/scfgate/localcloud/cron"
 	"math"
 	"sort"
 	"strconv"
 	"time"
+
+	"github.com/scfgate/scfgate/localcloud/cron"
+	"github.com/scfgate/scfgate/scaler"
 )
 
 // Provisioned types as the API names them.
@@ -384,7 +385,7 @@ func (h *Host) track(now time.Time) {
 			for _, s := range v.history {
 				peak = max(peak, s.demand)
 			}
-			next := TrackingCapacity(v.trackTo, demand, peak, v.prov.MinCapacity, v.prov.MaxCapacity)
+			next := scaler.TrackingCapacity(v.trackTo, demand, peak, v.prov.MinCapacity, v.prov.MaxCapacity)
 			if next == v.trackTo {
 				continue
 			}
@@ -404,19 +405,6 @@ func (h *Host) track(now time.Time) {
 	for _, v := range grow {
 		h.ensureProvisioned(v)
 	}
-}
-
-// TrackingCapacity is SCF's utilisation-tracking step: scale out to the
-// current demand at once, scale in only to the window's peak demand,
-// clamped to [lo, hi].
-func TrackingCapacity(current, demand, windowPeak, lo, hi int) int {
-	next := current
-	if demand > current {
-		next = demand
-	} else if windowPeak < current {
-		next = windowPeak
-	}
-	return min(max(next, lo), hi)
 }
 
 // parseTriggerActions checks timed provisioning tasks: unique names and
