@@ -106,20 +106,30 @@ func RunEvent(ctx context.Context, fn Function, log *slog.Logger) {
 // ErrNoWebMode is returned by RunWeb for a function without a handler.
 var ErrNoWebMode = errors.New("fnrun: this function has no web mode (run it without -web)")
 
-// RunWeb serves fn's handler on addr until ctx is done: it listens at
-// once, runs the preload in the background and lets requests in flight
-// finish for up to ShutdownGrace.
+// RunWeb listens on addr and serves fn there (see [ServeWeb]).
 func RunWeb(ctx context.Context, fn Function, addr string, log *slog.Logger) error {
-	h := fn.Handler()
-	if h == nil {
+	if fn.Handler() == nil {
 		return ErrNoWebMode
-	}
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
 	}
 	lis, err := net.Listen("tcp", addr)
 	if err != nil {
 		return fmt.Errorf("fnrun: listen: %w", err)
+	}
+	return ServeWeb(ctx, fn, lis, log)
+}
+
+// ServeWeb serves fn's handler on lis until ctx is done: the preload runs
+// in the background while requests are answered (the handler holds or
+// refuses them), and requests in flight get up to ShutdownGrace to
+// finish. It closes lis.
+func ServeWeb(ctx context.Context, fn Function, lis net.Listener, log *slog.Logger) error {
+	h := fn.Handler()
+	if h == nil {
+		lis.Close()
+		return ErrNoWebMode
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
 	}
 	log.Info("listening", "addr", lis.Addr().String())
 	pctx, cancel := context.WithCancel(ctx)
@@ -131,7 +141,7 @@ func RunWeb(ctx context.Context, fn Function, addr string, log *slog.Logger) err
 			_ = p.Preload(pctx) // the handler reports the outcome
 		}
 	}()
-	err = httpserve.Serve(ctx, lis, h, ShutdownGrace)
+	err := httpserve.Serve(ctx, lis, h, ShutdownGrace)
 	cancel()
 	<-preloaded
 	return err
