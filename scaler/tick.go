@@ -9,6 +9,9 @@ import (
 )
 
 // TickConfig is everything one tick needs besides its collaborators.
+// Its mapstructure tags are the scaler function's configuration keys
+// (internal/scalerfn): the policies' and the target's keys are top-level
+// (min, function, qualifier), the monitor's nested (monitor.period).
 type TickConfig struct {
 	// Policy names the policy (see [PolicyNames]).
 	Policy string `json:"policy" mapstructure:"policy"`
