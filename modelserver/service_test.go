@@ -184,6 +184,3 @@ func TestEvents(t *testing.T) {
 		})
 	}
 }
-
-// The environment block shipped in functions/model/serverless.yml
-// configures the defaults.
