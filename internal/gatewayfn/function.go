@@ -27,7 +27,7 @@ type Function struct {
 func New(cfg Config, log *slog.Logger, getenv func(string) string) (*Function, error) {
 	ep := tencentcloud.EndpointFromEnv(getenv)
 	if err := ep.Validate(); err != nil {
-		return nil, fmt.Errorf("gateway: %w", err)
+		return nil, fmt.Errorf("gateway: %s, %s: %w", tencentcloud.EndpointEnv, tencentcloud.SchemeEnv, err)
 	}
 	opts := gateway.Options{Logger: log, SCF: gateway.SCFOptions{
 		Credential: tencentcloud.RoleCredential{Getenv: getenv},

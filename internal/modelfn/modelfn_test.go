@@ -185,3 +185,28 @@ func TestHunyuanEngineServes(t *testing.T) {
 		t.Errorf("secret in log:\n%s", logs.String())
 	}
 }
+
+// TestFunctionEvents: the function preloads, then answers an event with
+// the service's answer as JSON.
+func TestFunctionEvents(t *testing.T) {
+	cfg := Default()
+	cfg.Source = tinyModel(t)
+	fn, err := New(cfg, nil, func(string) string { return "" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fn.Close()
+	if err := fn.Preload(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	out, err := fn.Invoke(context.Background(), []byte(`{"scfgate":"status"}`))
+	var st struct {
+		Ready bool `json:"ready"`
+	}
+	if err != nil || json.Unmarshal(out, &st) != nil || !st.Ready {
+		t.Errorf("status event = %s, %v", out, err)
+	}
+	if _, err := fn.Invoke(context.Background(), []byte(`not json`)); err == nil {
+		t.Error("a malformed event was answered")
+	}
+}
