@@ -1,6 +1,7 @@
 // Package engine answers OpenAI chat completions for the model function.
-// It holds the OpenAI wire types and Sim, the local engine: deterministic
-// text paced by the latency model of a 13B-class model.
+// It holds the OpenAI wire types; Synthetic, the local engine (a fake LLM:
+// deterministic text paced by the latency model of a 13B-class model);
+// and the OpenAI and Hunyuan engines that forward to real ones.
 package engine
 
 import (

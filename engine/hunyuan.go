@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"os"
 	"regexp"
 	"strconv"
 	"strings"
@@ -16,8 +15,9 @@ import (
 	"github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/common"
 	sdkerrors "github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/common/errors"
 	tchttp "github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/common/http"
-	"github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/common/profile"
 	hunyuan "github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/hunyuan/v20230901"
+
+	"github.com/scfgate/scfgate/internal/tencentcloud"
 )
 
 // DefaultHunyuanModel is the Hunyuan model a request naming none gets:
@@ -26,14 +26,6 @@ import (
 // -turbo-latest, -large, ...).
 const DefaultHunyuanModel = "hunyuan-lite"
 
-// Credential environment variables: SCF's role credentials, read on every
-// request because the runtime may refresh them.
-const (
-	EnvSecretID     = "TENCENTCLOUD_SECRETID"
-	EnvSecretKey    = "TENCENTCLOUD_SECRETKEY"
-	EnvSessionToken = "TENCENTCLOUD_SESSIONTOKEN"
-)
-
 // HunyuanConfig configures the Hunyuan engine.
 type HunyuanConfig struct {
 	// Model is sent when a request names no model; "" means
@@ -41,13 +33,15 @@ type HunyuanConfig struct {
 	Model string
 	// Region is sent as X-TC-Region; "" leaves it out.
 	Region string
-	// Endpoint overrides the API host[:port] (hunyuan.tencentcloudapi.com);
-	// Scheme is "http" or "https" ("" means https). Both are for tests and
-	// local emulators (SCFGATE_TENCENTCLOUD_ENDPOINT/SCHEME).
-	Endpoint, Scheme string
-	// Getenv reads the credentials (EnvSecretID, EnvSecretKey,
-	// EnvSessionToken) on every request; nil means os.Getenv.
-	Getenv func(string) string
+	// Endpoint is where calls go; the zero value is
+	// hunyuan.tencentcloudapi.com over https. Another host is for tests
+	// and local emulators.
+	Endpoint tencentcloud.Endpoint
+	// Credential signs every request and is asked again for each, so one
+	// that reads SCF's role credentials then (tencentcloud.RoleCredential)
+	// follows SCF's refreshes. Nil signs with none, and every request is
+	// refused.
+	Credential common.CredentialIface
 	// Timeout bounds a whole call, a stream included; 0 means none (the
 	// request's context bounds it).
 	Timeout time.Duration
@@ -71,48 +65,24 @@ type Hunyuan struct {
 
 var _ Engine = (*Hunyuan)(nil)
 
-// envCredential reads the credentials at signing time.
-type envCredential struct{ getenv func(string) string }
-
-func (c envCredential) GetSecretId() string  { return strings.TrimSpace(c.getenv(EnvSecretID)) }
-func (c envCredential) GetSecretKey() string { return strings.TrimSpace(c.getenv(EnvSecretKey)) }
-func (c envCredential) GetToken() string     { return strings.TrimSpace(c.getenv(EnvSessionToken)) }
-func (c envCredential) GetCredential() (string, string, string) {
-	return c.GetSecretId(), c.GetSecretKey(), c.GetToken()
-}
-
-var _ common.CredentialIface = envCredential{}
-
 // NewHunyuan checks cfg and returns the engine. Missing credentials are
 // not an error here: they are read, and checked, per request.
 func NewHunyuan(cfg HunyuanConfig) (*Hunyuan, error) {
 	if cfg.Model == "" {
 		cfg.Model = DefaultHunyuanModel
 	}
-	if cfg.Getenv == nil {
-		cfg.Getenv = os.Getenv
+	if cfg.Credential == nil {
+		cfg.Credential = tencentcloud.RoleCredential{}
 	}
-	switch strings.ToLower(cfg.Scheme) {
-	case "", "https", "http":
-	default:
-		return nil, fmt.Errorf("engine: hunyuan scheme %q: want http or https", cfg.Scheme)
-	}
-	if strings.Contains(cfg.Endpoint, "://") {
-		return nil, fmt.Errorf("engine: hunyuan endpoint %q: want host[:port], the scheme apart", cfg.Endpoint)
+	if err := cfg.Endpoint.Validate(); err != nil {
+		return nil, fmt.Errorf("engine: hunyuan: %w", err)
 	}
 	if cfg.Timeout < 0 {
 		return nil, fmt.Errorf("engine: hunyuan timeout %s is negative", cfg.Timeout)
 	}
-	prof := profile.NewClientProfile()
+	prof := cfg.Endpoint.Profile()
 	prof.HttpProfile.ReqTimeout = int((cfg.Timeout + time.Second - 1) / time.Second)
-	if cfg.Endpoint != "" {
-		prof.HttpProfile.Endpoint = cfg.Endpoint
-	}
-	prof.HttpProfile.Scheme = "HTTPS"
-	if strings.EqualFold(cfg.Scheme, "http") {
-		prof.HttpProfile.Scheme = "HTTP"
-	}
-	c, err := hunyuan.NewClient(envCredential{getenv: cfg.Getenv}, cfg.Region, prof)
+	c, err := hunyuan.NewClient(cfg.Credential, cfg.Region, prof)
 	if err != nil {
 		return nil, fmt.Errorf("engine: hunyuan client: %w", err)
 	}
@@ -120,6 +90,19 @@ func NewHunyuan(cfg HunyuanConfig) (*Hunyuan, error) {
 		c.WithHttpTransport(cfg.Transport)
 	}
 	return &Hunyuan{cfg: cfg, client: c}, nil
+}
+
+// checkCredential refuses a request before it is signed with no key: the
+// credential's own Check (tencentcloud.RoleCredential names the role
+// variables) when it has one.
+func checkCredential(c common.CredentialIface) error {
+	if ch, ok := c.(interface{ Check() error }); ok {
+		return ch.Check()
+	}
+	if c.GetSecretId() == "" || c.GetSecretKey() == "" {
+		return errors.New("no credentials: the SecretId or SecretKey is empty")
+	}
+	return nil
 }
 
 // hunyuanRole maps an OpenAI role to Hunyuan's: "developer" is Hunyuan's
@@ -169,9 +152,8 @@ func (h *Hunyuan) Complete(ctx context.Context, req ChatRequest, emit func(Chunk
 	if len(req.Messages) == 0 {
 		return ChatResponse{}, fmt.Errorf("engine: messages is empty: %w", ErrBadRequest)
 	}
-	cred := envCredential{getenv: h.cfg.Getenv}
-	if cred.GetSecretId() == "" || cred.GetSecretKey() == "" {
-		return ChatResponse{}, fmt.Errorf("engine: hunyuan: %s and %s must be set (the function's role credentials)", EnvSecretID, EnvSecretKey)
+	if err := checkCredential(h.cfg.Credential); err != nil {
+		return ChatResponse{}, fmt.Errorf("engine: hunyuan: %w", err)
 	}
 	model := req.Model
 	if model == "" {

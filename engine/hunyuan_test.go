@@ -19,6 +19,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/scfgate/scfgate/internal/tencentcloud"
 )
 
 // fakeEnv is a getenv whose values a test may change between requests.
@@ -156,7 +158,8 @@ func (a *hunyuanAPI) last() seenRequest {
 
 func (a *hunyuanAPI) engine(env *fakeEnv) *Hunyuan {
 	u, _ := url.Parse(a.srv.URL)
-	e, err := NewHunyuan(HunyuanConfig{Region: "ap-guangzhou", Endpoint: u.Host, Scheme: "http", Getenv: env.get})
+	e, err := NewHunyuan(HunyuanConfig{Region: "ap-guangzhou", Endpoint: tencentcloud.Endpoint{Host: u.Host, Scheme: "http"},
+		Credential: tencentcloud.RoleCredential{Getenv: env.get}})
 	if err != nil {
 		a.t.Fatal(err)
 	}
@@ -164,7 +167,7 @@ func (a *hunyuanAPI) engine(env *fakeEnv) *Hunyuan {
 }
 
 func creds() *fakeEnv {
-	return &fakeEnv{m: map[string]string{EnvSecretID: "AKID1", EnvSecretKey: "key1", EnvSessionToken: "tok1"}}
+	return &fakeEnv{m: map[string]string{tencentcloud.SecretIDEnv: "AKID1", tencentcloud.SecretKeyEnv: "key1", tencentcloud.SessionTokenEnv: "tok1"}}
 }
 
 const hunyuanAnswer = `{"Response":{"Created":1700000000,"Id":"hy-1","Note":"以上内容为AI生成",
@@ -197,9 +200,9 @@ func TestHunyuanNonStreamed(t *testing.T) {
 	}
 	// Credentials are read again for every request (SCF refreshes them);
 	// a request's own model is sent.
-	env.set(EnvSecretID, "AKID2")
-	env.set(EnvSecretKey, "key2")
-	env.set(EnvSessionToken, "")
+	env.set(tencentcloud.SecretIDEnv, "AKID2")
+	env.set(tencentcloud.SecretKeyEnv, "key2")
+	env.set(tencentcloud.SessionTokenEnv, "")
 	if _, err := e.Complete(context.Background(), ChatRequest{Model: "hunyuan-turbo", Messages: []Message{{Role: "user", Content: "hi"}}}, nil); err != nil {
 		t.Fatal(err)
 	}
@@ -319,7 +322,7 @@ func TestHunyuanNoCredentialsOrServer(t *testing.T) {
 	api := newHunyuanAPI(t, func(w http.ResponseWriter, _ map[string]any) { t.Error("request sent without credentials") })
 	_, err := api.engine(&fakeEnv{m: map[string]string{}}).Complete(context.Background(),
 		ChatRequest{Messages: []Message{{Role: "user", Content: "hi"}}}, nil)
-	if err == nil || !strings.Contains(err.Error(), EnvSecretID) {
+	if err == nil || !strings.Contains(err.Error(), tencentcloud.SecretIDEnv) {
 		t.Errorf("err = %v", err)
 	}
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
@@ -328,7 +331,7 @@ func TestHunyuanNoCredentialsOrServer(t *testing.T) {
 	}
 	addr := lis.Addr().String()
 	lis.Close()
-	e, err := NewHunyuan(HunyuanConfig{Endpoint: addr, Scheme: "http", Getenv: creds().get})
+	e, err := NewHunyuan(HunyuanConfig{Endpoint: tencentcloud.Endpoint{Host: addr, Scheme: "http"}, Credential: tencentcloud.RoleCredential{Getenv: creds().get}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -336,7 +339,8 @@ func TestHunyuanNoCredentialsOrServer(t *testing.T) {
 	if !errors.Is(err, ErrUnavailable) || !strings.Contains(err.Error(), "connection refused") {
 		t.Errorf("err = %v", err)
 	}
-	for _, bad := range []HunyuanConfig{{Scheme: "ftp"}, {Endpoint: "http://127.0.0.1:1"}, {Timeout: -time.Second}} {
+	for _, bad := range []HunyuanConfig{{Endpoint: tencentcloud.Endpoint{Scheme: "ftp"}}, {Endpoint: tencentcloud.Endpoint{Host: "http://127.0.0.1:1"}},
+		{Timeout: -time.Second}} {
 		if _, err := NewHunyuan(bad); err == nil {
 			t.Errorf("%+v accepted", bad)
 		}

@@ -14,6 +14,8 @@ import (
 	"github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/common"
 	sdkerrors "github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/common/errors"
 	scf "github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/scf/v20180416"
+
+	"github.com/scfgate/scfgate/internal/tencentcloud"
 )
 
 // fakeInvoker answers InvokeFunction with a result or an error.
@@ -99,14 +101,16 @@ func TestSCFBackendCredentialsPerRequest(t *testing.T) {
 		_, _ = io.WriteString(w, `{"Response":{"Result":{"RetMsg":"{}","ErrMsg":"","InvokeResult":0},"RequestId":"x"}}`)
 	}))
 	defer srv.Close()
-	creds := func() (string, string, string) {
-		if !rotated {
-			return "AKID1", "key1", "token1"
+	role := tencentcloud.RoleCredential{Getenv: func(name string) string {
+		n := "1"
+		if rotated {
+			n = "2"
 		}
-		return "AKID2", "key2", "token2"
-	}
+		return map[string]string{tencentcloud.SecretIDEnv: "AKID" + n, tencentcloud.SecretKeyEnv: "key" + n,
+			tencentcloud.SessionTokenEnv: "token" + n}[name]
+	}}
 	b, err := NewSCFBackend(SCFConfig{Function: "f", Region: "ap-guangzhou"},
-		SCFOptions{Credentials: creds, Endpoint: strings.TrimPrefix(srv.URL, "http://"), Scheme: "http"})
+		SCFOptions{Credential: role, Endpoint: tencentcloud.Endpoint{Host: strings.TrimPrefix(srv.URL, "http://"), Scheme: "http"}})
 	if err != nil {
 		t.Fatal(err)
 	}

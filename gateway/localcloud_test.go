@@ -7,7 +7,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/common"
+
 	"github.com/scfgate/scfgate/internal/functest"
+	"github.com/scfgate/scfgate/internal/tencentcloud"
 	"github.com/scfgate/scfgate/localcloud"
 	"github.com/scfgate/scfgate/localcloud/runtime"
 	"github.com/scfgate/scfgate/localcloud/topology"
@@ -36,8 +39,8 @@ func TestSCFBackendOnLocalcloud(t *testing.T) {
 	cfg := testConfig()
 	cfg.Backends[0] = BackendConfig{Name: "primary", Kind: KindSCF, SCF: SCFConfig{Function: "echo", Region: "ap-guangzhou"}}
 	cfg.Retry.Max = -1
-	g := newTestGateway(t, cfg, Options{SCF: SCFOptions{Endpoint: c.APIEndpoint(), Scheme: "http",
-		Credentials: func() (string, string, string) { return "AKIDgw", "gw-key", "" }}})
+	g := newTestGateway(t, cfg, Options{SCF: SCFOptions{Endpoint: tencentcloud.Endpoint{Host: c.APIEndpoint(), Scheme: "http"},
+		Credential: common.NewCredential("AKIDgw", "gw-key")}})
 
 	rec := send(g)
 	if rec.Code != 200 || !strings.Contains(rec.Body.String(), `"model":"hunyuan-13b"`) {
@@ -49,8 +52,8 @@ func TestSCFBackendOnLocalcloud(t *testing.T) {
 	}
 	decodeError(t, rec)
 
-	bad := newTestGateway(t, cfg, Options{SCF: SCFOptions{Endpoint: c.APIEndpoint(), Scheme: "http",
-		Credentials: func() (string, string, string) { return "AKIDgw", "wrong", "" }}})
+	bad := newTestGateway(t, cfg, Options{SCF: SCFOptions{Endpoint: tencentcloud.Endpoint{Host: c.APIEndpoint(), Scheme: "http"},
+		Credential: common.NewCredential("AKIDgw", "wrong")}})
 	if rec := send(bad); rec.Code != 502 {
 		t.Fatalf("bad credentials = %d %s", rec.Code, rec.Body)
 	}

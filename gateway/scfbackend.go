@@ -13,21 +13,21 @@ import (
 
 	"github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/common"
 	sdkerrors "github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/common/errors"
-	"github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/common/profile"
 	scf "github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/scf/v20180416"
+
+	"github.com/scfgate/scfgate/internal/tencentcloud"
 )
 
 // SCFOptions tell scf backends how to reach the SCF API.
 type SCFOptions struct {
-	// Credentials returns the SecretId, SecretKey and session token. It is
-	// called for every request, because SCF refreshes a function's role
-	// credentials in its environment. Nil sends no credentials.
-	Credentials func() (secretID, secretKey, token string)
-	// Endpoint overrides the API's host[:port] (localcloud's endpoint);
-	// "" means scf.tencentcloudapi.com.
-	Endpoint string
-	// Scheme is "http" or "https"; "" means https.
-	Scheme string
+	// Credential signs every call. The SDK asks it at each signature, so
+	// one that reads SCF's role credentials then
+	// (tencentcloud.RoleCredential) follows SCF's refreshes. Nil signs
+	// with empty credentials.
+	Credential common.CredentialIface
+	// Endpoint is where calls go; the zero value is
+	// scf.tencentcloudapi.com over https.
+	Endpoint tencentcloud.Endpoint
 	// Invoker replaces the SDK client (tests).
 	Invoker Invoker
 }
@@ -48,18 +48,6 @@ type SCFBackend struct {
 
 var _ Backend = (*SCFBackend)(nil)
 
-// envCredential asks for the credentials at every signature.
-type envCredential struct {
-	get func() (string, string, string)
-}
-
-func (c envCredential) GetSecretId() string  { id, _, _ := c.get(); return id }
-func (c envCredential) GetSecretKey() string { _, k, _ := c.get(); return k }
-func (c envCredential) GetToken() string     { _, _, t := c.get(); return t }
-func (c envCredential) GetCredential() (string, string, string) {
-	return c.get()
-}
-
 // NewSCFBackend returns a backend invoking c.Function.
 func NewSCFBackend(c SCFConfig, o SCFOptions) (*SCFBackend, error) {
 	if c.Qualifier == "" {
@@ -71,17 +59,11 @@ func NewSCFBackend(c SCFConfig, o SCFOptions) (*SCFBackend, error) {
 	if o.Invoker != nil {
 		return &SCFBackend{cfg: c, invoker: o.Invoker}, nil
 	}
-	creds := o.Credentials
-	if creds == nil {
-		creds = func() (string, string, string) { return "", "", "" }
+	cred := o.Credential
+	if cred == nil {
+		cred = tencentcloud.RoleCredential{}
 	}
-	prof := profile.NewClientProfile()
-	if o.Endpoint != "" {
-		prof.HttpProfile.Endpoint = o.Endpoint
-	}
-	if o.Scheme != "" {
-		prof.HttpProfile.Scheme = strings.ToUpper(o.Scheme)
-	}
+	prof := o.Endpoint.Profile()
 	// The request's context bounds the call (SCF's longest timeout is
 	// 900 s); the gateway's breaker and retries are the only ones, so the
 	// SDK's own are off.
@@ -93,7 +75,7 @@ func NewSCFBackend(c SCFConfig, o SCFOptions) (*SCFBackend, error) {
 	if err != nil {
 		return nil, fmt.Errorf("gateway: scf client: %w", err)
 	}
-	client.WithCredential(envCredential{get: creds})
+	client.WithCredential(cred)
 	return &SCFBackend{cfg: c, invoker: client}, nil
 }
 

@@ -1,6 +1,6 @@
 // Package latency is the service-time model of a 13B-class model on one
 // GPU instance, calibrated from measurements (h200-13b-bf16.json, one run
-// on an NVIDIA H200). It is pure: the sim engine uses it to pace answers
+// on an NVIDIA H200). It is pure: the synthetic engine uses it to pace answers
 // and a simulator can use it to price requests, so that local runs and
 // simulations share one model of service time.
 //

@@ -32,19 +32,19 @@ const (
 // scaler sets.
 type Target struct {
 	// Namespace is the SCF namespace; "" means "default".
-	Namespace string `json:"namespace"`
+	Namespace string `json:"namespace" mapstructure:"namespace"`
 	// Function is the function name; required.
-	Function string `json:"function"`
+	Function string `json:"function" mapstructure:"function"`
 	// Version is the published version that carries the provisioned
 	// concurrency, a number such as "3". SCF refuses provisioned
 	// concurrency on $LATEST, and an alias cannot be resolved to its
 	// version here (the scaler calls no ListAliases), so it must be a
 	// version number: point the alias at that version and give both.
-	Version string `json:"version"`
+	Version string `json:"version" mapstructure:"qualifier"`
 	// Alias, when set, is the alias whose traffic Cloud Monitor reports
 	// (dimension alias instead of version): the load that reaches Version
 	// through the alias. "" reads the version's own series.
-	Alias string `json:"alias,omitempty"`
+	Alias string `json:"alias,omitempty" mapstructure:"alias"`
 }
 
 var versionRE = regexp.MustCompile(`^[1-9][0-9]{0,9}$`)
@@ -83,21 +83,21 @@ type MonitorConfig struct {
 	// Period is the samples' period: 60 s or 300 s on Cloud Monitor
 	// (ConcurrentExecutions has no finer period); localcloud also serves
 	// 10 s. Default 60 s.
-	Period time.Duration `json:"period"`
+	Period time.Duration `json:"period" mapstructure:"period"`
 	// Window is how far back from the window's end samples are read. It
 	// must cover the stable policy's stabilization window, or a
 	// scale-down can never be judged. Default 12 min.
-	Window time.Duration `json:"window"`
+	Window time.Duration `json:"window" mapstructure:"window"`
 	// Offset is how long before now the window ends. Cloud Monitor
 	// computes points with a delay, so its documentation advises ending
 	// the query 1-2 minutes before now; the newest points would
 	// otherwise be missing or partial. 0 ends the window at now (useful
 	// against localcloud, which has no delay). Default 90 s.
-	Offset time.Duration `json:"offset"`
+	Offset time.Duration `json:"offset" mapstructure:"offset"`
 	// Backoff is the first wait before retrying a rate-limited call; it
 	// doubles on each retry, for as long as the tick's deadline allows.
 	// Default 200 ms.
-	Backoff time.Duration `json:"backoff"`
+	Backoff time.Duration `json:"backoff" mapstructure:"backoff"`
 }
 
 // DefaultMonitorConfig returns the defaults documented on

@@ -114,39 +114,39 @@ type ForecastInputs struct {
 type PolicyConfig struct {
 	// Min and Max bound every target: 1 <= Min <= Max <= Limit. Defaults
 	// 1 and 50 (the seed's).
-	Min int
-	Max int
+	Min int `mapstructure:"min"`
+	Max int `mapstructure:"max"`
 	// Limit is the largest Max accepted, a guard against a mistyped
 	// maximum; raise it deliberately to allow more instances. Default 50.
-	Limit int
+	Limit int `mapstructure:"limit"`
 	// High and Low are the seed policy's load-score thresholds, in (0, 1)
 	// with Low < High. Defaults 0.8 and 0.3.
-	High float64
-	Low  float64
+	High float64 `mapstructure:"high"`
+	Low  float64 `mapstructure:"low"`
 	// TargetUtilisation is the share of provisioned instances meant to be
 	// busy, in (0, 1): stable and predictive provision
 	// ceil(concurrency / TargetUtilisation), and tracking hands it to SCF
 	// as TrackingTarget (rounded to two decimals). Default 0.7, the target
 	// of AWS's and Knative's autoscalers.
-	TargetUtilisation float64
+	TargetUtilisation float64 `mapstructure:"target_utilisation"`
 	// LowUtilisation is the utilisation below which stable and predictive
 	// may scale down, in (0, TargetUtilisation). Default 0.3.
-	LowUtilisation float64
+	LowUtilisation float64 `mapstructure:"low_utilisation"`
 	// StabilizationWindow is how long utilisation must stay below
 	// LowUtilisation before stable and predictive scale down, 0 to 24 h.
 	// Default 10 min, the reduction window of SCF's own tracking.
-	StabilizationWindow time.Duration
+	StabilizationWindow time.Duration `mapstructure:"stabilization_window"`
 	// MaxScaleDownFactor is the smallest share of the provisioned count
 	// one tick of stable or predictive keeps, in (0, 1]: 0.5 at most
 	// halves, 1 never scales down. Default 0.5.
-	MaxScaleDownFactor float64
+	MaxScaleDownFactor float64 `mapstructure:"max_scale_down_factor"`
 	// Lead is how far ahead predictive provisions for forecast demand,
 	// the time new instances take to serve, 0 to 24 h. Default 1 min: SCF
 	// starts 100 provisioned instances a minute and a 13B model loads in
 	// about 20 s.
-	Lead time.Duration
+	Lead time.Duration `mapstructure:"lead"`
 	// Score configures the seed policy's load score.
-	Score ScoreConfig
+	Score ScoreConfig `mapstructure:"score"`
 }
 
 // DefaultPolicyConfig returns the defaults documented on [PolicyConfig].

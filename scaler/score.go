@@ -20,22 +20,22 @@ const weightSumTolerance = 1e-9
 type ScoreConfig struct {
 	// CPUWeight, MemWeight and RPSWeight weigh the three components; each
 	// is >= 0 and they sum to 1. Defaults 0.4, 0.3, 0.3 (the seed's).
-	CPUWeight float64
-	MemWeight float64
-	RPSWeight float64
+	CPUWeight float64 `mapstructure:"cpu_weight"`
+	MemWeight float64 `mapstructure:"mem_weight"`
+	RPSWeight float64 `mapstructure:"rps_weight"`
 	// Alpha is the moving average's weight of the newer sample, in (0, 1];
 	// 1 uses the newest sample alone. Default 0.7 (the seed's).
-	Alpha float64
+	Alpha float64 `mapstructure:"alpha"`
 	// Window is how many of the newest samples the score uses, 1 to
 	// [MaxWindow]. Default 5.
-	Window int
+	Window int `mapstructure:"window"`
 	// RPSCapacity is the invocation rate one instance sustains, in
 	// requests per second. Zero (the default) derives it per sample as
 	// 1000 / DurationMs: an SCF event-function instance serves one request
 	// at a time, so that is its rate when never idle, and the rps
 	// component becomes the mean utilisation given by Little's law. Set it
 	// for web functions that serve requests concurrently.
-	RPSCapacity float64
+	RPSCapacity float64 `mapstructure:"rps_capacity"`
 }
 
 // DefaultScoreConfig returns the seed design's load score: weights 0.4

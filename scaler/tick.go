@@ -9,18 +9,21 @@ import (
 )
 
 // TickConfig is everything one tick needs besides its collaborators.
+// Its mapstructure tags are the scaler function's configuration keys
+// (internal/scalerfn): the policies' and the target's keys are top-level
+// (min, function, qualifier), the monitor's nested (monitor.period).
 type TickConfig struct {
 	// Policy names the policy (see [PolicyNames]).
-	Policy string `json:"policy"`
+	Policy string `json:"policy" mapstructure:"policy"`
 	// Policies configures it.
-	Policies PolicyConfig `json:"-"`
+	Policies PolicyConfig `json:"-" mapstructure:",squash"`
 	// Target is the model function.
-	Target Target `json:"target"`
+	Target Target `json:"target" mapstructure:",squash"`
 	// Monitor says which window of Cloud Monitor data to read.
-	Monitor MonitorConfig `json:"monitor"`
+	Monitor MonitorConfig `json:"monitor" mapstructure:"monitor"`
 	// DryRun decides and logs, but never changes the provisioned
 	// concurrency.
-	DryRun bool `json:"dry_run"`
+	DryRun bool `json:"dry_run" mapstructure:"dry_run"`
 }
 
 // DefaultTickConfig returns the default policy ("stable") and monitor

@@ -12,7 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/scfgate/scfgate/gateway"
-	"github.com/scfgate/scfgate/internal/gwconfig"
+	"github.com/scfgate/scfgate/internal/gatewayfn"
 	"github.com/scfgate/scfgate/internal/httpserve"
 )
 
@@ -35,9 +35,9 @@ SCFGATE_TENCENTCLOUD_ENDPOINT/SCHEME when set.`,
 			log := newLogger(cmd.ErrOrStderr(), cfg.Log)
 			file, _ := cmd.Flags().GetString("gateway-config")
 			if file == "" {
-				file = os.Getenv(gwconfig.FileEnv)
+				file = os.Getenv(gatewayfn.FileEnv)
 			}
-			gcfg, err := gwconfig.LoadAll(file)
+			gcfg, err := gatewayfn.Load(file, os.Getenv)
 			if err != nil {
 				return err
 			}
@@ -62,12 +62,12 @@ func modelNames(c gateway.Config) string {
 
 // runServe serves the gateway on addr until ctx ends; ready gets the
 // bound address once listening.
-func runServe(ctx context.Context, addr string, cfg gwconfig.All, log *slog.Logger, ready func(addr string)) error {
-	g, closeShared, err := gwconfig.Build(cfg, log)
+func runServe(ctx context.Context, addr string, cfg gatewayfn.Config, log *slog.Logger, ready func(addr string)) error {
+	fn, err := gatewayfn.New(cfg, log, os.Getenv)
 	if err != nil {
 		return err
 	}
-	defer closeShared()
+	defer fn.Close()
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
@@ -78,5 +78,5 @@ func runServe(ctx context.Context, addr string, cfg gwconfig.All, log *slog.Logg
 	if ctx == nil {
 		ctx = context.Background()
 	}
-	return httpserve.Serve(ctx, ln, g, 5*time.Second)
+	return httpserve.Serve(ctx, ln, fn.Handler(), 5*time.Second)
 }

@@ -18,8 +18,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/scfgate/scfgate/gateway"
-	"github.com/scfgate/scfgate/internal/gwconfig"
+	"github.com/scfgate/scfgate/internal/gatewayfn"
 )
 
 const serveTestKey = "sk-serve-test"
@@ -50,13 +49,13 @@ func writeGatewayConfig(t testing.TB, upstream string) string {
 
 // startServe runs the gateway server in the background and returns its
 // base URL.
-func startServe(t testing.TB, cfg gateway.Config) string {
+func startServe(t testing.TB, cfg gatewayfn.Config) string {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	addrc := make(chan string, 1)
 	done := make(chan error, 1)
 	go func() {
-		done <- runServe(ctx, "127.0.0.1:0", gwconfig.All{Gateway: cfg}, slog.New(slog.DiscardHandler), func(a string) { addrc <- a })
+		done <- runServe(ctx, "127.0.0.1:0", cfg, slog.New(slog.DiscardHandler), func(a string) { addrc <- a })
 	}()
 	t.Cleanup(func() {
 		cancel()
@@ -75,7 +74,7 @@ func startServe(t testing.TB, cfg gateway.Config) string {
 
 func TestServeAndBench(t *testing.T) {
 	up := fakeUpstream(t)
-	cfg, err := gwconfig.Load(writeGatewayConfig(t, up.URL))
+	cfg, err := gatewayfn.Load(writeGatewayConfig(t, up.URL), os.Getenv)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -166,7 +165,7 @@ func TestServeOverhead(t *testing.T) {
 		t.Skip("set -overhead.qps to measure")
 	}
 	up := fakeUpstream(t)
-	cfg, err := gwconfig.Load(writeGatewayConfig(t, up.URL))
+	cfg, err := gatewayfn.Load(writeGatewayConfig(t, up.URL), os.Getenv)
 	if err != nil {
 		t.Fatal(err)
 	}

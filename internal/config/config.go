@@ -1,8 +1,12 @@
-// Package config holds scfgate's command-line configuration: typed structs
-// with documented defaults and validation, loaded from a YAML file,
-// SCFGATE_* environment variables and command-line flags (in rising
-// precedence). Only the commands use it; the product packages take the
-// typed structs.
+// Package config loads scfgate's configuration at the edge, so that the
+// product packages only take typed structs with defaults and Validate.
+//
+// Two loaders live here. [Load] reads the commands' own settings ([Config]:
+// a YAML file, SCFGATE_* variables, flags). [LoadFrom] and [Decode] read a
+// function's configuration straight into a domain struct through its
+// mapstructure tags: defaults, an optional file, PREFIX_* environment
+// variables, an optional JSON argument (see [Source]). Viper stays in
+// this package.
 package config
 
 import (

@@ -3,19 +3,21 @@ package modelfn
 import (
 	"context"
 	"encoding/json"
-	"errors"
+	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"strings"
 	"testing"
-	"testing/synctest"
 	"time"
 
-	"github.com/tencentyun/scf-go-lib/events"
 	"gopkg.in/yaml.v3"
 
-	"github.com/scfgate/scfgate/engine"
+	"github.com/scfgate/scfgate/internal/config"
+	"github.com/scfgate/scfgate/internal/functest"
+	"github.com/scfgate/scfgate/internal/tencentcloud"
 	"github.com/scfgate/scfgate/preload"
 )
 
@@ -29,161 +31,25 @@ func tinyModel(t *testing.T) string {
 	return dir
 }
 
-func testConfig(t *testing.T) Config {
-	c := Default()
-	c.Source = tinyModel(t)
-	return c
-}
-
-const chatBody = `{"model":"m","messages":[{"role":"user","content":"hello there"}],"max_tokens":5}`
-
 func post(h http.Handler, body string) *httptest.ResponseRecorder {
 	rec := httptest.NewRecorder()
 	h.ServeHTTP(rec, httptest.NewRequest("POST", "/v1/chat/completions", strings.NewReader(body)))
 	return rec
 }
 
-func TestRequestDuringPreloadIsHeld(t *testing.T) {
-	cfg := testConfig(t)
-	synctest.Test(t, func(t *testing.T) {
-		s := New(cfg, nil, nil)
-		h := s.Handler()
-		done := make(chan *httptest.ResponseRecorder)
-		go func() { done <- post(h, chatBody) }()
-		time.Sleep(5 * time.Second) // the request waits: ReadyWait is 10 s
-		synctest.Wait()
-		select {
-		case <-done:
-			t.Fatal("answered before the preload ran")
-		default:
-		}
-		if _, err := s.Preload(context.Background()); err != nil {
-			t.Fatal(err)
-		}
-		rec := <-done
-		var res engine.ChatResponse
-		if rec.Code != 200 || json.Unmarshal(rec.Body.Bytes(), &res) != nil || res.Usage.CompletionTokens != 5 {
-			t.Errorf("status %d body %s", rec.Code, rec.Body)
-		}
-	})
-}
-
-func TestRequestDuringPreloadIsRefused(t *testing.T) {
-	cfg := testConfig(t)
-	cfg.ReadyWait = 2 * time.Second
-	synctest.Test(t, func(t *testing.T) {
-		s := New(cfg, nil, nil)
-		begin := time.Now()
-		rec := post(s.Handler(), chatBody)
-		if rec.Code != http.StatusServiceUnavailable || !strings.Contains(rec.Body.String(), `"code":"model_loading"`) ||
-			rec.Header().Get("Retry-After") == "" {
-			t.Errorf("status %d headers %v body %s", rec.Code, rec.Header(), rec.Body)
-		}
-		if waited := time.Since(begin); waited != 2*time.Second {
-			t.Errorf("refused after %v, want the 2 s bound", waited)
-		}
-		rec = httptest.NewRecorder()
-		s.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/healthz", nil))
-		if rec.Code != http.StatusServiceUnavailable {
-			t.Errorf("healthz during preload: %d", rec.Code)
-		}
-		_, err := s.HandleEvent(context.Background(), json.RawMessage(chatBody))
-		if !errors.Is(err, ErrLoading) {
-			t.Errorf("event during preload: %v", err)
-		}
-	})
-}
-
-func TestFailedPreloadRefuses(t *testing.T) {
-	cfg := Default()
-	cfg.Source = t.TempDir() // empty: the seed plan's patterns match nothing
-	s := New(cfg, nil, nil)
-	if _, err := s.Preload(context.Background()); !errors.Is(err, preload.ErrNotMatched) {
-		t.Fatalf("preload: %v", err)
+// TestVariables: each variable is its key's under EnvPrefix.
+func TestVariables(t *testing.T) {
+	want := map[string]string{"engine": EnvEngine, "name": EnvName, "profile": EnvProfile, "source": EnvSource, "plan": EnvPlan,
+		"dest": EnvDest, "synth_mb": EnvSynthMB, "ready_wait": EnvWait, "chunk_mb": EnvChunkMB, "openai_url": EnvOpenAIURL,
+		"openai_key": EnvOpenAIKey, "hunyuan_model": EnvHunyuanModel, "hunyuan_region": EnvHunyuanRegion}
+	keys := config.Keys(Config{})
+	if len(keys) != len(want) {
+		t.Errorf("keys %v, want %d", keys, len(want))
 	}
-	rec := post(s.Handler(), chatBody)
-	if rec.Code != http.StatusServiceUnavailable || !strings.Contains(rec.Body.String(), "preload failed") {
-		t.Errorf("status %d body %s", rec.Code, rec.Body)
-	}
-}
-
-func ready(t *testing.T) *Service {
-	t.Helper()
-	s := New(testConfig(t), nil, nil)
-	if _, err := s.Preload(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	return s
-}
-
-func TestStreamsSSE(t *testing.T) {
-	s := ready(t)
-	synctest.Test(t, func(t *testing.T) {
-		rec := post(s.Handler(), `{"messages":[{"role":"user","content":"hi"}],"max_tokens":3,"stream":true}`)
-		if rec.Code != 200 || rec.Header().Get("Content-Type") != "text/event-stream" {
-			t.Fatalf("status %d headers %v", rec.Code, rec.Header())
+	for _, k := range keys {
+		if got := config.Variable(EnvPrefix, k); got != want[k] {
+			t.Errorf("key %s: variable %s, want %s", k, got, want[k])
 		}
-		var events []string
-		for line := range strings.Lines(rec.Body.String()) {
-			if d, ok := strings.CutPrefix(strings.TrimSpace(line), "data: "); ok {
-				events = append(events, d)
-			}
-		}
-		if len(events) != 5 || events[4] != "[DONE]" {
-			t.Fatalf("events = %q", events)
-		}
-		var c engine.Chunk
-		if err := json.Unmarshal([]byte(events[0]), &c); err != nil || c.Object != "chat.completion.chunk" || c.Choices[0].Delta.Role != "assistant" {
-			t.Errorf("first chunk %s", events[0])
-		}
-	})
-}
-
-func TestEvents(t *testing.T) {
-	s := ready(t)
-	run := func(name string, f func(t *testing.T)) { t.Run(name, func(t *testing.T) { synctest.Test(t, f) }) }
-	{
-		run("openai request", func(t *testing.T) {
-			out, err := s.HandleEvent(context.Background(), json.RawMessage(chatBody))
-			res, ok := out.(engine.ChatResponse)
-			if err != nil || !ok || res.Object != "chat.completion" || res.Model != "m" || len(strings.Fields(res.Choices[0].Message.Content)) != 5 {
-				t.Errorf("%+v %v", out, err)
-			}
-		})
-		run("function URL", func(t *testing.T) {
-			ev, _ := json.Marshal(map[string]any{"httpMethod": "POST", "path": "/v1/chat/completions",
-				"headers": map[string]string{"content-type": "application/json"}, "body": chatBody})
-			out, err := s.HandleEvent(context.Background(), ev)
-			resp, ok := out.(events.APIGatewayResponse)
-			if err != nil || !ok || resp.StatusCode != 200 || !strings.Contains(resp.Body, `"chat.completion"`) {
-				t.Errorf("%+v %v", out, err)
-			}
-		})
-		run("api gateway base64", func(t *testing.T) {
-			ev := []byte(`{"httpMethod":"GET","path":"/healthz","isBase64Encoded":true,"body":"","requestContext":{"stage":"release"}}`)
-			out, err := s.HandleEvent(context.Background(), ev)
-			resp, _ := out.(events.APIGatewayResponse)
-			if err != nil || resp.StatusCode != 200 || !strings.Contains(resp.Body, `"ready":true`) {
-				t.Errorf("%+v %v", out, err)
-			}
-		})
-		run("status", func(t *testing.T) {
-			out, err := s.HandleEvent(context.Background(), json.RawMessage(`{"scfgate":"status"}`))
-			st, _ := out.(Status)
-			if err != nil || !st.Ready || st.Preload == nil || st.Preload.Bytes == 0 || len(st.Preload.Stages) != 3 {
-				t.Errorf("%+v %v", out, err)
-			}
-		})
-		run("bad request", func(t *testing.T) {
-			_, err := s.HandleEvent(context.Background(), json.RawMessage(`{"messages":[]}`))
-			if !errors.Is(err, engine.ErrBadRequest) {
-				t.Errorf("err = %v", err)
-			}
-			rec := post(s.Handler(), `{"messages":[]}`)
-			if rec.Code != 400 {
-				t.Errorf("status %d", rec.Code)
-			}
-		})
 	}
 }
 
@@ -228,5 +94,119 @@ func TestShippedConfigIsDefault(t *testing.T) {
 	c, err := FromEnv(func(k string) string { return vars[k] })
 	if err != nil || c != Default() {
 		t.Errorf("shipped config = %+v, %v; want %+v", c, err, Default())
+	}
+}
+
+func TestFromEnvEngines(t *testing.T) {
+	env := func(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
+	c, err := FromEnv(env(map[string]string{EnvEngine: "openai", EnvOpenAIURL: "http://127.0.0.1:8000/v1", EnvOpenAIKey: "sk-x"}))
+	if err != nil || c.Engine != "openai" || c.OpenAIURL != "http://127.0.0.1:8000/v1" || c.OpenAIKey != "sk-x" || c.Name != "" {
+		t.Errorf("openai: %+v %v", c, err)
+	}
+	c, err = FromEnv(env(map[string]string{EnvEngine: "openai", EnvOpenAIURL: "http://h/v1", EnvName: "qwen2.5-7b"}))
+	if err != nil || c.Name != "qwen2.5-7b" {
+		t.Errorf("openai with a name: %+v %v", c, err)
+	}
+	c, err = FromEnv(env(map[string]string{EnvEngine: "hunyuan"}))
+	if err != nil || c.HunyuanModel != "hunyuan-lite" || c.Name != "hunyuan-lite" || c.HunyuanRegion != "ap-guangzhou" {
+		t.Errorf("hunyuan defaults: %+v %v", c, err)
+	}
+	c, err = FromEnv(env(map[string]string{EnvEngine: "hunyuan", EnvHunyuanModel: "hunyuan-turbo", EnvHunyuanRegion: "ap-beijing",
+		tencentcloud.EndpointEnv: "127.0.0.1:9", tencentcloud.SchemeEnv: "http"}))
+	if err != nil || c.Name != "hunyuan-turbo" || c.HunyuanRegion != "ap-beijing" || c.Endpoint.Host != "127.0.0.1:9" || c.Endpoint.Scheme != "http" {
+		t.Errorf("hunyuan: %+v %v", c, err)
+	}
+	for _, tc := range []struct {
+		env map[string]string
+		key string
+	}{
+		{map[string]string{EnvEngine: "openai"}, EnvOpenAIURL},
+		{map[string]string{EnvEngine: "openai", EnvOpenAIURL: "127.0.0.1:8000"}, EnvOpenAIURL},
+		{map[string]string{EnvEngine: "openai", EnvOpenAIURL: "ftp://h/v1"}, EnvOpenAIURL},
+		{map[string]string{EnvEngine: "hunyuan", tencentcloud.SchemeEnv: "gopher"}, tencentcloud.SchemeEnv},
+		{map[string]string{EnvEngine: "hunyuan", tencentcloud.EndpointEnv: "http://127.0.0.1:9"}, tencentcloud.EndpointEnv},
+		{map[string]string{EnvEngine: "vllm"}, EnvEngine},
+	} {
+		if _, err := FromEnv(env(tc.env)); err == nil || !strings.Contains(err.Error(), tc.key) {
+			t.Errorf("%v: err = %v, want it to name %s", tc.env, err, tc.key)
+		}
+	}
+	// A password in the URL is not repeated in the error.
+	_, err = FromEnv(env(map[string]string{EnvEngine: "openai", EnvOpenAIURL: "ftp://u:hunter2@h/v1"}))
+	if err == nil || strings.Contains(err.Error(), "hunter2") {
+		t.Errorf("err = %v", err)
+	}
+}
+
+func TestHunyuanEngineServes(t *testing.T) {
+	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var b map[string]any
+		_ = json.NewDecoder(r.Body).Decode(&b)
+		w.Header().Set("Content-Type", "application/json")
+		if r.Header.Get("X-TC-Action") != "ChatCompletions" || r.Header.Get("X-TC-Version") != "2023-09-01" ||
+			!strings.HasPrefix(r.Header.Get("Authorization"), "TC3-HMAC-SHA256 Credential=AKIDtest/") ||
+			r.Header.Get("X-TC-Token") != "token" || r.Header.Get("X-TC-Region") != "ap-guangzhou" {
+			io.WriteString(w, `{"Response":{"Error":{"Code":"AuthFailure.SignatureFailure","Message":"unexpected request"},"RequestId":"x"}}`)
+			return
+		}
+		if b["Model"] != "hunyuan-lite" {
+			io.WriteString(w, `{"Response":{"Error":{"Code":"InvalidParameterValue.Model","Message":"no such model"},"RequestId":"y"}}`)
+			return
+		}
+		io.WriteString(w, `{"Response":{"Id":"h","Created":1,"Choices":[{"Index":0,"FinishReason":"stop","Message":{"Role":"assistant","Content":"ok"}}],"Usage":{"PromptTokens":1,"CompletionTokens":1,"TotalTokens":2},"RequestId":"z"}}`)
+	}))
+	defer api.Close()
+	u, _ := url.Parse(api.URL)
+	env := map[string]string{EnvEngine: "hunyuan", tencentcloud.EndpointEnv: u.Host, tencentcloud.SchemeEnv: "http",
+		tencentcloud.SecretIDEnv: "AKIDtest", tencentcloud.SecretKeyEnv: "sk-hunyuan-secret", tencentcloud.SessionTokenEnv: "token"}
+	getenv := func(k string) string { return env[k] }
+	c, err := FromEnv(getenv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Source = tinyModel(t)
+	var logs functest.SyncBuffer
+	s, err := New(c, slog.New(slog.NewTextHandler(&logs, nil)), getenv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Preload(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	rec := post(s.Handler(), `{"messages":[{"role":"user","content":"hi"}]}`)
+	if rec.Code != 200 || !strings.Contains(rec.Body.String(), `"content":"ok"`) || !strings.Contains(rec.Body.String(), `"model":"hunyuan-lite"`) {
+		t.Fatalf("status %d body %s", rec.Code, rec.Body)
+	}
+	rec = post(s.Handler(), `{"model":"gpt-4","messages":[{"role":"user","content":"hi"}]}`)
+	if rec.Code != 400 || !strings.Contains(rec.Body.String(), "no such model") {
+		t.Errorf("status %d body %s", rec.Code, rec.Body)
+	}
+	if strings.Contains(logs.String(), "sk-hunyuan-secret") {
+		t.Errorf("secret in log:\n%s", logs.String())
+	}
+}
+
+// TestFunctionEvents: the function preloads, then answers an event with
+// the service's answer as JSON.
+func TestFunctionEvents(t *testing.T) {
+	cfg := Default()
+	cfg.Source = tinyModel(t)
+	fn, err := New(cfg, nil, func(string) string { return "" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fn.Close()
+	if err := fn.Preload(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	out, err := fn.Invoke(context.Background(), []byte(`{"scfgate":"status"}`))
+	var st struct {
+		Ready bool `json:"ready"`
+	}
+	if err != nil || json.Unmarshal(out, &st) != nil || !st.Ready {
+		t.Errorf("status event = %s, %v", out, err)
+	}
+	if _, err := fn.Invoke(context.Background(), []byte(`not json`)); err == nil {
+		t.Error("a malformed event was answered")
 	}
 }

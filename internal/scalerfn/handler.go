@@ -2,31 +2,18 @@ package scalerfn
 
 import (
 	"context"
-	"errors"
+	"encoding/json"
+	"fmt"
 	"log/slog"
-	"strings"
+	"net/http"
 	"time"
 
-	"github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/common"
-	"github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/common/profile"
 	monitor "github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/monitor/v20180724"
 	scf "github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/scf/v20180416"
 	"github.com/tencentyun/scf-go-lib/events"
 
+	"github.com/scfgate/scfgate/internal/tencentcloud"
 	"github.com/scfgate/scfgate/scaler"
-)
-
-// Environment variables read besides the SCFGATE_SCALER_* configuration.
-const (
-	// SCF's role credentials (not the SDK's TENCENTCLOUD_SECRET_ID names).
-	SecretIDEnv     = "TENCENTCLOUD_SECRETID"
-	SecretKeyEnv    = "TENCENTCLOUD_SECRETKEY"
-	SessionTokenEnv = "TENCENTCLOUD_SESSIONTOKEN"
-	RegionEnv       = "TENCENTCLOUD_REGION"
-	// EndpointEnv and SchemeEnv point the SDK at another API endpoint
-	// (host:port and http), as localcloud sets them.
-	EndpointEnv = "SCFGATE_TENCENTCLOUD_ENDPOINT"
-	SchemeEnv   = "SCFGATE_TENCENTCLOUD_SCHEME"
 )
 
 // Clients are the API clients a tick uses.
@@ -35,10 +22,13 @@ type Clients struct {
 	SCF     scaler.SCFAPI
 }
 
-// Handler runs one tick per timer event.
-type Handler struct {
-	// Getenv reads the environment (os.Getenv), once per invocation: SCF
-	// may refresh the role credentials between invocations.
+// Function is the scaler function: one tick per timer event.
+type Function struct {
+	// Config is the environment's configuration; each timer event's
+	// argument overlays it.
+	Config Config
+	// Getenv reads the role credentials, once per tick: SCF may refresh
+	// them between invocations.
 	Getenv func(string) string
 	// Logger receives the decision line (JSON on SCF).
 	Logger *slog.Logger
@@ -48,37 +38,62 @@ type Handler struct {
 	NewClients func(getenv func(string) string, cfg Config) (Clients, error)
 }
 
+// New returns the scaler function for cfg (see [FromEnv]).
+func New(cfg Config, log *slog.Logger, getenv func(string) string) (*Function, error) {
+	return &Function{Config: cfg, Getenv: getenv, Logger: log}, nil
+}
+
+// Invoke runs [Function.Handle] on a timer event and answers with the
+// decision's JSON.
+func (f *Function) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
+	var ev events.TimerEvent
+	if err := json.Unmarshal(payload, &ev); err != nil {
+		return nil, fmt.Errorf("scalerfn: timer event: %w", err)
+	}
+	td, err := f.Handle(ctx, ev)
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(td)
+}
+
+// Handler is nil: the scaler has no web mode.
+func (f *Function) Handler() http.Handler { return nil }
+
+// Close releases nothing: clients live for one tick.
+func (f *Function) Close() error { return nil }
+
 // Handle runs one tick for a timer event and returns its decision. It
 // returns no error even when the tick fails: the failure is in the
 // decision, and timer invocations are asynchronous, so an error would
 // only make SCF retry a tick whose moment has passed.
-func (h *Handler) Handle(ctx context.Context, ev events.TimerEvent) (scaler.TickDecision, error) {
+func (f *Function) Handle(ctx context.Context, ev events.TimerEvent) (scaler.TickDecision, error) {
 	now := time.Now
-	if h.Now != nil {
-		now = h.Now
+	if f.Now != nil {
+		now = f.Now
 	}
 	t := now()
-	cfg, err := Load(h.Getenv, ev.Message)
+	cfg, err := f.Config.WithArgument(ev.Message)
 	if err != nil {
-		return h.reject(ctx, t, cfg.Policy, err), nil
+		return f.reject(ctx, t, cfg.Policy, err), nil
 	}
-	newClients := h.NewClients
+	newClients := f.NewClients
 	if newClients == nil {
 		newClients = SDKClients
 	}
-	clients, err := newClients(h.Getenv, cfg)
+	clients, err := newClients(f.Getenv, cfg)
 	if err != nil {
-		return h.reject(ctx, t, cfg.Policy, err), nil
+		return f.reject(ctx, t, cfg.Policy, err), nil
 	}
 	ctx, cancel := context.WithTimeout(ctx, cfg.Timeout)
 	defer cancel()
-	return scaler.Tick(ctx, t, cfg.Tick(), scaler.Deps{Monitor: clients.Monitor, SCF: clients.SCF, Logger: h.Logger}), nil
+	return scaler.Tick(ctx, t, cfg.TickConfig, scaler.Deps{Monitor: clients.Monitor, SCF: clients.SCF, Logger: f.Logger}), nil
 }
 
-func (h *Handler) reject(ctx context.Context, t time.Time, policy string, err error) scaler.TickDecision {
+func (f *Function) reject(ctx context.Context, t time.Time, policy string, err error) scaler.TickDecision {
 	td := scaler.Rejected(t, policy, err)
-	if h.Logger != nil {
-		h.Logger.LogAttrs(ctx, slog.LevelError, "scaler decision", slog.String("action", td.Action.Kind),
+	if f.Logger != nil {
+		f.Logger.LogAttrs(ctx, slog.LevelError, "scaler decision", slog.String("action", td.Action.Kind),
 			slog.String("error", td.Error), slog.Any("decision", td))
 	}
 	return td
@@ -86,33 +101,17 @@ func (h *Handler) reject(ctx context.Context, t time.Time, policy string, err er
 
 // SDKClients builds the Monitor and SCF clients from the role credentials
 // in the environment, with the endpoint override when set. The SDK's own
-// rate-limit retries are off: the scaler retries within the tick's
-// deadline itself.
+// retries are off: the scaler retries within the tick's deadline itself.
 func SDKClients(getenv func(string) string, cfg Config) (Clients, error) {
-	id, key := getenv(SecretIDEnv), getenv(SecretKeyEnv)
-	if id == "" || key == "" {
-		return Clients{}, errors.New("scalerfn: no credentials: " + SecretIDEnv + " and " + SecretKeyEnv +
-			" are empty (give the function an execution role)")
+	cred := tencentcloud.RoleCredential{Getenv: getenv}
+	if err := cred.Check(); err != nil {
+		return Clients{}, fmt.Errorf("scalerfn: %w", err)
 	}
-	cred := common.NewTokenCredential(id, key, getenv(SessionTokenEnv))
-	region := cfg.Region
-	if region == "" {
-		region = getenv(RegionEnv)
-	}
-	if region == "" {
-		region = "ap-guangzhou"
-	}
-	prof := profile.NewClientProfile()
+	region := tencentcloud.Region(getenv, cfg.Region)
+	prof := tencentcloud.EndpointFromEnv(getenv).Profile()
 	prof.HttpProfile.ReqTimeout = max(int(cfg.Timeout/time.Second), 1)
 	prof.RateLimitExceededMaxRetries = 0
 	prof.NetworkFailureMaxRetries = 0
-	if ep := getenv(EndpointEnv); ep != "" {
-		prof.HttpProfile.Endpoint = ep
-		prof.HttpProfile.Scheme = "HTTPS"
-		if strings.EqualFold(getenv(SchemeEnv), "http") {
-			prof.HttpProfile.Scheme = "HTTP"
-		}
-	}
 	mc, err := monitor.NewClient(cred, region, prof)
 	if err != nil {
 		return Clients{}, err

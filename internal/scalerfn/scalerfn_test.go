@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"log/slog"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -13,10 +14,22 @@ import (
 	"github.com/tencentyun/scf-go-lib/events"
 	"gopkg.in/yaml.v3"
 
+	"github.com/scfgate/scfgate/internal/config"
+	"github.com/scfgate/scfgate/internal/tencentcloud"
 	"github.com/scfgate/scfgate/scaler"
 )
 
 func env(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
+
+// load is the configuration a tick runs with: the environment, then the
+// timer argument.
+func load(getenv func(string) string, argument string) (Config, error) {
+	c, err := FromEnv(getenv)
+	if err != nil {
+		return c, err
+	}
+	return c.WithArgument(argument)
+}
 
 var baseEnv = map[string]string{
 	"SCFGATE_SCALER_FUNCTION":  "model",
@@ -31,27 +44,27 @@ func TestLoad(t *testing.T) {
 		"SCFGATE_SCALER_MONITOR_PERIOD": "5m",
 		"SCFGATE_SCALER_DRY_RUN":        "true",
 	}
-	c, err := Load(env(e), `{"min":2,"policy":"seed","monitor":{"offset":"0s"},"score.alpha":0.5,"qualifier":"4"}`)
+	c, err := load(env(e), `{"min":2,"policy":"seed","monitor":{"offset":"0s"},"score.alpha":0.5,"qualifier":"4"}`)
 	if err != nil {
 		t.Fatal(err)
 	}
 	want := Default()
-	want.Function, want.Qualifier, want.Max, want.Monitor.Period, want.DryRun = "model", "4", 30, 5*time.Minute, true
-	want.Min, want.Policy, want.Monitor.Offset, want.Score.Alpha = 2, "seed", 0, 0.5
+	want.Target.Function, want.Target.Version, want.Policies.Max, want.Monitor.Period, want.DryRun = "model", "4", 30, 5*time.Minute, true
+	want.Policies.Min, want.Policy, want.Monitor.Offset, want.Policies.Score.Alpha = 2, "seed", 0, 0.5
 	if c != want {
 		t.Errorf("config =\n%+v\nwant\n%+v", c, want)
 	}
-	tc := c.Tick()
+	tc := c.TickConfig
 	if tc.Target.Version != "4" || tc.Policies.Min != 2 || tc.Policies.Score.Alpha != 0.5 || !tc.DryRun {
 		t.Errorf("tick config = %+v", tc)
 	}
 
-	d, err := Load(env(baseEnv), "")
+	d, err := load(env(baseEnv), "")
 	if err != nil {
 		t.Fatal(err)
 	}
 	want = Default()
-	want.Function, want.Qualifier = "model", "1"
+	want.Target.Function, want.Target.Version = "model", "1"
 	if d != want {
 		t.Errorf("defaults = %+v", d)
 	}
@@ -80,7 +93,7 @@ func TestLoadRejects(t *testing.T) {
 			if e == nil {
 				e = baseEnv
 			}
-			_, err := Load(env(e), tc.arg)
+			_, err := load(env(e), tc.arg)
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Errorf("err = %v, want one containing %q", err, tc.want)
 			}
@@ -93,7 +106,12 @@ func TestHandleBadInputMakesNoCall(t *testing.T) {
 		t.Run(arg, func(t *testing.T) {
 			var log bytes.Buffer
 			built := false
-			h := &Handler{
+			base, err := FromEnv(env(baseEnv))
+			if err != nil {
+				t.Fatal(err)
+			}
+			h := &Function{
+				Config: base,
 				Getenv: env(baseEnv),
 				Logger: slog.New(slog.NewJSONHandler(&log, nil)),
 				Now:    func() time.Time { return time.Date(2026, 3, 2, 12, 0, 0, 0, time.UTC) },
@@ -121,7 +139,8 @@ func TestSDKClientsNeedCredentials(t *testing.T) {
 	if _, err := SDKClients(env(nil), Default()); err == nil || !strings.Contains(err.Error(), "TENCENTCLOUD_SECRETID") {
 		t.Errorf("err = %v", err)
 	}
-	c, err := SDKClients(env(map[string]string{SecretIDEnv: "id", SecretKeyEnv: "key", SessionTokenEnv: "tok", EndpointEnv: "127.0.0.1:1", SchemeEnv: "http"}), Default())
+	c, err := SDKClients(env(map[string]string{tencentcloud.SecretIDEnv: "id", tencentcloud.SecretKeyEnv: "key", tencentcloud.SessionTokenEnv: "tok",
+		tencentcloud.EndpointEnv: "127.0.0.1:1", tencentcloud.SchemeEnv: "http"}), Default())
 	if err != nil || c.Monitor == nil || c.SCF == nil {
 		t.Errorf("clients %+v, %v", c, err)
 	}
@@ -155,11 +174,23 @@ func TestShippedServerlessYML(t *testing.T) {
 	if len(file.Inputs.Events) != 1 || vars["SCFGATE_SCALER_FUNCTION"] == "" {
 		t.Fatalf("serverless.yml = %+v", file.Inputs)
 	}
-	c, err := Load(env(vars), file.Inputs.Events[0].Timer.Parameters.Argument)
+	c, err := load(env(vars), file.Inputs.Events[0].Timer.Parameters.Argument)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Policy != scaler.PolicyStable || c.Qualifier != "1" || c.DryRun || c.Max != 50 {
+	if c.Policy != scaler.PolicyStable || c.Target.Version != "1" || c.DryRun || c.Policies.Max != 50 {
 		t.Errorf("config = %+v", c)
+	}
+}
+
+// TestKeys pins the configuration's keys: the environment variables and
+// the timer argument's keys deployed functions use.
+func TestKeys(t *testing.T) {
+	want := []string{"alias", "dry_run", "function", "high", "lead", "limit", "low", "low_utilisation", "max",
+		"max_scale_down_factor", "min", "monitor.backoff", "monitor.offset", "monitor.period", "monitor.window",
+		"namespace", "policy", "qualifier", "region", "score.alpha", "score.cpu_weight", "score.mem_weight",
+		"score.rps_capacity", "score.rps_weight", "score.window", "stabilization_window", "target_utilisation", "timeout"}
+	if got := config.Keys(Config{}); !slices.Equal(got, want) {
+		t.Errorf("keys = %v\nwant %v", got, want)
 	}
 }

@@ -18,10 +18,10 @@ func req(content string, n int) ChatRequest {
 	return ChatRequest{Messages: []Message{{Role: "user", Content: content}}, MaxTokens: intp(n)}
 }
 
-func TestSimHonoursLatency(t *testing.T) {
+func TestSyntheticHonoursLatency(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		m := latency.Default()
-		s := NewSim(m, nil, "")
+		s := NewSynthetic(m, nil, "")
 		r := req(strings.Repeat("abcd", 2000), 11) // 2000 content tokens
 		begin := time.Now()
 		var firstAt time.Duration
@@ -53,9 +53,9 @@ func TestSimHonoursLatency(t *testing.T) {
 	})
 }
 
-func TestSimDeterministic(t *testing.T) {
+func TestSyntheticDeterministic(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		s := NewSim(latency.Default(), nil, "m")
+		s := NewSynthetic(latency.Default(), nil, "m")
 		a, _ := s.Complete(context.Background(), req("hello", 20), nil)
 		b, _ := s.Complete(context.Background(), req("hello", 20), nil)
 		c, _ := s.Complete(context.Background(), req("goodbye", 20), nil)
@@ -69,10 +69,10 @@ func TestSimDeterministic(t *testing.T) {
 }
 
 // Sequences beyond MaxBatch wait for a slot and stretch the batch's time.
-func TestSimBatchSharing(t *testing.T) {
+func TestSyntheticBatchSharing(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		m := latency.Default().WithMaxBatch(2)
-		s := NewSim(m, nil, "")
+		s := NewSynthetic(m, nil, "")
 		var wg sync.WaitGroup
 		var mu sync.Mutex
 		var ends []time.Duration
@@ -95,9 +95,9 @@ func TestSimBatchSharing(t *testing.T) {
 	})
 }
 
-func TestSimCancel(t *testing.T) {
+func TestSyntheticCancel(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		s := NewSim(latency.Default(), nil, "")
+		s := NewSynthetic(latency.Default(), nil, "")
 		ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
 		defer cancel()
 		_, err := s.Complete(ctx, req("hi", 1000), nil)
@@ -110,8 +110,8 @@ func TestSimCancel(t *testing.T) {
 	})
 }
 
-func TestSimBadRequest(t *testing.T) {
-	s := NewSim(latency.Default(), nil, "")
+func TestSyntheticBadRequest(t *testing.T) {
+	s := NewSynthetic(latency.Default(), nil, "")
 	for name, r := range map[string]ChatRequest{
 		"no messages":  {MaxTokens: intp(3)},
 		"max_tokens 0": req("x", 0),

@@ -1,4 +1,4 @@
-package modelfn_test
+package main
 
 import (
 	"bufio"
@@ -19,6 +19,7 @@ import (
 	"github.com/scfgate/scfgate/localcloud"
 	"github.com/scfgate/scfgate/localcloud/runtime"
 	"github.com/scfgate/scfgate/localcloud/topology"
+	"github.com/scfgate/scfgate/modelserver"
 	"github.com/scfgate/scfgate/preload"
 )
 
@@ -70,7 +71,7 @@ func TestModelFunctionOnLocalcloud(t *testing.T) {
 		if err != nil || st.FunctionError != nil {
 			t.Fatalf("status: %v %+v", err, st)
 		}
-		var status modelfn.Status
+		var status modelserver.Status
 		if err := json.Unmarshal(st.Payload, &status); err != nil || !status.Ready || status.Preload == nil {
 			t.Fatalf("status %s: %v", st.Payload, err)
 		}

@@ -1,4 +1,4 @@
-package gwconfig
+package gatewayfn
 
 import (
 	"os"
@@ -12,6 +12,12 @@ import (
 
 	"github.com/scfgate/scfgate/gateway"
 )
+
+// loadGateway is Load's gateway part.
+func loadGateway(file string) (gateway.Config, error) {
+	c, err := Load(file, os.Getenv)
+	return c.Gateway, err
+}
 
 func TestLoadFileAndEnv(t *testing.T) {
 	dir := t.TempDir()
@@ -35,7 +41,7 @@ limits:
 	}
 	t.Setenv("SCFGATE_GATEWAY_LIMITS_MAX_WAIT", "250ms")
 	t.Setenv("SCFGATE_GATEWAY_KEYS", `[{"name":"alice","sha256":"`+strings.Repeat("ab", 32)+`"}]`)
-	c, err := Load(file)
+	c, err := loadGateway(file)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -54,7 +60,7 @@ func TestLoadEnvOnly(t *testing.T) {
 	t.Setenv("SCFGATE_GATEWAY_MODELS", `[{"name":"m","backend":"b"}]`)
 	t.Setenv("SCFGATE_GATEWAY_BACKENDS", `[{"name":"b","kind":"http","http":{"url":"http://127.0.0.1:8000/v1"}}]`)
 	t.Setenv("SCFGATE_GATEWAY_BREAKER_OPEN_FOR", "10s")
-	c, err := Load("")
+	c, err := loadGateway("")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -64,16 +70,16 @@ func TestLoadEnvOnly(t *testing.T) {
 }
 
 func TestLoadErrors(t *testing.T) {
-	if _, err := Load(""); err == nil || !strings.Contains(err.Error(), "models") {
+	if _, err := loadGateway(""); err == nil || !strings.Contains(err.Error(), "models") {
 		t.Errorf("no models: %v", err)
 	}
 	t.Setenv("SCFGATE_GATEWAY_MODELS", `not json`)
-	if _, err := Load(""); err == nil || !strings.Contains(err.Error(), "JSON array") {
+	if _, err := loadGateway(""); err == nil || !strings.Contains(err.Error(), "JSON array") {
 		t.Errorf("bad JSON: %v", err)
 	}
 	file := filepath.Join(t.TempDir(), "g.yaml")
 	_ = os.WriteFile(file, []byte("bodylimit: 3\n"), 0o644)
-	if _, err := Load(file); err == nil || !strings.Contains(err.Error(), "bodylimit") {
+	if _, err := loadGateway(file); err == nil || !strings.Contains(err.Error(), "bodylimit") {
 		t.Errorf("unknown key: %v", err)
 	}
 }
@@ -98,7 +104,7 @@ func TestShippedServerlessYML(t *testing.T) {
 	for k, v := range doc.Inputs.Environment.Variables {
 		t.Setenv(k, v)
 	}
-	c, err := Load("")
+	c, err := loadGateway("")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,14 +12,14 @@ import (
 	"github.com/scfgate/scfgate/latency"
 )
 
-// DefaultMaxTokens is the output length of the sim engine when a request
+// DefaultMaxTokens is the output length of the synthetic engine when a request
 // sets none; MaxOutputTokens bounds any request.
 const (
 	DefaultMaxTokens = 64
 	MaxOutputTokens  = 4096
 )
 
-// Clock is the time source of the sim engine.
+// Clock is the time source of the synthetic engine.
 type Clock interface {
 	Now() time.Time
 	// Sleep waits d or until ctx is done, returning ctx.Err() then.
@@ -35,12 +35,12 @@ func (RealClock) Now() time.Time { return time.Now() }
 // Sleep waits d or until ctx is done.
 func (RealClock) Sleep(ctx context.Context, d time.Duration) error { return clock.Sleep(ctx, d) }
 
-// Sim is the local engine: it answers with deterministic text (the same
-// request gives the same words) and takes as long as the latency model
-// says: TTFT for the prompt, then one token per decode step, the step
+// Synthetic is the local engine, a fake LLM: it answers with
+// deterministic text (the same request gives the same words) and takes as
+// long as the latency model says: TTFT for the prompt, then one token per decode step, the step
 // priced by how many sequences are decoding on this instance now. At most
 // Model.MaxBatch sequences decode together; more wait for a slot.
-type Sim struct {
+type Synthetic struct {
 	model latency.Model
 	clock Clock
 	name  string
@@ -50,25 +50,25 @@ type Sim struct {
 	active int
 }
 
-var _ Engine = (*Sim)(nil)
+var _ Engine = (*Synthetic)(nil)
 
-// NewSim returns a sim engine answering as model name (used when a request
-// names none). A nil clock means RealClock.
-func NewSim(m latency.Model, clock Clock, name string) *Sim {
+// NewSynthetic returns a synthetic engine answering as model name (used
+// when a request names none). A nil clock means RealClock.
+func NewSynthetic(m latency.Model, clock Clock, name string) *Synthetic {
 	if clock == nil {
 		clock = RealClock{}
 	}
 	if name == "" {
 		name = "hunyuan-13b-sim"
 	}
-	return &Sim{model: m, clock: clock, name: name, slots: make(chan struct{}, max(1, m.MaxBatch))}
+	return &Synthetic{model: m, clock: clock, name: name, slots: make(chan struct{}, max(1, m.MaxBatch))}
 }
 
 // Model returns the engine's latency model.
-func (s *Sim) Model() latency.Model { return s.model }
+func (s *Synthetic) Model() latency.Model { return s.model }
 
 // Active is how many sequences are decoding now.
-func (s *Sim) Active() int {
+func (s *Synthetic) Active() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.active
@@ -113,7 +113,7 @@ func word(h uint64, i int) string {
 	return words[x%uint64(len(words))]
 }
 
-func (s *Sim) enter(ctx context.Context) error {
+func (s *Synthetic) enter(ctx context.Context) error {
 	select {
 	case s.slots <- struct{}{}:
 	case <-ctx.Done():
@@ -125,7 +125,7 @@ func (s *Sim) enter(ctx context.Context) error {
 	return nil
 }
 
-func (s *Sim) leave() {
+func (s *Synthetic) leave() {
 	s.mu.Lock()
 	s.active--
 	s.mu.Unlock()
@@ -135,7 +135,7 @@ func (s *Sim) leave() {
 // Complete answers req. It waits for a batch slot, then the prompt's TTFT,
 // then one decode step per further token; each token is emitted as a chunk
 // when emit is set. A cancelled ctx stops it with ctx.Err().
-func (s *Sim) Complete(ctx context.Context, req ChatRequest, emit func(Chunk) error) (ChatResponse, error) {
+func (s *Synthetic) Complete(ctx context.Context, req ChatRequest, emit func(Chunk) error) (ChatResponse, error) {
 	if len(req.Messages) == 0 {
 		return ChatResponse{}, fmt.Errorf("engine: messages is empty: %w", ErrBadRequest)
 	}

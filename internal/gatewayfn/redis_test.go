@@ -1,4 +1,4 @@
-package gwconfig
+package gatewayfn
 
 import (
 	"os"
@@ -26,7 +26,7 @@ redis:
 	}
 	t.Setenv("SCFGATE_GATEWAY_REDIS_PASSWORD", "s3cret")
 	t.Setenv("SCFGATE_GATEWAY_REDIS_TIMEOUT", "80ms")
-	all, err := LoadAll(file)
+	all, err := Load(file, os.Getenv)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -37,7 +37,7 @@ redis:
 		t.Errorf("redis =\n%+v\nwant\n%+v", all.Redis, want)
 	}
 	// Load accepts the redis section and returns the gateway's part.
-	c, err := Load(file)
+	c, err := loadGateway(file)
 	if err != nil || c.Models[0].Name != "m" || !reflect.DeepEqual(c, all.Gateway) {
 		t.Errorf("Load: %+v, %v", c, err)
 	}
@@ -48,11 +48,11 @@ redis:
 		t.Fatal(err)
 	}
 	t.Setenv("SCFGATE_GATEWAY_REDIS_MODE", "nonsense")
-	if all, err := LoadAll(plain); err != nil || all.Redis.Enabled() {
+	if all, err := Load(plain, os.Getenv); err != nil || all.Redis.Enabled() {
 		t.Fatalf("no addr: %+v, %v", all.Redis, err)
 	}
 	t.Setenv("SCFGATE_GATEWAY_REDIS_ADDR", "127.0.0.1:6379")
-	if _, err := LoadAll(plain); err == nil || !strings.Contains(err.Error(), "redis.mode") {
+	if _, err := Load(plain, os.Getenv); err == nil || !strings.Contains(err.Error(), "redis.mode") {
 		t.Errorf("bad mode: %v", err)
 	}
 }

@@ -1,4 +1,4 @@
-package modelfn
+package modelserver
 
 import (
 	"bytes"
@@ -25,7 +25,7 @@ import (
 // maxBody bounds a request body.
 const maxBody = 6 << 20
 
-// Service is the model function: a preload gate in front of an engine.
+// Service is the model service: a preload gate in front of an engine.
 type Service struct {
 	cfg   Config
 	log   *slog.Logger
@@ -79,7 +79,7 @@ func (s *Service) preload(ctx context.Context) (preload.Report, error) {
 	var src preload.Source
 	if s.cfg.Source != "" {
 		var err error
-		if src, err = preload.OpenSource(s.cfg.Source, nil, s.cfg.COS); err != nil {
+		if src, err = preload.OpenSource(s.cfg.Source, nil, s.cosCredentials()); err != nil {
 			return preload.Report{}, err
 		}
 	} else {
@@ -97,16 +97,26 @@ func (s *Service) preload(ctx context.Context) (preload.Report, error) {
 		Now: s.clock.Now, Logger: s.log})
 }
 
+// cosCredentials are the credentials of the moment for the preload's COS
+// reads.
+func (s *Service) cosCredentials() preload.COSCredentials {
+	if s.cfg.Credential == nil {
+		return preload.COSCredentials{}
+	}
+	id, key, token := s.cfg.Credential.GetCredential()
+	return preload.COSCredentials{SecretID: id, SecretKey: key, SessionToken: token}
+}
+
 func (s *Service) startEngine(t *preload.Tuning) error {
 	var eng engine.Engine
 	var err error
 	switch s.cfg.Engine {
-	case "openai":
+	case EngineOpenAI:
 		eng, err = s.openAIEngine(t)
-	case "hunyuan":
+	case EngineHunyuan:
 		eng, err = s.hunyuanEngine(t)
 	default:
-		eng, err = s.simEngine(t)
+		eng, err = s.syntheticEngine(t)
 	}
 	if err != nil {
 		return err
@@ -117,7 +127,7 @@ func (s *Service) startEngine(t *preload.Tuning) error {
 	return nil
 }
 
-func (s *Service) simEngine(t *preload.Tuning) (engine.Engine, error) {
+func (s *Service) syntheticEngine(t *preload.Tuning) (engine.Engine, error) {
 	m, err := latency.FromCalibration(latency.H200Calibration(), s.cfg.Profile, latency.DefaultMaxBatch)
 	if err != nil {
 		return nil, err
@@ -126,7 +136,7 @@ func (s *Service) simEngine(t *preload.Tuning) (engine.Engine, error) {
 		m = m.WithMaxBatch(t.MaxBatchSize)
 		s.log.Info("engine tuning", "max_batch_size", m.MaxBatch, "fp16", t.FP16, "kv_cache", t.KVCache)
 	}
-	return engine.NewSim(m, s.clock, s.cfg.Name), nil
+	return engine.NewSynthetic(m, s.clock, s.cfg.Name), nil
 }
 
 // openAIEngine forwards to the configured server. Of the tuning, kv_cache
@@ -143,7 +153,7 @@ func (s *Service) openAIEngine(t *preload.Tuning) (engine.Engine, error) {
 	}
 	e, err := engine.NewOpenAI(oc)
 	if err != nil {
-		return nil, fmt.Errorf("modelfn: %s: %w", EnvOpenAIURL, err)
+		return nil, fmt.Errorf("modelserver: openai_url: %w", err)
 	}
 	shown := s.cfg.OpenAIURL
 	if u, err := url.Parse(shown); err == nil {
@@ -157,14 +167,14 @@ func (s *Service) openAIEngine(t *preload.Tuning) (engine.Engine, error) {
 // model the cloud runs, and is only logged.
 func (s *Service) hunyuanEngine(t *preload.Tuning) (engine.Engine, error) {
 	e, err := engine.NewHunyuan(engine.HunyuanConfig{Model: s.cfg.HunyuanModel, Region: s.cfg.HunyuanRegion,
-		Endpoint: s.cfg.APIEndpoint, Scheme: s.cfg.APIScheme})
+		Endpoint: s.cfg.Endpoint, Credential: s.cfg.Credential})
 	if err != nil {
-		return nil, fmt.Errorf("modelfn: hunyuan: %w", err)
+		return nil, fmt.Errorf("modelserver: %w", err)
 	}
 	if t != nil {
 		s.log.Info("engine tuning not applied", "engine", "hunyuan", "max_batch_size", t.MaxBatchSize, "fp16", t.FP16, "kv_cache", t.KVCache)
 	}
-	s.log.Info("engine", "engine", "hunyuan", "model", s.cfg.HunyuanModel, "region", s.cfg.HunyuanRegion, "endpoint", s.cfg.APIEndpoint)
+	s.log.Info("engine", "engine", "hunyuan", "model", s.cfg.HunyuanModel, "region", s.cfg.HunyuanRegion, "endpoint", s.cfg.Endpoint.Host)
 	return e, nil
 }
 
@@ -177,7 +187,7 @@ func (s *Service) engineFor(ctx context.Context) (engine.Engine, error) {
 	wctx, cancel := context.WithTimeout(ctx, s.cfg.ReadyWait)
 	defer cancel()
 	if s.cfg.ReadyWait <= 0 && !s.ready.Ready() {
-		return nil, fmt.Errorf("modelfn: %w", ErrLoading)
+		return nil, fmt.Errorf("modelserver: %w", ErrLoading)
 	}
 	_, err := s.ready.Wait(wctx)
 	switch {
@@ -185,9 +195,9 @@ func (s *Service) engineFor(ctx context.Context) (engine.Engine, error) {
 	case ctx.Err() != nil:
 		return nil, ctx.Err()
 	case errors.Is(err, context.DeadlineExceeded):
-		return nil, fmt.Errorf("modelfn: %w (waited %s)", ErrLoading, s.cfg.ReadyWait)
+		return nil, fmt.Errorf("modelserver: %w (waited %s)", ErrLoading, s.cfg.ReadyWait)
 	default:
-		return nil, fmt.Errorf("modelfn: preload failed: %w", err)
+		return nil, fmt.Errorf("modelserver: preload failed: %w", err)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -356,7 +366,7 @@ func (s *Service) HandleEvent(ctx context.Context, event json.RawMessage) (any, 
 		SCFGate    string  `json:"scfgate"`
 	}
 	if err := json.Unmarshal(event, &probe); err != nil {
-		return nil, fmt.Errorf("modelfn: event is not a JSON object: %w", err)
+		return nil, fmt.Errorf("modelserver: event is not a JSON object: %w", err)
 	}
 	switch {
 	case probe.HTTPMethod != nil:
@@ -366,7 +376,7 @@ func (s *Service) HandleEvent(ctx context.Context, event json.RawMessage) (any, 
 	}
 	var req engine.ChatRequest
 	if err := json.Unmarshal(event, &req); err != nil {
-		return nil, fmt.Errorf("modelfn: chat request: %w", err)
+		return nil, fmt.Errorf("modelserver: chat request: %w", err)
 	}
 	req.Stream = false
 	eng, err := s.engineFor(ctx)
@@ -375,7 +385,7 @@ func (s *Service) HandleEvent(ctx context.Context, event json.RawMessage) (any, 
 	}
 	res, err := eng.Complete(ctx, req, nil)
 	if err != nil {
-		return nil, fmt.Errorf("modelfn: %w", err)
+		return nil, fmt.Errorf("modelserver: %w", err)
 	}
 	return res, nil
 }

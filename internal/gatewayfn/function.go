@@ -1,0 +1,66 @@
+package gatewayfn
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+
+	"github.com/scfgate/scfgate/gateway"
+	"github.com/scfgate/scfgate/gateway/redislimit"
+	"github.com/scfgate/scfgate/internal/tencentcloud"
+)
+
+// Function is the gateway function: the gateway, and the Redis client
+// it may share with other instances.
+type Function struct {
+	g     *gateway.Gateway
+	close func() error
+}
+
+// New builds the gateway cfg describes. SCF backends sign with the role
+// credentials SCF hands the function, read through getenv on every call
+// (SCF refreshes them), and call the endpoint localcloud names
+// (SCFGATE_TENCENTCLOUD_ENDPOINT/SCHEME). When cfg.Redis has an address
+// the limiter and the breaker signal are shared across instances through
+// Redis; Close releases the client.
+func New(cfg Config, log *slog.Logger, getenv func(string) string) (*Function, error) {
+	ep := tencentcloud.EndpointFromEnv(getenv)
+	if err := ep.Validate(); err != nil {
+		return nil, fmt.Errorf("gateway: %s, %s: %w", tencentcloud.EndpointEnv, tencentcloud.SchemeEnv, err)
+	}
+	opts := gateway.Options{Logger: log, SCF: gateway.SCFOptions{
+		Credential: tencentcloud.RoleCredential{Getenv: getenv},
+		Endpoint:   ep,
+	}}
+	closeShared := func() error { return nil }
+	if cfg.Redis.Enabled() {
+		shared, err := redislimit.New(cfg.Redis, log)
+		if err != nil {
+			return nil, fmt.Errorf("gateway: shared limiter: %w", err)
+		}
+		shared.Install(&opts, cfg.Gateway.Limits)
+		closeShared = shared.Close
+	}
+	g, err := gateway.New(cfg.Gateway, opts)
+	if err != nil {
+		_ = closeShared()
+		return nil, err
+	}
+	if log != nil {
+		log.Info("gateway", "models", len(cfg.Gateway.Models), "shared_limiter", cfg.Redis.Enabled())
+	}
+	return &Function{g: g, close: closeShared}, nil
+}
+
+// Invoke answers one API Gateway or Function URL event.
+func (f *Function) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
+	return f.g.Invoke(ctx, payload)
+}
+
+// Handler serves the gateway over HTTP (the web function, `scfgate
+// serve`).
+func (f *Function) Handler() http.Handler { return f.g }
+
+// Close releases the shared Redis client, if any.
+func (f *Function) Close() error { return f.close() }
