@@ -1,0 +1,46 @@
+package scfevent
+
+import (
+	"encoding/base64"
+	"mime"
+	"strings"
+	"unicode/utf8"
+)
+
+// IsText reports whether a Content-Type carries text, so that a body of
+// that type can travel as a JSON string. No Content-Type counts as text:
+// whether the body is UTF-8 then decides. A type mime cannot parse is
+// judged by what comes before its first ";".
+func IsText(contentType string) bool {
+	if contentType == "" {
+		return true
+	}
+	mt, _, err := mime.ParseMediaType(contentType)
+	if err != nil {
+		mt, _, _ = strings.Cut(strings.ToLower(contentType), ";")
+		mt = strings.TrimSpace(mt)
+	}
+	if strings.HasPrefix(mt, "text/") || strings.HasSuffix(mt, "+json") || strings.HasSuffix(mt, "+xml") ||
+		strings.HasSuffix(mt, "+yaml") {
+		return true
+	}
+	switch mt {
+	case "application/json", "application/x-ndjson", "application/xml", "application/javascript",
+		"application/ecmascript", "application/x-www-form-urlencoded", "application/graphql",
+		"application/yaml", "application/x-yaml", "application/sql":
+		return true
+	}
+	return false
+}
+
+// encodeBody returns the body as the event's string and whether it is
+// base64: a JSON string holds text only, so binary bodies are encoded.
+func encodeBody(contentType string, body []byte) (string, bool) {
+	if len(body) == 0 {
+		return "", false
+	}
+	if utf8.Valid(body) && IsText(contentType) {
+		return string(body), false
+	}
+	return base64.StdEncoding.EncodeToString(body), true
+}
