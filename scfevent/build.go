@@ -37,18 +37,14 @@ func NewFunctionURLEvent(r *http.Request, path string, body []byte) *Request {
 
 // NewAPIGatewayEvent returns the event t delivers for r, with requestID as
 // requestContext.requestId; path and body are as for NewFunctionURLEvent.
-// The anonymous API declares no parameters, so the parameter maps are {}.
+// t declares no parameters, so the parameter maps are {}.
 func NewAPIGatewayEvent(r *http.Request, path string, body []byte, requestID string, t *APIGatewayTrigger) *Request {
 	ev, isBase64 := newEvent(r, path, body)
 	ev.Headers["x-qualifier"] = t.Qualifier
 	ev.Headers["x-anonymous-consumer"] = "true"
 	ev.Headers["endpoint-timeout"] = strconv.FormatInt(int64(t.EndpointTimeout/time.Second), 10)
 	ev.APIGateway = &APIGateway{
-		QueryStringParameters: map[string]string{},
-		HeaderParameters:      map[string]string{},
-		PathParameters:        map[string]string{},
-		StageVariables:        map[string]string{},
-		IsBase64Encoded:       isBase64,
+		IsBase64Encoded: isBase64,
 		RequestContext: &RequestContext{ServiceID: t.ServiceID, Path: t.APIPath, HTTPMethod: t.APIMethod,
 			RequestID: requestID, SourceIP: clientIP(r.RemoteAddr), Stage: t.Stage},
 	}

@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"io"
+	"mime"
 	"net/http"
 	"net/url"
 	"reflect"
@@ -200,4 +201,21 @@ func parseQueryLikeStdlib(raw string) (map[string][]string, bool) {
 		}
 	}
 	return v, true
+}
+
+// FuzzIsText: the media type IsText judges is the one mime.ParseMediaType
+// returns whenever that parses.
+func FuzzIsText(f *testing.F) {
+	for _, s := range []string{"", "text/plain", " Application/JSON ; charset=utf-8", "bad;;type", "text/plain;;bad", "a/b+JSON"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, contentType string) {
+		mt, _, err := mime.ParseMediaType(contentType)
+		if err != nil || contentType == "" {
+			return
+		}
+		if got, want := IsText(contentType), IsText(mt); got != want {
+			t.Errorf("IsText(%q) = %v, IsText(%q) = %v", contentType, got, mt, want)
+		}
+	})
 }

@@ -21,13 +21,44 @@ type Request struct {
 
 // APIGateway is the part of the request event only API Gateway sends.
 type APIGateway struct {
-	// The parameters declared in the API's configuration; {} when none is.
-	QueryStringParameters map[string]string `json:"queryStringParameters"`
-	HeaderParameters      map[string]string `json:"headerParameters"`
-	PathParameters        map[string]string `json:"pathParameters"`
-	StageVariables        map[string]string `json:"stageVariables"`
-	IsBase64Encoded       bool              `json:"isBase64Encoded"`
-	RequestContext        *RequestContext   `json:"requestContext"`
+	QueryStringParameters Parameters      `json:"queryStringParameters"`
+	HeaderParameters      Parameters      `json:"headerParameters"`
+	PathParameters        Parameters      `json:"pathParameters"`
+	StageVariables        Parameters      `json:"stageVariables"`
+	IsBase64Encoded       bool            `json:"isBase64Encoded"`
+	RequestContext        *RequestContext `json:"requestContext"`
+}
+
+// Parameters are the values of the parameters declared in the API's
+// configuration. API Gateway always sends the object, {} when the API
+// declares none: nil encodes as {}, and {} decodes as nil, which spares the
+// request path four empty maps per event.
+type Parameters map[string]string
+
+// emptyObject is shared: encoding/json copies what MarshalJSON returns.
+var emptyObject = []byte("{}")
+
+// MarshalJSON encodes nil as {}.
+func (p Parameters) MarshalJSON() ([]byte, error) {
+	if len(p) == 0 {
+		return emptyObject, nil
+	}
+	return marshal(map[string]string(p))
+}
+
+// UnmarshalJSON decodes {} and null as nil.
+func (p *Parameters) UnmarshalJSON(b []byte) error {
+	if t := bytes.TrimSpace(b); bytes.Equal(t, null) ||
+		(len(t) >= 2 && t[0] == '{' && len(bytes.TrimSpace(t[1:len(t)-1])) == 0) {
+		*p = nil
+		return nil
+	}
+	var m map[string]string
+	if err := json.Unmarshal(b, &m); err != nil {
+		return err
+	}
+	*p = m
+	return nil
 }
 
 // RequestContext describes the API and the request. Path and HTTPMethod

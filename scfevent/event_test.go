@@ -26,8 +26,6 @@ var (
 		QueryString: Query{"debug": true, "tag": []any{"a", "b"}, "v": "1 2"},
 		Body:        `{"model":"m","x":"<&>"}`,
 		APIGateway: &APIGateway{
-			QueryStringParameters: map[string]string{}, HeaderParameters: map[string]string{},
-			PathParameters: map[string]string{}, StageVariables: map[string]string{},
 			RequestContext: &RequestContext{ServiceID: "service-localscf", Path: "/", HTTPMethod: "ANY",
 				RequestID: "c6af9ac6-7b61-11e6-9a41-93e8deadbeef", SourceIP: "10.0.2.14", Stage: "release"},
 		},
@@ -144,5 +142,39 @@ func TestGoldenResponse(t *testing.T) {
 		Body: []byte(`{"id":7}`)}
 	if err != nil || !reflect.DeepEqual(resp, want) {
 		t.Errorf("ParseResponse = %+v (%v), want %+v", resp, err, want)
+	}
+}
+
+func TestParameters(t *testing.T) {
+	tests := []struct {
+		in      string
+		want    Parameters
+		wantOut string
+		wantErr bool
+	}{
+		{in: `{}`, want: nil, wantOut: `{}`},
+		{in: ` { } `, want: nil, wantOut: `{}`},
+		{in: `null`, want: nil, wantOut: `{}`},
+		{in: `{"path":"value","a":"<&>"}`, want: Parameters{"path": "value", "a": "<&>"}, wantOut: `{"a":"<&>","path":"value"}`},
+		{in: `{"a":1}`, wantErr: true},
+		{in: `[]`, wantErr: true},
+	}
+	for _, tt := range tests {
+		var ev APIGateway
+		err := json.Unmarshal([]byte(`{"pathParameters":`+tt.in+`}`), &ev)
+		if (err != nil) != tt.wantErr {
+			t.Errorf("%s: error %v, want error %v", tt.in, err, tt.wantErr)
+			continue
+		}
+		if tt.wantErr {
+			continue
+		}
+		if !reflect.DeepEqual(ev.PathParameters, tt.want) {
+			t.Errorf("%s decoded as %#v, want %#v", tt.in, ev.PathParameters, tt.want)
+		}
+		out, err := marshal(ev.PathParameters)
+		if err != nil || string(out) != tt.wantOut {
+			t.Errorf("%s encoded as %s (%v), want %s", tt.in, out, err, tt.wantOut)
+		}
 	}
 }

@@ -6,7 +6,6 @@ import (
 	"encoding/base64"
 	"fmt"
 	"net/http"
-	"net/url"
 )
 
 // HTTPRequest turns the event into the *http.Request it stands for. The
@@ -27,13 +26,15 @@ func (ev *Request) HTTPRequest(ctx context.Context, requestIDHeader string) (*ht
 	if path == "" || path[0] != '/' {
 		path = "/" + path
 	}
-	u := &url.URL{Path: path, RawQuery: ev.QueryString.Encode()}
-	uri := u.RequestURI()
-	r, err := http.NewRequestWithContext(ctx, ev.HTTPMethod, uri, bytes.NewReader(body))
+	// The path is set, not parsed from a string: url.Parse would read a
+	// path such as "//x" as a host, where a server reads a path.
+	r, err := http.NewRequestWithContext(ctx, ev.HTTPMethod, "/", bytes.NewReader(body))
 	if err != nil {
 		return nil, fmt.Errorf("scfevent: event request: %w", err)
 	}
-	r.RequestURI = uri
+	r.URL.Path = path
+	r.URL.RawQuery = ev.QueryString.Encode()
+	r.RequestURI = r.URL.RequestURI()
 	for k, v := range ev.Headers {
 		r.Header.Set(k, v)
 	}

@@ -30,6 +30,24 @@ func TestHTTPRequest(t *testing.T) {
 	}
 }
 
+func TestHTTPRequestPath(t *testing.T) {
+	tests := []struct{ path, wantPath, wantURI string }{
+		{"", "/", "/"},
+		{"v1", "/v1", "/v1"},
+		{"//x/y", "//x/y", "//x/y"},
+		{"/a b/%2F", "/a b/%2F", "/a%20b/%252F"},
+	}
+	for _, tt := range tests {
+		r, err := (&Request{HTTPMethod: "GET", Path: tt.path, Headers: map[string]string{"host": "h"}}).HTTPRequest(context.Background(), "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.URL.Path != tt.wantPath || r.RequestURI != tt.wantURI || r.Host != "h" || r.URL.Host != "" {
+			t.Errorf("path %q: URL.Path %q, RequestURI %q, Host %q, URL.Host %q; want %q, %q", tt.path, r.URL.Path, r.RequestURI, r.Host, r.URL.Host, tt.wantPath, tt.wantURI)
+		}
+	}
+}
+
 func TestHTTPRequestRequestID(t *testing.T) {
 	tests := []struct {
 		name, event, header, wantID, wantAddr string

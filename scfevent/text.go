@@ -2,24 +2,21 @@ package scfevent
 
 import (
 	"encoding/base64"
-	"mime"
 	"strings"
 	"unicode/utf8"
 )
 
 // IsText reports whether a Content-Type carries text, so that a body of
 // that type can travel as a JSON string. No Content-Type counts as text:
-// whether the body is UTF-8 then decides. A type mime cannot parse is
-// judged by what comes before its first ";".
+// whether the body is UTF-8 then decides. Only the media type before the
+// first ";" counts, read as mime.ParseMediaType reads it, whether or not
+// the parameters parse.
 func IsText(contentType string) bool {
 	if contentType == "" {
 		return true
 	}
-	mt, _, err := mime.ParseMediaType(contentType)
-	if err != nil {
-		mt, _, _ = strings.Cut(strings.ToLower(contentType), ";")
-		mt = strings.TrimSpace(mt)
-	}
+	mt, _, _ := strings.Cut(contentType, ";")
+	mt = strings.ToLower(strings.TrimSpace(mt))
 	if strings.HasPrefix(mt, "text/") || strings.HasSuffix(mt, "+json") || strings.HasSuffix(mt, "+xml") ||
 		strings.HasSuffix(mt, "+yaml") {
 		return true
