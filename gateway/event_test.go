@@ -5,10 +5,11 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
-	"io"
 	"os"
 	"strings"
 	"testing"
+
+	"github.com/scfgate/scfgate/scfevent"
 )
 
 func TestEventRoundTrip(t *testing.T) {
@@ -26,7 +27,7 @@ func TestEventRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var resp EventResponse
+	var resp scfevent.Response
 	if err := json.Unmarshal(out, &resp); err != nil {
 		t.Fatal(err)
 	}
@@ -38,29 +39,6 @@ func TestEventRoundTrip(t *testing.T) {
 	}
 	if resp.Headers["Content-Type"] != "application/json" {
 		t.Errorf("headers = %v", resp.Headers)
-	}
-}
-
-func TestEventRequest(t *testing.T) {
-	body := `{"model":"m"}`
-	ev := `{"httpMethod":"POST","path":"v1/x","headers":{"content-type":"application/octet-stream","x-scf-remote-addr":"1.2.3.4","host":"h"},` +
-		`"queryString":{"b":"2","a":true,"c":["x","y z"]},"body":"` + base64.StdEncoding.EncodeToString([]byte(body)) + `","isBase64Encoded":true}`
-	r, err := EventRequest(context.Background(), []byte(ev))
-	if err != nil {
-		t.Fatal(err)
-	}
-	got, _ := io.ReadAll(r.Body)
-	if string(got) != body || r.Method != "POST" || r.URL.Path != "/v1/x" || r.URL.RawQuery != "a&b=2&c=x&c=y+z" ||
-		r.RemoteAddr != "1.2.3.4" || r.Host != "h" || r.Header.Get("Content-Type") != "application/octet-stream" {
-		t.Errorf("request = %s %s?%s from %s host %s body %q", r.Method, r.URL.Path, r.URL.RawQuery, r.RemoteAddr, r.Host, got)
-	}
-	for _, bad := range []string{`{}`, `[]`, `"x"`, `{"httpMethod":"GET","body":"!!","isBase64Encoded":true}`, `{"httpMethod":"BAD METHOD"}`} {
-		if _, err := EventRequest(context.Background(), []byte(bad)); err == nil {
-			t.Errorf("EventRequest(%s) succeeded", bad)
-		}
-	}
-	if _, err := EventRequest(context.Background(), []byte(`{"Type":"Timer"}`)); !errors.Is(err, ErrNotHTTPEvent) {
-		t.Errorf("timer event: %v", err)
 	}
 }
 
@@ -83,7 +61,7 @@ func TestEventStreamAndBinary(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var resp EventResponse
+	var resp scfevent.Response
 	_ = json.Unmarshal(out, &resp)
 	if resp.Headers["Content-Type"] != "text/event-stream" || !strings.HasPrefix(resp.Body, "data: {") ||
 		!strings.Contains(resp.Body, `"object":"chat.completion.chunk"`) || !strings.HasSuffix(resp.Body, "data: [DONE]\n\n") {
@@ -94,35 +72,6 @@ func TestEventStreamAndBinary(t *testing.T) {
 	if !resp.IsBase64Encoded || resp.Body != base64.StdEncoding.EncodeToString([]byte("\xff\xfe")) {
 		t.Errorf("binary response = %+v", resp)
 	}
-}
-
-// FuzzEventRequest: any payload either fails cleanly or gives a request
-// whose body is the event's body.
-func FuzzEventRequest(f *testing.F) {
-	seed, _ := os.ReadFile("testdata/apigw_event.json")
-	f.Add(seed)
-	f.Add([]byte(`{"httpMethod":"GET","path":"/healthz"}`))
-	f.Add([]byte(`{"httpMethod":"POST","body":"aGk=","isBase64Encoded":true,"queryString":{"a":["1",2]}}`))
-	f.Add([]byte(`{"httpMethod":"POST","headers":{"host":"x"},"requestContext":null}`))
-	f.Fuzz(func(t *testing.T, payload []byte) {
-		r, err := EventRequest(context.Background(), payload)
-		if err != nil {
-			return
-		}
-		var ev Event
-		if json.Unmarshal(payload, &ev) != nil {
-			t.Fatalf("request built from undecodable payload %q", payload)
-		}
-		got, _ := io.ReadAll(r.Body)
-		want := ev.Body
-		if ev.IsBase64Encoded {
-			b, _ := base64.StdEncoding.DecodeString(ev.Body)
-			want = string(b)
-		}
-		if string(got) != want || r.URL.Path == "" || r.URL.Path[0] != '/' {
-			t.Fatalf("body %q want %q, path %q", got, want, r.URL.Path)
-		}
-	})
 }
 
 // FuzzInvoke: the whole event path never fails for an HTTP event and
@@ -140,7 +89,7 @@ func FuzzInvoke(f *testing.F) {
 		if err != nil {
 			return // not a valid HTTP request (method)
 		}
-		var resp EventResponse
+		var resp scfevent.Response
 		if err := json.Unmarshal(out, &resp); err != nil || resp.StatusCode < 200 || resp.StatusCode > 599 {
 			t.Fatalf("response %s (%v)", out, err)
 		}

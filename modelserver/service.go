@@ -1,16 +1,13 @@
 package modelserver
 
 import (
-	"bytes"
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"strings"
 	"sync"
@@ -20,6 +17,7 @@ import (
 	"github.com/scfgate/scfgate/engine"
 	"github.com/scfgate/scfgate/latency"
 	"github.com/scfgate/scfgate/preload"
+	"github.com/scfgate/scfgate/scfevent"
 )
 
 // maxBody bounds a request body.
@@ -392,37 +390,9 @@ func (s *Service) HandleEvent(ctx context.Context, event json.RawMessage) (any, 
 
 // httpEvent runs an API Gateway / Function URL event through Handler.
 func (s *Service) httpEvent(ctx context.Context, event json.RawMessage) (events.APIGatewayResponse, error) {
-	var ev struct {
-		events.APIGatewayRequest
-		IsBase64Encoded bool `json:"isBase64Encoded"`
-	}
-	if err := json.Unmarshal(event, &ev); err != nil {
-		return events.APIGatewayResponse{}, fmt.Errorf("modelfn: http event: %w", err)
-	}
-	body := []byte(ev.Body)
-	if ev.IsBase64Encoded {
-		b, err := base64.StdEncoding.DecodeString(ev.Body)
-		if err != nil {
-			return events.APIGatewayResponse{}, fmt.Errorf("modelfn: http event body: %w", err)
-		}
-		body = b
-	}
-	p := ev.Path
-	if p == "" {
-		p = "/"
-	}
-	req, err := http.NewRequestWithContext(ctx, ev.Method, p, bytes.NewReader(body))
+	resp, err := scfevent.Adapter{Handler: s.Handler()}.Serve(ctx, event)
 	if err != nil {
 		return events.APIGatewayResponse{}, fmt.Errorf("modelfn: http event: %w", err)
 	}
-	for k, v := range ev.Headers {
-		req.Header.Set(k, v)
-	}
-	rec := httptest.NewRecorder()
-	s.Handler().ServeHTTP(rec, req)
-	headers := map[string]string{}
-	for k := range rec.Header() {
-		headers[k] = rec.Header().Get(k)
-	}
-	return events.APIGatewayResponse{StatusCode: rec.Code, Headers: headers, Body: rec.Body.String()}, nil
+	return events.APIGatewayResponse(*resp), nil // the same fields, as scf-go-lib encodes them
 }

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/scfgate/scfgate/localcloud/runtime"
+	"github.com/scfgate/scfgate/scfevent"
 )
 
 const (
@@ -42,7 +43,7 @@ func BenchmarkEventRoundTrip(b *testing.B) {
 		if _, err := buildEvent(m, req, "/v1/chat/completions", body, "0f0e0d0c-0b0a-0908-0706-050403020100"); err != nil {
 			b.Fatal(err)
 		}
-		if _, err := parseIntegrationResponse(payload); err != nil {
+		if _, err := scfevent.ParseResponse(payload); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -16,7 +16,8 @@
 //
 // The request becomes an event and the function is invoked synchronously
 // with the request's context, so a client that goes away cancels the wait.
-// The event is built as SCF documents it and as a real event in scf-go-lib's
+// Package scfevent defines the event and the integration response; the
+// event is built as SCF documents it and as a real event in scf-go-lib's
 // events/apigw_test.go shows it:
 //
 //   - headers: keys lower-cased, repeated headers joined with ", ", plus

@@ -10,11 +10,11 @@ import (
 	"net/url"
 	"path"
 	"sort"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/scfgate/scfgate/localcloud/runtime"
+	"github.com/scfgate/scfgate/scfevent"
 )
 
 // Route kinds.
@@ -91,9 +91,8 @@ type FrontDoor struct {
 // mount is a validated Route with what its events need precomputed.
 type mount struct {
 	Route
-	prefix          string // normalised: "" or "/a/b" without trailing slash
-	qualifierHeader string
-	endpointTimeout string
+	prefix string                     // normalised: "" or "/a/b" without trailing slash
+	apigw  scfevent.APIGatewayTrigger // for KindAPIGateway
 }
 
 // New validates the routes and returns the front door. inv is needed when
@@ -161,8 +160,8 @@ func newMount(r Route, timeout time.Duration) (*mount, error) {
 	if q == "" {
 		q = runtime.LatestVersion
 	}
-	return &mount{Route: r, prefix: prefix, qualifierHeader: q,
-		endpointTimeout: strconv.FormatInt(int64(timeout/time.Second), 10)}, nil
+	return &mount{Route: r, prefix: prefix, apigw: scfevent.APIGatewayTrigger{ServiceID: localServiceID,
+		APIPath: localAPIPath, APIMethod: localAPIMethod, Stage: r.Stage, Qualifier: q, EndpointTimeout: timeout}}, nil
 }
 
 // match returns the route serving urlPath and the path the function sees.
@@ -247,23 +246,23 @@ func (fd *FrontDoor) serveEvent(w http.ResponseWriter, r *http.Request, m *mount
 	if err == nil && res.FunctionError != nil {
 		err = res.FunctionError
 	}
-	var resp *httpResponse
+	var resp *scfevent.HTTPResponse
 	switch {
 	case err != nil:
 		status, body := errorResponse(err, requestID)
 		log.Info("invocation failed", "status", status, "error", err)
-		resp = jsonResponse(status, body)
+		resp = scfevent.JSONResponse(status, body)
 	case m.Kind == KindAPIGateway && !m.Integrated:
 		resp = passThrough(res.Payload)
 	default:
 		var perr error
-		if resp, perr = parseIntegrationResponse(res.Payload); perr != nil {
+		if resp, perr = scfevent.ParseResponse(res.Payload); perr != nil {
 			log.Warn("invalid integration response", "error", perr)
 			resp = invalidResponse(requestID)
 		}
 	}
-	resp.write(w)
-	log.Info("request served", "method", r.Method, "path", fnPath, "status", resp.status,
+	resp.Write(w)
+	log.Info("request served", "method", r.Method, "path", fnPath, "status", resp.StatusCode,
 		"duration_ms", fd.now().Sub(begin).Milliseconds())
 }
 
@@ -316,4 +315,4 @@ func stripURL(u *url.URL, prefix, fnPath string) *url.URL {
 	return &u2
 }
 
-func writeJSON(w http.ResponseWriter, status int, v any) { jsonResponse(status, v).write(w) }
+func writeJSON(w http.ResponseWriter, status int, v any) { scfevent.JSONResponse(status, v).Write(w) }
