@@ -320,3 +320,31 @@ func TestWrappingMiddleware(t *testing.T) {
 		}
 	}
 }
+
+// TestServedRequestContext: the context ServeHTTP gives handlers behaves
+// as context.WithValue(parent, requestStateKey{}, state) would.
+func TestServedRequestContext(t *testing.T) {
+	type key struct{}
+	cause := errors.New("client left")
+	parent, cancel := context.WithCancelCause(context.WithValue(context.Background(), key{}, "v"))
+	sr := &servedRequest{Context: parent}
+	type other struct{}
+	child, cancelChild := context.WithCancel(context.WithValue(sr, other{}, 1))
+	defer cancelChild()
+	for name, ctx := range map[string]context.Context{"served": sr, "child": child} {
+		if got := requestStateFrom(ctx); got != &sr.state {
+			t.Errorf("%s: requestStateFrom = %p, want %p", name, got, &sr.state)
+		}
+		if ctx.Value(key{}) != "v" {
+			t.Errorf("%s: the parent's value is lost", name)
+		}
+	}
+	if requestStateFrom(parent) != nil {
+		t.Error("a context without state has one")
+	}
+	cancel(cause)
+	<-child.Done()
+	if !errors.Is(sr.Err(), context.Canceled) || context.Cause(sr) != cause || context.Cause(child) != cause {
+		t.Errorf("Err = %v, Cause = %v, child's = %v", sr.Err(), context.Cause(sr), context.Cause(child))
+	}
+}
