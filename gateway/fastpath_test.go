@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"github.com/go-chi/chi/v5"
+
+	"github.com/scfgate/scfgate/internal/functest"
 )
 
 // sseEvents is the streamed answer of scriptedBackend, three events.
@@ -53,14 +55,8 @@ func (b *scriptedBackend) lastID() string {
 
 // logBuffer collects a gateway's log lines as JSON, without the time.
 type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(p)
+	functest.SyncBuffer
+	taken int // how much take returned
 }
 
 func (l *logBuffer) logger() *slog.Logger {
@@ -75,10 +71,8 @@ func (l *logBuffer) logger() *slog.Logger {
 
 // take returns the lines logged since the last take.
 func (l *logBuffer) take() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	s := l.buf.String()
-	l.buf.Reset()
+	s := l.String()[l.taken:]
+	l.taken += len(s)
 	return s
 }
 
