@@ -29,6 +29,8 @@ import (
 
 	"github.com/go-chi/chi/v5"
 	"github.com/sony/gobreaker/v2"
+
+	"github.com/scfgate/scfgate/internal/clock"
 )
 
 // Options are the gateway's collaborators; the zero value of each field
@@ -40,7 +42,7 @@ type Options struct {
 	// means time.Now.
 	Now func() time.Time
 	// Sleep waits d or until ctx ends (shaping delays, retry backoff); nil
-	// uses a timer.
+	// means clock.Sleep.
 	Sleep func(ctx context.Context, d time.Duration) error
 	// Jitter returns a number in [0, 1) for retry backoff; nil uses
 	// math/rand.
@@ -78,8 +80,8 @@ type Gateway struct {
 	models    map[string]Model
 	backends  map[string]Backend
 	breakers  map[string]*breaker
-	handler   http.Handler
-	chatRoute directRoute
+	router    http.Handler
+	fast      fastRoute // POST /v1/chat/completions without the router; see fastpath.go
 	extra     []MetricsWriter
 	idPrefix  string
 	idSeq     atomic.Uint64
@@ -101,7 +103,7 @@ func New(cfg Config, opts Options) (*Gateway, error) {
 		g.now, g.realClock = time.Now, true
 	}
 	if g.sleep == nil {
-		g.sleep = sleepContext
+		g.sleep = clock.Sleep
 	}
 	if g.jitter == nil {
 		g.jitter = mrand.Float64
@@ -156,8 +158,7 @@ func New(cfg Config, opts Options) (*Gateway, error) {
 	}
 	g.modelList, _ = json.Marshal(list)
 	g.extra = opts.Metrics
-	g.handler = g.routes()
-	g.chatRoute = direct(g.handler, http.MethodPost, "/v1/chat/completions")
+	g.setRoutes()
 	return g, nil
 }
 
@@ -170,59 +171,17 @@ func (g *Gateway) since(t time.Time) time.Duration {
 	return g.now().Sub(t)
 }
 
-func sleepContext(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
+// setRoutes builds the router, with extra middleware after the request id
+// and access log (tests put wrappers there), and the fast path through it.
+func (g *Gateway) setRoutes(extra ...func(http.Handler) http.Handler) {
+	g.router = g.routes(extra...)
+	g.fast = newFastRoute(g.router, http.MethodPost, "/v1/chat/completions")
 }
 
-// ServeHTTP implements http.Handler.
-func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if f := &g.chatRoute; f.h != nil && r.Method == f.method && r.URL.RawPath == "" && r.URL.Path == f.pattern &&
-		chi.RouteContext(r.Context()) == nil {
-		sw := &statusWriter{ResponseWriter: w}
-		sw.info.route = f.pattern
-		f.h.ServeHTTP(sw, r)
-		return
-	}
-	g.handler.ServeHTTP(w, r)
-}
-
-// directRoute is one route served without the router, which costs a copy
-// of the Request and a context value per request. Its handler is the
-// route's chain as the router holds it (chi.Walk): the same middleware
-// and endpoint. It serves only requests the router would route to it
-// (method and path equal, no escaped path, not inside another chi
-// router); reqInfo.route tells the access log its pattern.
-type directRoute struct {
-	method, pattern string
-	h               http.Handler // nil: the router serves it
-}
-
-// direct finds method and pattern's chain in the router.
-func direct(router http.Handler, method, pattern string) directRoute {
-	d := directRoute{method: method, pattern: pattern}
-	routes, ok := router.(chi.Routes)
-	if !ok {
-		return d
-	}
-	_ = chi.Walk(routes, func(m, p string, h http.Handler, mws ...func(http.Handler) http.Handler) error {
-		if m == method && p == pattern {
-			d.h = chi.Chain(mws...).Handler(h)
-		}
-		return nil
-	})
-	return d
-}
-
-func (g *Gateway) routes() http.Handler {
+func (g *Gateway) routes(extra ...func(http.Handler) http.Handler) http.Handler {
 	r := chi.NewRouter()
 	r.Use(g.requestID, g.accessLog)
+	r.Use(extra...)
 	r.NotFound(func(w http.ResponseWriter, _ *http.Request) {
 		writeError(w, http.StatusNotFound, errNotFound, "unknown path", "", "unknown_url")
 	})
@@ -328,21 +287,21 @@ func (g *Gateway) chat(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	ri := infoFrom(w)
+	st := requestStateFrom(r.Context())
 	// context.WithTimeout(r.Context(), g.cfg.Timeout), its timer set up
 	// only if the backend waits on it.
-	ctx := &ri.ctx
+	ctx := &st.deadline
 	ctx.init(r.Context(), time.Now().Add(g.cfg.Timeout))
 	defer ctx.stop()
-	breq := &ri.breq
-	*breq = BackendRequest{Body: body, Stream: stream, RequestID: ri.id}
+	breq := &st.breq
+	*breq = BackendRequest{Body: body, Stream: stream, RequestID: st.id}
 	resp, berr := g.forward(ctx, m, breq)
 	if berr != nil {
-		g.writeBackendError(w, r, ri, berr)
+		g.writeBackendError(w, r, st.id, berr)
 		return
 	}
 	defer resp.Body.Close()
-	g.writeResponse(w, resp, ri)
+	g.writeResponse(w, resp, st.id)
 }
 
 // readBody reads the whole body, in one allocation when its length is
@@ -459,8 +418,8 @@ func parseRetryAfter(v string) time.Duration {
 	return time.Duration(s * float64(time.Second))
 }
 
-func (g *Gateway) writeBackendError(w http.ResponseWriter, r *http.Request, ri *reqInfo, be *BackendError) {
-	g.log.LogAttrs(r.Context(), slog.LevelWarn, "backend failure", slog.String("request_id", ri.id),
+func (g *Gateway) writeBackendError(w http.ResponseWriter, r *http.Request, requestID string, be *BackendError) {
+	g.log.LogAttrs(r.Context(), slog.LevelWarn, "backend failure", slog.String("request_id", requestID),
 		slog.String("kind", be.Kind), slog.Int("status", be.Status), slog.String("error", be.Err.Error()))
 	if be.Kind == FailCanceled {
 		return // nobody is listening
@@ -504,7 +463,7 @@ func headerValue(h http.Header, key string) string {
 
 // writeResponse copies the upstream's answer: SSE event by event with a
 // flush after each, anything else as one copy.
-func (g *Gateway) writeResponse(w http.ResponseWriter, resp *BackendResponse, ri *reqInfo) {
+func (g *Gateway) writeResponse(w http.ResponseWriter, resp *BackendResponse, requestID string) {
 	h := w.Header()
 	for k, v := range resp.Header {
 		if !hopHeader(k) {
@@ -520,7 +479,7 @@ func (g *Gateway) writeResponse(w http.ResponseWriter, resp *BackendResponse, ri
 	w.WriteHeader(resp.Status)
 	if !sse {
 		if _, err := io.Copy(w, resp.Body); err != nil {
-			g.log.Warn("copy response", "request_id", ri.id, "error", err.Error())
+			g.log.Warn("copy response", "request_id", requestID, "error", err.Error())
 		}
 		return
 	}
@@ -542,7 +501,7 @@ func (g *Gateway) writeResponse(w http.ResponseWriter, resp *BackendResponse, ri
 		if err != nil {
 			_ = rc.Flush()
 			if err != io.EOF {
-				g.log.Warn("stream interrupted", "request_id", ri.id, "error", err.Error())
+				g.log.Warn("stream interrupted", "request_id", requestID, "error", err.Error())
 			}
 			return
 		}

@@ -14,44 +14,6 @@ import (
 	"github.com/go-chi/chi/v5"
 )
 
-// reqInfo is what the middleware learns about a request. requestID
-// makes one per request, inside the statusWriter it hands down the chain,
-// so that handlers find it through their ResponseWriter (infoFrom): no
-// context value, no copy of the Request. It also holds the request's
-// other small per-request parts, to allocate them at once.
-type reqInfo struct {
-	id    string
-	key   string    // the API key's name; "" when anonymous
-	route string    // the route's pattern when served as a directRoute
-	start time.Time // when the request came in: the clock is read once for access log and shaping
-	// vals backs the values of X-Request-Id and the RateLimit-* headers.
-	vals [4]string
-	breq BackendRequest
-	ctx  lazyDeadline // the backend call's
-}
-
-// infoFrom finds the request's reqInfo in w or the writers it wraps; a
-// writer that requestID did not wrap gets a fresh one.
-func infoFrom(w http.ResponseWriter) *reqInfo {
-	for {
-		switch x := w.(type) {
-		case *statusWriter:
-			return &x.info
-		case interface{ Unwrap() http.ResponseWriter }:
-			w = x.Unwrap()
-		default:
-			return &reqInfo{}
-		}
-	}
-}
-
-// setHeader sets h[key] (key in canonical form) to v, with the slice
-// held in ri: Header.Set would canonicalise and allocate.
-func (ri *reqInfo) setHeader(h http.Header, i int, key, v string) {
-	ri.vals[i] = v
-	h[key] = ri.vals[i : i+1 : i+1]
-}
-
 // RequestIDHeader carries the request id in and out.
 const RequestIDHeader = "X-Request-Id"
 
@@ -60,20 +22,17 @@ const maxRequestIDLen = 128
 
 // requestID takes the request id from X-Request-Id (the event adapter puts
 // API Gateway's requestContext.requestId there) or makes one, echoes it
-// in the response and keeps it in the request's reqInfo.
+// in the response and keeps it in the request's state.
 func (g *Gateway) requestID(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		id := headerValue(r.Header, RequestIDHeader)
 		if id == "" || len(id) > maxRequestIDLen || !printable(id) {
 			id = g.newID()
 		}
-		sw, ok := w.(*statusWriter) // a directRoute's
-		if !ok {
-			sw = &statusWriter{ResponseWriter: w}
-		}
-		sw.info.id = id
-		sw.info.setHeader(w.Header(), 0, RequestIDHeader, id)
-		next.ServeHTTP(sw, r)
+		st := requestStateFrom(r.Context())
+		st.id = id
+		st.setHeader(w.Header(), 0, RequestIDHeader, id)
+		next.ServeHTTP(w, r)
 	})
 }
 
@@ -92,52 +51,16 @@ func (g *Gateway) newID() string {
 	return g.idPrefix + strconv.FormatUint(n, 36)
 }
 
-// statusWriter records the status and size of a response for the access
-// log; Flush and Unwrap keep streaming working through it. It carries the
-// request's reqInfo.
-type statusWriter struct {
-	http.ResponseWriter
-	status int
-	bytes  int64
-	info   reqInfo
-}
-
-func (s *statusWriter) WriteHeader(code int) {
-	if s.status == 0 {
-		s.status = code
-	}
-	s.ResponseWriter.WriteHeader(code)
-}
-
-func (s *statusWriter) Write(p []byte) (int, error) {
-	if s.status == 0 {
-		s.status = http.StatusOK
-	}
-	n, err := s.ResponseWriter.Write(p)
-	s.bytes += int64(n)
-	return n, err
-}
-
-func (s *statusWriter) Flush() {
-	if f, ok := s.ResponseWriter.(http.Flusher); ok {
-		f.Flush()
-	}
-}
-
-func (s *statusWriter) Unwrap() http.ResponseWriter { return s.ResponseWriter }
-
 // accessLog logs one structured line per request and records the request
 // metrics. It never logs headers or bodies (keys, prompts).
 func (g *Gateway) accessLog(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		sw, ok := w.(*statusWriter)
-		if !ok {
-			sw = &statusWriter{ResponseWriter: w}
-		}
-		ri := &sw.info
-		ri.start = g.now()
+		st := requestStateFrom(r.Context())
+		st.start = g.now()
+		sw := &st.resp
+		sw.ResponseWriter = w
 		next.ServeHTTP(sw, r)
-		d := g.since(ri.start)
+		d := g.since(st.start)
 		status := sw.status
 		if status == 0 {
 			status = http.StatusOK
@@ -145,12 +68,12 @@ func (g *Gateway) accessLog(next http.Handler) http.Handler {
 		if r.Context().Err() != nil && status < 400 && sw.bytes == 0 {
 			status = statusClientClosed
 		}
-		route := routeName(ri, r)
+		route := routeName(st, r)
 		g.metrics.request(route, status, d)
 		g.log.LogAttrs(r.Context(), slog.LevelInfo, "request",
-			slog.String("request_id", ri.id), slog.String("method", r.Method), slog.String("path", r.URL.Path),
+			slog.String("request_id", st.id), slog.String("method", r.Method), slog.String("path", r.URL.Path),
 			slog.Int("status", status), slog.Int64("bytes", sw.bytes), slog.Duration("duration", d),
-			slog.String("key", ri.key))
+			slog.String("key", st.key))
 	})
 }
 
@@ -158,10 +81,10 @@ func (g *Gateway) accessLog(next http.Handler) http.Handler {
 var routeNames = map[string]string{"/v1/chat/completions": "chat", "/v1/models": "models", "/healthz": "healthz",
 	"/readyz": "readyz", "/metrics": "metrics"}
 
-// routeName names the request's route once chi has routed it; unknown
-// paths are "other", so that labels stay few.
-func routeName(ri *reqInfo, r *http.Request) string {
-	pattern := ri.route
+// routeName names the request's route once it is served: the fast path's
+// pattern, else chi's. Unknown paths are "other", so that labels stay few.
+func routeName(st *requestState, r *http.Request) string {
+	pattern := st.route
 	if pattern == "" {
 		if rc := chi.RouteContext(r.Context()); rc != nil {
 			pattern = rc.RoutePattern()
@@ -221,7 +144,7 @@ func (g *Gateway) auth(next http.Handler) http.Handler {
 			writeError(w, http.StatusUnauthorized, errAuthentication, "incorrect API key provided", "", "invalid_api_key")
 			return
 		}
-		infoFrom(w).key = g.keys[match].name
+		requestStateFrom(r.Context()).key = g.keys[match].name
 		next.ServeHTTP(w, r)
 	})
 }
@@ -258,12 +181,12 @@ func writeTooLarge(w http.ResponseWriter, limit int64) {
 // RateLimit-* headers.
 func (g *Gateway) shape(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		ri := infoFrom(w)
-		key, bucket := ri.key, g.cfg.Limits.PerKey
+		st := requestStateFrom(r.Context())
+		key, bucket := st.key, g.cfg.Limits.PerKey
 		if key != "" {
 			bucket = g.keyBucket[key]
 		}
-		now := ri.start
+		now := st.start
 		if now.IsZero() {
 			now = g.now()
 		}
@@ -280,9 +203,9 @@ func (g *Gateway) shape(next http.Handler) http.Handler {
 			b = strconv.AppendInt(b, int64(ceilSeconds(d.Reset)), 10)
 			v := string(b)
 			h := w.Header()
-			ri.setHeader(h, 1, "Ratelimit-Limit", v[:i])
-			ri.setHeader(h, 2, "Ratelimit-Remaining", v[i:j])
-			ri.setHeader(h, 3, "Ratelimit-Reset", v[j:])
+			st.setHeader(h, 1, "Ratelimit-Limit", v[:i])
+			st.setHeader(h, 2, "Ratelimit-Remaining", v[i:j])
+			st.setHeader(h, 3, "Ratelimit-Reset", v[j:])
 		}
 		if !d.Allowed && d.Unavailable {
 			writeLimiterUnavailable(w, d)

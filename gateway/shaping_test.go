@@ -10,7 +10,7 @@ import (
 	"time"
 )
 
-func shapingGateway(t *testing.T, limits Limits, clk *clock, sleep func(context.Context, time.Duration) error) (*Gateway, *fakeBackend) {
+func shapingGateway(t *testing.T, limits Limits, clk *fakeClock, sleep func(context.Context, time.Duration) error) (*Gateway, *fakeBackend) {
 	t.Helper()
 	fb := &fakeBackend{fn: func(context.Context, *BackendRequest) (*BackendResponse, error) { return okResponse(completion), nil }}
 	cfg := testConfig()
@@ -23,7 +23,7 @@ func shapingGateway(t *testing.T, limits Limits, clk *clock, sleep func(context.
 func TestShapingRejects(t *testing.T) {
 	for _, scope := range []string{"global", "key"} {
 		t.Run(scope, func(t *testing.T) {
-			clk := &clock{t: time.Unix(1_700_000_000, 0)}
+			clk := &fakeClock{t: time.Unix(1_700_000_000, 0)}
 			l := Default().Limits
 			if scope == "global" {
 				l.Global = Bucket{QPS: 20, Burst: 5}
@@ -105,7 +105,7 @@ func indexOf(s, sub string) int {
 // by the time their token takes, never more than max_wait; those that
 // would wait longer get 429.
 func TestShapingWaits(t *testing.T) {
-	clk := &clock{t: time.Unix(1_700_000_000, 0)}
+	clk := &fakeClock{t: time.Unix(1_700_000_000, 0)}
 	var mu sync.Mutex
 	var delays []time.Duration
 	sleep := func(_ context.Context, d time.Duration) error {
@@ -145,7 +145,7 @@ func TestShapingWaits(t *testing.T) {
 }
 
 func TestPerKeyLimitsFromConfig(t *testing.T) {
-	clk := &clock{t: time.Unix(1_700_000_000, 0)}
+	clk := &fakeClock{t: time.Unix(1_700_000_000, 0)}
 	fb := &fakeBackend{fn: func(context.Context, *BackendRequest) (*BackendResponse, error) { return okResponse(completion), nil }}
 	cfg := testConfig()
 	cfg.Keys = append(cfg.Keys, Key{Name: "bob", SHA256: keyHash("sk-bob"), QPS: 1, Burst: 1})

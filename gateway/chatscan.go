@@ -1,0 +1,446 @@
+package gateway
+
+import "bytes"
+
+// The chat request scanner.
+//
+// Every chat completion's body is parsed for its "model" and "stream"
+// and checked for the shape parseChatRequest demands. encoding/json does
+// that by reflection, with allocations for the decoded struct, the
+// messages slice and every string; scanChat reads the same bodies in one
+// pass without allocating, which is a good part of the request path's
+// budget. Its contract:
+//
+//   - parseChat, the only caller, gives for every body exactly what
+//     parseChatRequest (encoding/json) gives: the same model and stream,
+//     or the same error. FuzzScanChat checks it.
+//   - scanChat accepts (ok is true) only a body parseChatRequest accepts,
+//     and then returns the same model and stream. It accepts a JSON
+//     object, with JSON whitespace around and within it, whose member
+//     names have no escapes and where:
+//     "model" is a string of printable ASCII without escapes, or null,
+//     and the last one is not empty;
+//     "messages" comes once, as a non-empty array of objects each with a
+//     non-empty string "role" (escapes allowed), or null;
+//     "stream" is true, false or null;
+//     any other member is any valid JSON value, nested at most
+//     maxScanDepth deep.
+//     Members are matched as encoding/json matches them: a later member
+//     replaces an earlier one and null leaves a member as it was.
+//   - scanChat refuses (ok is false) everything else, and then parseChat
+//     falls back to encoding/json: every invalid body; a member name with
+//     an escape or a non-ASCII byte, or that matches "model", "messages",
+//     "stream" or "role" only in another case (encoding/json would fold
+//     it onto the field); a model with escapes or bytes outside printable
+//     ASCII; a second "messages" (encoding/json would reuse the first's
+//     elements); deeper nesting; and every body parseChatRequest refuses
+//     (wrong types, empty model, no messages, a message without role).
+//     Refusing a valid body costs only speed, never correctness.
+//   - The model it returns is a slice of body, not a copy.
+
+// parseChat is parseChatRequest for the serving path: it returns the model
+// as a slice of body and no messages. A body that scanChat accepts is
+// decoded without encoding/json; anything else (every error, and the rare
+// valid body scanChat does not decide) goes through parseChatRequest, so
+// that results and error messages are the same.
+func parseChat(body []byte) (model []byte, stream bool, err error) {
+	if model, stream, ok := scanChat(body); ok {
+		return model, stream, nil
+	}
+	req, err := parseChatRequest(body)
+	return []byte(req.Model), req.Stream, err
+}
+
+// maxScanDepth bounds the nesting scanChat follows; deeper bodies go to
+// encoding/json.
+const maxScanDepth = 64
+
+// scanChat decodes, in one pass and without allocating, a Chat Completions
+// body that parseChatRequest would accept: a JSON object whose "model" is
+// a non-empty string of printable ASCII without escapes and whose
+// "messages" is a non-empty array of objects, each with a non-empty string
+// "role". ok is false for anything else, including every invalid body;
+// the caller then asks parseChatRequest. When ok is true, model and stream
+// are what parseChatRequest would decode: members are matched by name as
+// encoding/json matches them (the exact name, or the same name in another
+// ASCII case), a later member replaces an earlier one, null leaves a
+// member as it was, and unknown members are skipped but checked for
+// syntax.
+func scanChat(body []byte) (model []byte, stream, ok bool) {
+	s := scanner{b: body}
+	s.ws()
+	if !s.eat('{') {
+		return nil, false, false
+	}
+	messages, seenMessages := 0, false
+	s.ws()
+	if !s.eat('}') {
+		for {
+			s.ws()
+			name, plain := s.str()
+			if !plain || !s.colon() {
+				return nil, false, false
+			}
+			switch field := matchName(name, "model", "messages", "stream"); field {
+			case -1: // folded match of a field, or a name encoding/json might fold to one
+				return nil, false, false
+			case 0:
+				switch {
+				case s.peek() == '"':
+					v, plain := s.str()
+					if !plain || !printableASCII(v) {
+						return nil, false, false
+					}
+					model = v
+				case !s.lit("null"):
+					return nil, false, false
+				}
+			case 1:
+				if seenMessages { // a second array would reuse the first's elements
+					return nil, false, false
+				}
+				seenMessages = true
+				switch {
+				case s.peek() == '[':
+					if messages = s.messages(); messages <= 0 {
+						return nil, false, false
+					}
+				case !s.lit("null"):
+					return nil, false, false
+				}
+			case 2:
+				switch {
+				case s.lit("true"):
+					stream = true
+				case s.lit("false"):
+					stream = false
+				case !s.lit("null"):
+					return nil, false, false
+				}
+			default:
+				if !s.value(0) {
+					return nil, false, false
+				}
+			}
+			s.ws()
+			if s.eat(',') {
+				continue
+			}
+			if s.eat('}') {
+				break
+			}
+			return nil, false, false
+		}
+	}
+	s.ws()
+	if s.i != len(s.b) || len(model) == 0 || messages == 0 {
+		return nil, false, false
+	}
+	return model, stream, true
+}
+
+// matchName tells which of names (lower-case ASCII) name is: its index
+// for an exact match, len(names) for none, -1 for an inexact match
+// (another case) or a name with non-ASCII bytes, which encoding/json
+// could fold to one of them.
+func matchName(name []byte, names ...string) int {
+	for i, n := range names {
+		if string(name) == n {
+			return i
+		}
+	}
+	for _, c := range name {
+		if c >= 0x80 {
+			return -1
+		}
+	}
+	for _, n := range names {
+		if bytes.EqualFold(name, []byte(n)) {
+			return -1
+		}
+	}
+	return len(names)
+}
+
+func printableASCII(b []byte) bool {
+	for _, c := range b {
+		if c < 0x20 || c > 0x7e {
+			return false
+		}
+	}
+	return true
+}
+
+// scanner walks a JSON text for scanChat. Its methods report false (or
+// plain false) for what is not valid JSON or what scanChat leaves to
+// encoding/json.
+type scanner struct {
+	b []byte
+	i int
+}
+
+func (s *scanner) ws() {
+	for s.i < len(s.b) {
+		switch s.b[s.i] {
+		case ' ', '\t', '\n', '\r':
+			s.i++
+		default:
+			return
+		}
+	}
+}
+
+func (s *scanner) peek() byte {
+	if s.i < len(s.b) {
+		return s.b[s.i]
+	}
+	return 0
+}
+
+func (s *scanner) eat(c byte) bool {
+	if s.i < len(s.b) && s.b[s.i] == c {
+		s.i++
+		return true
+	}
+	return false
+}
+
+// colon reads the ':' after a member name and the space around it.
+func (s *scanner) colon() bool {
+	s.ws()
+	if !s.eat(':') {
+		return false
+	}
+	s.ws()
+	return true
+}
+
+// lit reads the literal l if it comes next.
+func (s *scanner) lit(l string) bool {
+	if len(s.b)-s.i >= len(l) && string(s.b[s.i:s.i+len(l)]) == l {
+		s.i += len(l)
+		return true
+	}
+	return false
+}
+
+// str reads a string without escapes and returns its bytes; plain is
+// false when the next value is not such a string.
+func (s *scanner) str() (v []byte, plain bool) {
+	if !s.eat('"') {
+		return nil, false
+	}
+	start := s.i
+	for ; s.i < len(s.b); s.i++ {
+		switch c := s.b[s.i]; {
+		case c == '"':
+			s.i++
+			return s.b[start : s.i-1], true
+		case c == '\\' || c < 0x20:
+			return nil, false
+		}
+	}
+	return nil, false
+}
+
+// skipStr reads any valid string, escapes included, and tells whether it
+// is empty (decodes to ""). Like encoding/json it takes any byte from 0x20
+// up, valid UTF-8 or not.
+func (s *scanner) skipStr() (ok, empty bool) {
+	if !s.eat('"') {
+		return false, false
+	}
+	start := s.i
+	for s.i < len(s.b) {
+		c := s.b[s.i]
+		switch {
+		case c == '"':
+			s.i++
+			return true, s.i-1 == start
+		case c < 0x20:
+			return false, false
+		case c == '\\':
+			s.i++
+			if s.i >= len(s.b) {
+				return false, false
+			}
+			switch s.b[s.i] {
+			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+				s.i++
+			case 'u':
+				s.i++
+				if len(s.b)-s.i < 4 {
+					return false, false
+				}
+				for _, h := range s.b[s.i : s.i+4] {
+					if !('0' <= h && h <= '9' || 'a' <= h && h <= 'f' || 'A' <= h && h <= 'F') {
+						return false, false
+					}
+				}
+				s.i += 4
+			default:
+				return false, false
+			}
+		default:
+			s.i++
+		}
+	}
+	return false, false
+}
+
+func (s *scanner) digits() int {
+	n := 0
+	for s.i < len(s.b) && '0' <= s.b[s.i] && s.b[s.i] <= '9' {
+		s.i++
+		n++
+	}
+	return n
+}
+
+// number reads a JSON number.
+func (s *scanner) number() bool {
+	s.eat('-')
+	switch {
+	case s.eat('0'):
+	case s.i < len(s.b) && '1' <= s.b[s.i] && s.b[s.i] <= '9':
+		s.digits()
+	default:
+		return false
+	}
+	if s.eat('.') && s.digits() == 0 {
+		return false
+	}
+	if s.eat('e') || s.eat('E') {
+		if !s.eat('+') {
+			s.eat('-')
+		}
+		if s.digits() == 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// value reads any JSON value, depth levels down.
+func (s *scanner) value(depth int) bool {
+	switch s.peek() {
+	case '"':
+		ok, _ := s.skipStr()
+		return ok
+	case '{':
+		if depth >= maxScanDepth {
+			return false
+		}
+		s.i++
+		s.ws()
+		if s.eat('}') {
+			return true
+		}
+		for {
+			s.ws()
+			if ok, _ := s.skipStr(); !ok || !s.colon() || !s.value(depth+1) {
+				return false
+			}
+			s.ws()
+			if s.eat(',') {
+				continue
+			}
+			return s.eat('}')
+		}
+	case '[':
+		if depth >= maxScanDepth {
+			return false
+		}
+		s.i++
+		s.ws()
+		if s.eat(']') {
+			return true
+		}
+		for {
+			s.ws()
+			if !s.value(depth + 1) {
+				return false
+			}
+			s.ws()
+			if s.eat(',') {
+				continue
+			}
+			return s.eat(']')
+		}
+	case 't':
+		return s.lit("true")
+	case 'f':
+		return s.lit("false")
+	case 'n':
+		return s.lit("null")
+	default:
+		return s.number()
+	}
+}
+
+// messages reads the "messages" array and returns how many messages it
+// holds, or -1 unless every element is an object with a non-empty string
+// "role".
+func (s *scanner) messages() int {
+	s.i++ // '['
+	s.ws()
+	if s.eat(']') {
+		return 0
+	}
+	n := 0
+	for {
+		s.ws()
+		if !s.eat('{') {
+			return -1 // null leaves a role empty; other values are type errors
+		}
+		hasRole := false
+		s.ws()
+		if !s.eat('}') {
+			for {
+				s.ws()
+				name, plain := s.str()
+				if !plain || !s.colon() {
+					return -1
+				}
+				switch matchName(name, "role") {
+				case -1:
+					return -1
+				case 0:
+					if s.peek() == '"' {
+						ok, empty := s.skipStr()
+						if !ok {
+							return -1
+						}
+						hasRole = !empty
+					} else if !s.lit("null") {
+						return -1
+					}
+				default:
+					if !s.value(2) {
+						return -1
+					}
+				}
+				s.ws()
+				if s.eat(',') {
+					continue
+				}
+				if s.eat('}') {
+					break
+				}
+				return -1
+			}
+		}
+		if !hasRole {
+			return -1
+		}
+		n++
+		s.ws()
+		if s.eat(',') {
+			continue
+		}
+		if s.eat(']') {
+			return n
+		}
+		return -1
+	}
+}
