@@ -33,6 +33,9 @@ type Config struct {
 	// Region is the API region; "" (the default) uses TENCENTCLOUD_REGION,
 	// which SCF sets, then ap-guangzhou.
 	Region string `mapstructure:"region"`
+
+	// envErr is why the environment could not be read (see [FromEnv]).
+	envErr error
 }
 
 // Default returns the scaler package's defaults (policy stable), no
@@ -54,9 +57,17 @@ func (c Config) Validate() error {
 
 // FromEnv reads the SCFGATE_SCALER_* variables (through getenv) over
 // [Default]. It does not validate: the target may come from the timer
-// argument ([Config.WithArgument]).
+// argument ([Config.WithArgument]). It returns no error: an unreadable
+// environment is kept and reported by every tick as a rejected decision,
+// because a function whose init fails would leave ticks with no decision
+// logged at all.
 func FromEnv(getenv func(string) string) (Config, error) {
-	return config.Decode(Default(), config.Source{Prefix: EnvPrefix, Getenv: getenv})
+	c, err := config.Decode(Default(), config.Source{Prefix: EnvPrefix, Getenv: getenv})
+	if err != nil {
+		c = Default()
+		c.envErr = err
+	}
+	return c, nil
 }
 
 // WithArgument overlays argument, the timer trigger's argument, on c and
@@ -66,5 +77,8 @@ func FromEnv(getenv func(string) string) (Config, error) {
 // wrong type, invalid JSON or an invalid configuration is an error naming
 // the key; the configuration is returned with a validation error.
 func (c Config) WithArgument(argument string) (Config, error) {
+	if c.envErr != nil {
+		return c, c.envErr
+	}
 	return config.LoadFrom(c, config.Source{Argument: argument, ArgumentName: "timer argument"})
 }

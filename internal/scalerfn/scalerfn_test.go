@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"log/slog"
 	"os"
 	"slices"
@@ -86,6 +87,7 @@ func TestLoadRejects(t *testing.T) {
 		{"latest", `{"qualifier":"$LATEST"}`, "qualifier", nil},
 		{"no target", ``, "function", map[string]string{}},
 		{"bad env", ``, "timeout", map[string]string{"SCFGATE_SCALER_FUNCTION": "m", "SCFGATE_SCALER_QUALIFIER": "1", "SCFGATE_SCALER_TIMEOUT": "0s"}},
+		{"unreadable env", `{"max":10}`, "SCFGATE_SCALER_MIN", map[string]string{"SCFGATE_SCALER_FUNCTION": "m", "SCFGATE_SCALER_QUALIFIER": "1", "SCFGATE_SCALER_MIN": "two"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -102,11 +104,19 @@ func TestLoadRejects(t *testing.T) {
 }
 
 func TestHandleBadInputMakesNoCall(t *testing.T) {
-	for _, arg := range []string{`{"min":`, `{"min":10,"max":5}`, `{"max":500}`, `{"policy":"magic"}`} {
-		t.Run(arg, func(t *testing.T) {
+	badEnv := map[string]string{"SCFGATE_SCALER_FUNCTION": "m", "SCFGATE_SCALER_QUALIFIER": "1", "SCFGATE_SCALER_MAX": "many"}
+	for _, tc := range []struct {
+		arg string
+		env map[string]string
+	}{
+		{`{"min":`, baseEnv}, {`{"min":10,"max":5}`, baseEnv}, {`{"max":500}`, baseEnv}, {`{"policy":"magic"}`, baseEnv},
+		{``, badEnv}, // an unreadable environment rejects every tick, logged, rather than failing init
+	} {
+		arg := tc.arg
+		t.Run(arg+fmt.Sprint(len(tc.env)), func(t *testing.T) {
 			var log bytes.Buffer
 			built := false
-			base, err := FromEnv(env(baseEnv))
+			base, err := FromEnv(env(tc.env))
 			if err != nil {
 				t.Fatal(err)
 			}
