@@ -1,12 +1,11 @@
 // Package config loads scfgate's configuration at the edge, so that the
 // product packages only take typed structs with defaults and Validate.
 //
-// Two loaders live here. [Load] reads the commands' own settings ([Config]:
-// a YAML file, SCFGATE_* variables, flags). [LoadFrom] and [Decode] read a
-// function's configuration straight into a domain struct through its
-// mapstructure tags: defaults, an optional file, PREFIX_* environment
-// variables, an optional JSON argument (see [Source]). Viper stays in
-// this package.
+// One loader lives here: [LoadFrom] and [Decode] read a configuration
+// straight into a typed struct through its mapstructure tags: defaults, an
+// optional YAML or JSON file, PREFIX_* environment variables, an optional
+// JSON argument (a timer's) and values set by key (a command's flags); see
+// [Source]. [Load] applies it to the commands' own settings ([Config]).
 package config
 
 import (
@@ -14,12 +13,10 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"strings"
+	"os"
 	"time"
 
-	"github.com/go-viper/mapstructure/v2"
 	"github.com/spf13/pflag"
-	"github.com/spf13/viper"
 )
 
 // EnvPrefix prefixes every environment variable: key local.secret_id is
@@ -143,60 +140,13 @@ func ParseLevel(s string) (slog.Level, error) {
 // ""), then SCFGATE_* environment variables, then the flags that were set.
 // flagKeys maps flag names to configuration keys.
 func Load(file string, flags *pflag.FlagSet, flagKeys map[string]string) (Config, error) {
-	v := viper.New()
-	SetDefaults(v, Default())
-	v.SetEnvPrefix(EnvPrefix)
-	v.SetEnvKeyReplacer(strings.NewReplacer(".", "_"))
-	v.AutomaticEnv()
-	if file != "" {
-		v.SetConfigFile(file)
-		if err := v.ReadInConfig(); err != nil {
-			return Config{}, fmt.Errorf("config: read %s: %w", file, err)
-		}
-	}
+	set := map[string]string{}
 	if flags != nil {
 		for name, key := range flagKeys {
-			if f := flags.Lookup(name); f != nil {
-				if err := v.BindPFlag(key, f); err != nil {
-					return Config{}, fmt.Errorf("config: bind flag %s: %w", name, err)
-				}
+			if f := flags.Lookup(name); f != nil && f.Changed {
+				set[key] = f.Value.String()
 			}
 		}
 	}
-	var c Config
-	err := v.Unmarshal(&c, func(dc *mapstructure.DecoderConfig) {
-		dc.ErrorUnused = true
-		dc.DecodeHook = mapstructure.ComposeDecodeHookFunc(mapstructure.StringToTimeDurationHookFunc())
-	})
-	if err != nil {
-		return Config{}, fmt.Errorf("config: %w", err)
-	}
-	if err := c.Validate(); err != nil {
-		return Config{}, err
-	}
-	return c, nil
-}
-
-// SetDefaults registers every key of defaults (a struct with mapstructure
-// tags) with its value, so that environment variables reach Unmarshal for
-// keys absent from the file: viper's AutomaticEnv only answers for keys it
-// knows.
-func SetDefaults(v *viper.Viper, defaults any) {
-	m := map[string]any{}
-	_ = mapstructure.Decode(defaults, &m)
-	var walk func(prefix string, m map[string]any)
-	walk = func(prefix string, m map[string]any) {
-		for k, val := range m {
-			key := k
-			if prefix != "" {
-				key = prefix + "." + k
-			}
-			if sub, ok := val.(map[string]any); ok {
-				walk(key, sub)
-				continue
-			}
-			v.SetDefault(key, val)
-		}
-	}
-	walk("", m)
+	return LoadFrom(Default(), Source{Prefix: EnvPrefix, Getenv: os.Getenv, File: file, Set: set})
 }

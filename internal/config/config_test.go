@@ -90,3 +90,27 @@ func TestLoadMissingFile(t *testing.T) {
 		t.Fatal("Load of a missing file succeeded")
 	}
 }
+
+func TestLoadFlagErrorsNameTheKey(t *testing.T) {
+	tests := []struct {
+		name, flag, value, key, want string
+	}{
+		{"not a number", "quota-mb", "lots", "local.concurrency_quota_mb", `local.concurrency_quota_mb: invalid value "lots" (allowed: a whole number)`},
+		{"not a duration", "idle-timeout", "soon", "local.idle_timeout", `local.idle_timeout: invalid value "soon" (allowed: a duration such as "90s")`},
+		{"fails validation", "quota-mb", "1", "local.concurrency_quota_mb", "local.concurrency_quota_mb"},
+		{"unknown key", "colour", "red", "local.colour", "unknown key local.colour"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			fs := pflag.NewFlagSet("x", pflag.ContinueOnError)
+			fs.String(tc.flag, "", "")
+			if err := fs.Parse([]string{"--" + tc.flag, tc.value}); err != nil {
+				t.Fatal(err)
+			}
+			_, err := Load("", fs, map[string]string{tc.flag: tc.key})
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("Load() error = %v, want it to contain %q", err, tc.want)
+			}
+		})
+	}
+}

@@ -31,6 +31,9 @@ type Source struct {
 	// ({"monitor":{"period":"10s"}} or {"monitor.period":"10s"}); "" for
 	// none. ArgumentName names it in errors ("timer argument").
 	Argument, ArgumentName string
+	// Set holds values by key ("local.region"), given as in the
+	// environment and applied last: the command-line flags a user set.
+	Set map[string]string
 }
 
 // Validator is a configuration that checks itself, naming the keys it
@@ -89,6 +92,19 @@ func Decode[T any](defaults T, src Source) (T, error) {
 			return defaults, fmt.Errorf("%s is not a JSON object: %w", name, err)
 		}
 		errs = append(errs, d.overlay(name, "", m)...)
+	}
+	for _, key := range slices.Sorted(maps.Keys(src.Set)) {
+		f, ok := d.fields[key]
+		if !ok {
+			errs = append(errs, fmt.Errorf("config: unknown key %s (known: %s)", key, strings.Join(d.keys(), ", ")))
+			continue
+		}
+		v, err := parseString(src.Set[key], f.typ)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: invalid value %q (allowed: %s)", key, src.Set[key], allowed(f.typ)))
+			continue
+		}
+		d.set(f, v)
 	}
 	if err := errors.Join(errs...); err != nil {
 		return defaults, err

@@ -113,8 +113,8 @@ func TestProductPackagesStayOutOfTheEdges(t *testing.T) {
 				}
 			}
 			for _, imp := range parse(t, filepath.Join(dir, pkg)).imports {
-				if strings.Contains(imp, "spf13/viper") {
-					t.Errorf("imports %s: viper stays in internal/config", imp)
+				if strings.Contains(imp, "spf13/viper") || strings.Contains(imp, "spf13/pflag") {
+					t.Errorf("imports %s: configuration is loaded in internal/config", imp)
 				}
 			}
 		})
