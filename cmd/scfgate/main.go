@@ -1,6 +1,8 @@
-// Command scfgate is the scfgate CLI: it runs the local SCF (`scfgate
-// local`) and, as the product grows, the simulator, benchmarks and
-// deployment checks.
+// Command scfgate is the scfgate CLI: the local SCF (`scfgate local`),
+// the gateway as a plain server (`serve`), load generation (`bench`), the
+// fleet simulator (`simulate`), capacity planning (`plan`), preload runs
+// and benchmarks (`preload`), offline deploy checks (`validate`) and SCF
+// packages (`package`).
 package main
 
 import (

@@ -1,4 +1,5 @@
-// Package functest builds the example SCF functions for tests that run
+// Package functest builds SCF function binaries (the fixtures in
+// localcloud/fixtures and scfgate's own functions) for tests that run
 // real function processes (the runtime host's and localcloud's
 // end-to-end tests).
 package functest
