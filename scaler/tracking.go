@@ -90,6 +90,44 @@ func (p TrackingPolicy) Decide(now time.Time, in Inputs) Decision {
 	return d
 }
 
+// TrackingScaleInWindow is how far back SCF's utilisation tracking looks
+// before it scales in (583/45785: out every 10 s, in over 10 minutes).
+const TrackingScaleInWindow = 10 * time.Minute
+
+// TrackingWindow is what SCF's ConcurrencyUtilizationTracking remembers of
+// one version: the demand of the trailing [TrackingScaleInWindow]. The
+// zero value is an empty window. The simulator and localcloud both step
+// one per tracked version.
+type TrackingWindow struct {
+	samples []trackingSample
+}
+
+type trackingSample struct {
+	at     time.Time
+	demand int
+}
+
+// Step records busy, the requests in flight at now, and returns the
+// capacity tracking sets from current: demand is busy over target
+// (rounded up), the window's peak bounds the scale-in, and the result
+// stays in [lo, hi] (see [TrackingCapacity]).
+func (w *TrackingWindow) Step(now time.Time, busy int, target float64, current, lo, hi int) int {
+	// The tolerance keeps an exact quotient (7 / 0.7) from rounding up to
+	// one more instance through floating-point error.
+	demand := int(math.Ceil(float64(busy)/target - 1e-9))
+	w.samples = append(w.samples, trackingSample{at: now, demand: demand})
+	cut := 0
+	for cut < len(w.samples) && now.Sub(w.samples[cut].at) > TrackingScaleInWindow {
+		cut++
+	}
+	w.samples = w.samples[cut:]
+	peak := 0
+	for _, s := range w.samples {
+		peak = max(peak, s.demand)
+	}
+	return TrackingCapacity(current, demand, peak, lo, hi)
+}
+
 // TrackingCapacity is one step of SCF's ConcurrencyUtilizationTracking,
 // taken every 10 s: scale out to the current demand at once, scale in
 // only to the highest demand of the trailing window (10 minutes on SCF),

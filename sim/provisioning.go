@@ -1,15 +1,10 @@
 package sim
 
 import (
-	"math"
 	"time"
 
 	"github.com/scfgate/scfgate/scaler"
 )
-
-// trackWindow is how far back SCF's utilisation tracking looks before it
-// scales in.
-const trackWindow = 10 * time.Minute
 
 // onProvUp brings a started provisioned instance into service, unless
 // the target fell meanwhile.
@@ -43,33 +38,17 @@ func (e *engine) setTarget(n int) {
 // tracking is SCF's ConcurrencyUtilizationTracking, once the tracking
 // policy has set it.
 type tracking struct {
-	cfg  *scaler.TrackingConfig // nil: not set
-	hist []demand               // the demand of the last trackWindow
-}
-
-type demand struct {
-	at int64
-	n  int
+	cfg    *scaler.TrackingConfig // nil: not set
+	window scaler.TrackingWindow
 }
 
 // track is one 10-second step of SCF's utilisation tracking: demand is
 // the window's maximum concurrency over the target; the count rises to it
 // at once and falls only to the highest demand of the last 10 minutes.
 func (e *engine) track(windowMax int) {
-	tr := &e.tracking
-	tc := tr.cfg
-	d := int(math.Ceil(float64(windowMax)/tc.TrackingTarget - 1e-9))
-	tr.hist = append(tr.hist, demand{e.now, d})
-	cut := 0
-	for cut < len(tr.hist) && e.now-tr.hist[cut].at > int64(trackWindow) {
-		cut++
-	}
-	tr.hist = tr.hist[cut:]
-	peak := 0
-	for _, s := range tr.hist {
-		peak = max(peak, s.n)
-	}
-	next := scaler.TrackingCapacity(e.prov.target, d, peak, tc.MinCapacity, tc.MaxCapacity)
+	tc := e.tracking.cfg
+	next := e.tracking.window.Step(Epoch.Add(time.Duration(e.now)), windowMax, tc.TrackingTarget, e.prov.target,
+		tc.MinCapacity, tc.MaxCapacity)
 	if next != e.prov.target {
 		e.setTarget(next)
 	}

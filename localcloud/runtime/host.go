@@ -44,6 +44,7 @@ import (
 
 	"github.com/scfgate/scfgate/localcloud/cron"
 	"github.com/scfgate/scfgate/localcloud/metrics"
+	"github.com/scfgate/scfgate/scaler"
 )
 
 const (
@@ -149,10 +150,10 @@ type version struct {
 	provGen   int // bumped on each Put so stale provisioners stop
 	provState string
 	provWhy   string
-	gen       int      // bumped by Deploy: instances of older generations are retired
-	envCache  sync.Map // envKey -> invocation Environment JSON
-	trackTo   int      // current capacity under ConcurrencyUtilizationTracking
-	history   []demandSample
+	gen       int                   // bumped by Deploy: instances of older generations are retired
+	envCache  sync.Map              // envKey -> invocation Environment JSON
+	trackTo   int                   // current capacity under ConcurrencyUtilizationTracking
+	tracking  scaler.TrackingWindow // ConcurrencyUtilizationTracking's scale-in memory
 	// timed provisioning tasks of prov.TriggerActions, parsed
 	schedules      []*cron.Schedule
 	actionsChecked time.Time

@@ -3,7 +3,6 @@ package runtime
 import (
 	"context"
 	"fmt"
-	"math"
 	"sort"
 	"strconv"
 	"time"
@@ -29,14 +28,7 @@ const (
 	// trackingInterval is how often SCF re-evaluates utilisation tracking
 	// ("expansion ... once every ten seconds").
 	trackingInterval = 10 * time.Second
-	// trackingScaleInWindow is the conservative scale-in window.
-	trackingScaleInWindow = 10 * time.Minute
 )
-
-type demandSample struct {
-	at     time.Time
-	demand int
-}
 
 // provTarget is the number of provisioned instances v should have now.
 func (v *version) provTarget() int {
@@ -101,7 +93,7 @@ func (h *Host) SetProvisioned(namespace, name, qualifier string, cfg Provisioned
 		return apiError("FailedOperation.ProvisionedExceedAvailable", "provisioned concurrency %d exceeds the %d still available to %s", want, limit, name)
 	}
 	h.changeFootprintLocked(v, func() {
-		v.prov, v.provSet, v.trackTo, v.history = cfg, true, want, nil
+		v.prov, v.provSet, v.trackTo, v.tracking = cfg, true, want, scaler.TrackingWindow{}
 		v.schedules, v.actionsChecked = schedules, h.now()
 		v.provGen++
 		v.provWhy = ""
@@ -345,7 +337,7 @@ func (h *Host) DeleteProvisioned(namespace, name, qualifier string) error {
 		return err
 	}
 	h.changeFootprintLocked(v, func() {
-		v.provSet, v.prov, v.trackTo, v.history = false, ProvisionedConfig{}, 0, nil
+		v.provSet, v.prov, v.trackTo, v.tracking = false, ProvisionedConfig{}, 0, scaler.TrackingWindow{}
 		v.schedules = nil
 		v.provGen++
 	})
@@ -374,18 +366,7 @@ func (h *Host) track(now time.Time) {
 			if !v.provSet || v.prov.Type != ProvisionedTracking {
 				continue
 			}
-			demand := int(math.Ceil(float64(v.busy) / v.prov.TrackingTarget))
-			v.history = append(v.history, demandSample{at: now, demand: demand})
-			cut := 0
-			for cut < len(v.history) && now.Sub(v.history[cut].at) > trackingScaleInWindow {
-				cut++
-			}
-			v.history = v.history[cut:]
-			peak := 0
-			for _, s := range v.history {
-				peak = max(peak, s.demand)
-			}
-			next := scaler.TrackingCapacity(v.trackTo, demand, peak, v.prov.MinCapacity, v.prov.MaxCapacity)
+			next := v.tracking.Step(now, v.busy, v.prov.TrackingTarget, v.trackTo, v.prov.MinCapacity, v.prov.MaxCapacity)
 			if next == v.trackTo {
 				continue
 			}
