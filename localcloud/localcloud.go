@@ -21,6 +21,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/scfgate/scfgate/internal/tencentcloud"
 	"github.com/scfgate/scfgate/localcloud/cloudapi"
 	"github.com/scfgate/scfgate/localcloud/metrics"
 	"github.com/scfgate/scfgate/localcloud/monitorapi"
@@ -34,8 +35,8 @@ import (
 // Environment variables localcloud gives every function so that
 // scfgate's own functions reach the local API instead of Tencent Cloud.
 const (
-	EndpointEnv = "SCFGATE_TENCENTCLOUD_ENDPOINT" // host:port of the local API
-	SchemeEnv   = "SCFGATE_TENCENTCLOUD_SCHEME"   // "http"
+	EndpointEnv = tencentcloud.EndpointEnv // host:port of the local API
+	SchemeEnv   = tencentcloud.SchemeEnv   // "http"
 )
 
 // Config configures a Cloud.

@@ -42,6 +42,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/scfgate/scfgate/internal/tencentcloud"
 	"github.com/scfgate/scfgate/localcloud/cron"
 	"github.com/scfgate/scfgate/localcloud/metrics"
 	"github.com/scfgate/scfgate/scaler"
@@ -493,26 +494,26 @@ func (h *Host) Reap(now time.Time) int {
 func (h *Host) instanceEnv(v *version, port int) []string {
 	spec := v.info.Spec
 	env := map[string]string{
-		"PATH":                      os.Getenv("PATH"),
-		"HOME":                      os.TempDir(),
-		"TZ":                        "UTC",
-		"_LAMBDA_SERVER_PORT":       strconv.Itoa(port),
-		"_SCF_SERVER_PORT":          strconv.Itoa(port),
-		"TENCENTCLOUD_SECRETID":     h.cfg.SecretID,
-		"TENCENTCLOUD_SECRETKEY":    h.cfg.SecretKey,
-		"TENCENTCLOUD_SESSIONTOKEN": h.cfg.SessionToken,
-		"TENCENTCLOUD_RUNENV":       "SCF",
-		"TENCENTCLOUD_REGION":       h.cfg.Region,
-		"TENCENTCLOUD_APPID":        h.cfg.AppID,
-		"TENCENTCLOUD_UIN":          h.cfg.UIN,
-		"USER_CODE_ROOT":            spec.CodeDir,
-		"SCF_FUNCTIONNAME":          spec.Name,
-		"SCF_NAMESPACE":             spec.Namespace,
-		"SCF_FUNCTIONVERSION":       v.info.Version,
-		"SCF_MEMORY_SIZE":           strconv.Itoa(spec.MemoryMB),
-		"FUNCTION_NAME":             spec.Name,
-		"FUNCTION_VERSION":          v.info.Version,
-		"FUNCTION_MEMORY_SIZE":      strconv.Itoa(spec.MemoryMB),
+		"PATH":                       os.Getenv("PATH"),
+		"HOME":                       os.TempDir(),
+		"TZ":                         "UTC",
+		"_LAMBDA_SERVER_PORT":        strconv.Itoa(port),
+		"_SCF_SERVER_PORT":           strconv.Itoa(port),
+		tencentcloud.SecretIDEnv:     h.cfg.SecretID,
+		tencentcloud.SecretKeyEnv:    h.cfg.SecretKey,
+		tencentcloud.SessionTokenEnv: h.cfg.SessionToken,
+		"TENCENTCLOUD_RUNENV":        "SCF",
+		"TENCENTCLOUD_REGION":        h.cfg.Region,
+		"TENCENTCLOUD_APPID":         h.cfg.AppID,
+		"TENCENTCLOUD_UIN":           h.cfg.UIN,
+		"USER_CODE_ROOT":             spec.CodeDir,
+		"SCF_FUNCTIONNAME":           spec.Name,
+		"SCF_NAMESPACE":              spec.Namespace,
+		"SCF_FUNCTIONVERSION":        v.info.Version,
+		"SCF_MEMORY_SIZE":            strconv.Itoa(spec.MemoryMB),
+		"FUNCTION_NAME":              spec.Name,
+		"FUNCTION_VERSION":           v.info.Version,
+		"FUNCTION_MEMORY_SIZE":       strconv.Itoa(spec.MemoryMB),
 	}
 	if spec.Type == WebFunction {
 		env[WebPortEnv] = strconv.Itoa(port)
