@@ -24,7 +24,7 @@ var product = []string{
 // helpers that hold no configuration and read the environment only
 // through a getenv they are handed (the Tencent Cloud endpoint and
 // credential types, the shared sleep).
-var productMayImport = []string{"internal/clock", "internal/tencentcloud"}
+var productMayImport = []string{"internal/clock", "internal/tencentcloud", "internal/tencentcloud/tc3"}
 
 // root is the module's root folder.
 func root(t *testing.T) string {

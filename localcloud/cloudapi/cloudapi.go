@@ -85,7 +85,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/scfgate/scfgate/localcloud/cloudapi/tc3"
+	"github.com/scfgate/scfgate/internal/tencentcloud/tc3"
 )
 
 // DefaultMaxBodyBytes is Tencent's 10 MiB limit on API 3.0 request bodies;

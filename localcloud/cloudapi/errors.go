@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/scfgate/scfgate/localcloud/cloudapi/tc3"
+	"github.com/scfgate/scfgate/internal/tencentcloud/tc3"
 )
 
 // Common error codes of Tencent Cloud API 3.0 that the server itself

@@ -24,8 +24,8 @@ import (
 	scf "github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/scf/v20180416"
 
 	"github.com/scfgate/scfgate/internal/functest"
+	"github.com/scfgate/scfgate/internal/tencentcloud/tc3"
 	"github.com/scfgate/scfgate/localcloud/cloudapi"
-	"github.com/scfgate/scfgate/localcloud/cloudapi/tc3"
 )
 
 const (

@@ -307,7 +307,8 @@ type Credential struct {
 // X-TC-Token (when the credential has a token) and Authorization over
 // content-type;host. body must be the exact bytes r will send. If r already
 // carries X-TC-Content-SHA256: UNSIGNED-PAYLOAD the body is not hashed.
-// It is meant for tests and local tools.
+// The gateway signs its calls to CAM-authenticated Function URLs with it;
+// localcloud and tests sign API calls with it.
 func Sign(r *http.Request, body []byte, service string, cred Credential, now time.Time) error {
 	if cred.SecretID == "" || strings.ContainsFunc(cred.SecretID, isSpaceOrControl) || strings.Contains(cred.SecretID, "/") {
 		return fmt.Errorf("tc3: sign: malformed SecretId %q", cred.SecretID)
