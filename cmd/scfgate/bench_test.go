@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -15,6 +16,9 @@ import (
 	"testing"
 	"testing/synctest"
 	"time"
+
+	"github.com/scfgate/scfgate/internal/tencentcloud"
+	"github.com/scfgate/scfgate/internal/tencentcloud/tc3"
 )
 
 // pipeNet is an in-memory network: httptest servers listen on it and the
@@ -397,5 +401,40 @@ func TestBenchValidateCompareFlags(t *testing.T) {
 		CompareHeader: http.Header{"A": {"b"}}}
 	if err := o.validate(); err == nil || !strings.Contains(err.Error(), "need --compare") {
 		t.Errorf("err %v", err)
+	}
+}
+
+// TestBenchCompareCAM: --compare-cam signs each request to the compare
+// URL with the role variables, as a CAM Function URL verifies it; the -H
+// Authorization meant for the gateway is replaced by the signature.
+func TestBenchCompareCAM(t *testing.T) {
+	t.Setenv(tencentcloud.SecretIDEnv, "AKIDbench")
+	t.Setenv(tencentcloud.SecretKeyEnv, "benchkey")
+	t.Setenv(tencentcloud.SessionTokenEnv, "tok")
+	lookup := func(id string) (tc3.Secret, bool) {
+		return tc3.Secret{Key: "benchkey", Token: "tok"}, id == "AKIDbench"
+	}
+	var verified, refused atomic.Int64
+	model := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		if _, err := tc3.Verify(r, body, lookup, time.Now()); err != nil {
+			refused.Add(1)
+			http.Error(w, err.Error(), http.StatusForbidden)
+			return
+		}
+		verified.Add(1)
+	}))
+	defer model.Close()
+	gw := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+	defer gw.Close()
+	cmd := newRootCmd()
+	cmd.SetOut(io.Discard)
+	cmd.SetArgs([]string{"bench", "--url", gw.URL, "--compare", model.URL, "--compare-cam",
+		"-H", "Authorization: Bearer gw-key", "--qps", "20", "--duration", "100ms"})
+	if err := cmd.Execute(); err != nil {
+		t.Fatal(err)
+	}
+	if verified.Load() != 2 || refused.Load() != 0 {
+		t.Errorf("verified %d, refused %d; want 2, 0", verified.Load(), refused.Load())
 	}
 }
