@@ -40,8 +40,8 @@ type instance struct {
 	inflight int       // requests being served
 	retired  bool      // takes no new requests; stopped when inflight reaches 0
 	billedTo time.Time // while inflight > 0: the end of the busy time already billed
-	exited      chan struct{}
-	exitErr     error // valid once exited is closed
+	exited   chan struct{}
+	exitErr  error // valid once exited is closed
 
 	rssMu     sync.Mutex
 	rssAt     time.Time
