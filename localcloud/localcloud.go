@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/scfgate/scfgate/internal/tencentcloud"
+	"github.com/scfgate/scfgate/internal/tencentcloud/tc3"
 	"github.com/scfgate/scfgate/localcloud/cloudapi"
 	"github.com/scfgate/scfgate/localcloud/metrics"
 	"github.com/scfgate/scfgate/localcloud/monitorapi"
@@ -81,6 +82,7 @@ type Route struct {
 	Function string // SCF function name
 	Kind     string // "http" (Function URL), "apigw" or "web"
 	Path     string // prefix on the front door
+	AuthType string // Function URLs: "NONE" or "CAM" (signed requests only)
 }
 
 // New deploys the project's functions on a new runtime host and prepares
@@ -161,15 +163,24 @@ func New(cfg Config) (*Cloud, error) {
 			}
 			r := trigger.Route{
 				Kind: kind, Namespace: fn.Spec.Namespace, Function: fn.Spec.Name, Qualifier: h.Qualifier,
-				PathPrefix: "/" + fn.Instance, Integrated: true,
+				PathPrefix: "/" + fn.Instance, Integrated: true, AuthType: h.AuthType,
 			}
 			routes = append(routes, r)
-			c.routes = append(c.routes, Route{Function: fn.Spec.Name, Kind: kind, Path: r.PathPrefix + "/"})
+			c.routes = append(c.routes, Route{Function: fn.Spec.Name, Kind: kind, Path: r.PathPrefix + "/", AuthType: h.AuthType})
 			break // one route per function: its first HTTP trigger
 		}
 	}
 	sort.Slice(c.routes, func(i, j int) bool { return c.routes[i].Path < c.routes[j].Path })
-	c.frontDoor, err = trigger.New(routes, host, host, logger.With("component", "frontdoor"), trigger.Options{})
+	c.frontDoor, err = trigger.New(routes, host, host, logger.With("component", "frontdoor"), trigger.Options{
+		Now: now,
+		// CAM-authenticated Function URLs accept what a caller in the cloud
+		// would sign with: the API's keys and the role credentials
+		// functions are handed.
+		Credentials: []tc3.Credential{
+			{SecretID: cfg.SecretID, SecretKey: cfg.SecretKey},
+			{SecretID: hc.SecretID, SecretKey: hc.SecretKey, Token: hc.SessionToken},
+		},
+	})
 	if err != nil {
 		return fail(fmt.Errorf("localcloud: front door: %w", err))
 	}
