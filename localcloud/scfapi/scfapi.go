@@ -347,6 +347,15 @@ func page(offset, limit *int64) (int, int, error) {
 	return int(o), int(l), nil
 }
 
+// asInt64 converts an SDK paging parameter (unsigned) for page; values
+// beyond int64 are clamped, which page treats like any large value.
+func asInt64(v *uint64) *int64 {
+	if v == nil {
+		return nil
+	}
+	return ptr(int64(min(*v, 1<<62)))
+}
+
 func (a *actions) listVersions(_ context.Context, req *cloudapi.Request) (any, error) {
 	var p scf.ListVersionByFunctionRequestParams
 	if err := req.Decode(&p); err != nil {
@@ -355,14 +364,7 @@ func (a *actions) listVersions(_ context.Context, req *cloudapi.Request) (any, e
 	if err := required("FunctionName", p.FunctionName); err != nil {
 		return nil, err
 	}
-	var off, lim *int64
-	if p.Offset != nil {
-		off = ptr(int64(*p.Offset))
-	}
-	if p.Limit != nil {
-		lim = ptr(int64(*p.Limit))
-	}
-	offset, limit, err := page(off, lim)
+	offset, limit, err := page(asInt64(p.Offset), asInt64(p.Limit))
 	if err != nil {
 		return nil, err
 	}
@@ -399,14 +401,7 @@ func (a *actions) listTriggers(_ context.Context, req *cloudapi.Request) (any, e
 	if err := required("FunctionName", p.FunctionName); err != nil {
 		return nil, err
 	}
-	var off, lim *int64
-	if p.Offset != nil {
-		off = ptr(int64(min(*p.Offset, 1<<62)))
-	}
-	if p.Limit != nil {
-		lim = ptr(int64(min(*p.Limit, 1<<62)))
-	}
-	offset, limit, err := page(off, lim)
+	offset, limit, err := page(asInt64(p.Offset), asInt64(p.Limit))
 	if err != nil {
 		return nil, err
 	}
