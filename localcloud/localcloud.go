@@ -6,11 +6,19 @@
 // Cloud API 3.0 endpoint (cloudapi with scfapi and monitorapi), the HTTP
 // front door (trigger) and the timers (timer). Each HTTP-triggered function
 // is reachable on the front door under /<instance>/, where <instance> is
-// the component instance name of its serverless.yml (`name:`).
+// the component instance name of its serverless.yml (`name:`); a Function
+// URL with `authType: CAM` there accepts only requests signed with the
+// local API's keys or the role credentials functions are handed. The SCF
+// API's ListTriggers reports each function's triggers, a Function URL's
+// TriggerDesc carrying that front-door URL, so a caller finds a function's
+// URL as it would in the cloud. A web function with
+// `instanceConcurrencyConfig` serves up to maxConcurrency requests per
+// instance (see runtime).
 package localcloud
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -22,6 +30,7 @@ import (
 	"time"
 
 	"github.com/scfgate/scfgate/internal/tencentcloud"
+	"github.com/scfgate/scfgate/internal/tencentcloud/tc3"
 	"github.com/scfgate/scfgate/localcloud/cloudapi"
 	"github.com/scfgate/scfgate/localcloud/metrics"
 	"github.com/scfgate/scfgate/localcloud/monitorapi"
@@ -81,6 +90,7 @@ type Route struct {
 	Function string // SCF function name
 	Kind     string // "http" (Function URL), "apigw" or "web"
 	Path     string // prefix on the front door
+	AuthType string // Function URLs: "NONE" or "CAM" (signed requests only)
 }
 
 // New deploys the project's functions on a new runtime host and prepares
@@ -134,12 +144,15 @@ func New(cfg Config) (*Cloud, error) {
 		Logger:      logger.With("component", "cloudapi"),
 		Now:         now,
 	})
-	scfapi.Register(c.API, host)
+	triggers := triggerList{}
+	scfapi.Register(c.API, host, triggers)
 	monitorapi.Register(c.API, store, host, now)
 
 	var routes []trigger.Route
 	var timers []timer.Trigger
+	deployed := now()
 	for _, fn := range cfg.Project.Functions {
+		triggers.add(fn, c.FrontDoorURL()+"/"+fn.Instance, deployed)
 		if err := host.Deploy(fn.Spec); err != nil {
 			return fail(fmt.Errorf("localcloud: deploy %s (%s): %w", fn.Spec.Name, fn.File, err))
 		}
@@ -161,15 +174,24 @@ func New(cfg Config) (*Cloud, error) {
 			}
 			r := trigger.Route{
 				Kind: kind, Namespace: fn.Spec.Namespace, Function: fn.Spec.Name, Qualifier: h.Qualifier,
-				PathPrefix: "/" + fn.Instance, Integrated: true,
+				PathPrefix: "/" + fn.Instance, Integrated: true, AuthType: h.AuthType,
 			}
 			routes = append(routes, r)
-			c.routes = append(c.routes, Route{Function: fn.Spec.Name, Kind: kind, Path: r.PathPrefix + "/"})
+			c.routes = append(c.routes, Route{Function: fn.Spec.Name, Kind: kind, Path: r.PathPrefix + "/", AuthType: h.AuthType})
 			break // one route per function: its first HTTP trigger
 		}
 	}
 	sort.Slice(c.routes, func(i, j int) bool { return c.routes[i].Path < c.routes[j].Path })
-	c.frontDoor, err = trigger.New(routes, host, host, logger.With("component", "frontdoor"), trigger.Options{})
+	c.frontDoor, err = trigger.New(routes, host, host, logger.With("component", "frontdoor"), trigger.Options{
+		Now: now,
+		// CAM-authenticated Function URLs accept what a caller in the cloud
+		// would sign with: the API's keys and the role credentials
+		// functions are handed.
+		Credentials: []tc3.Credential{
+			{SecretID: cfg.SecretID, SecretKey: cfg.SecretKey},
+			{SecretID: hc.SecretID, SecretKey: hc.SecretKey, Token: hc.SessionToken},
+		},
+	})
 	if err != nil {
 		return fail(fmt.Errorf("localcloud: front door: %w", err))
 	}
@@ -178,6 +200,55 @@ func New(cfg Config) (*Cloud, error) {
 		return fail(fmt.Errorf("localcloud: timers: %w", err))
 	}
 	return c, nil
+}
+
+// triggerList answers ListTriggers with the triggers each function was
+// deployed with.
+type triggerList map[[2]string][]scfapi.Trigger
+
+func (l triggerList) Triggers(namespace, function string) []scfapi.Trigger {
+	return l[[2]string{namespace, function}]
+}
+
+// add records fn's triggers; url is where the front door serves it.
+func (l triggerList) add(fn topology.Function, url string, at time.Time) {
+	namespace := fn.Spec.Namespace
+	if namespace == "" {
+		namespace = "default"
+	}
+	k := [2]string{namespace, fn.Spec.Name}
+	qualifier := func(q string) string {
+		if q == "" {
+			return runtime.DefaultAlias // the component's default
+		}
+		return q
+	}
+	for _, t := range fn.Timers {
+		desc, _ := json.Marshal(map[string]string{"cron": t.Cron})
+		l[k] = append(l[k], scfapi.Trigger{Name: t.Name, Type: "timer", Qualifier: qualifier(t.Qualifier), Desc: string(desc),
+			Enabled: t.Enabled, CustomArgument: t.Argument, Added: at})
+	}
+	for _, h := range fn.HTTP {
+		var desc []byte
+		switch h.Kind {
+		case topology.KindHTTP:
+			d := tencentcloud.FunctionURLTrigger{AuthType: h.AuthType}
+			d.NetConfig.EnableExtranet, d.NetConfig.EnableIntranet = h.EnableExtranet, h.EnableIntranet
+			// Each URL is the front door's, given where SCF would give one;
+			// with neither network enabled SCF serves the URL nowhere, but
+			// localcloud serves it anyway, as the internet URL.
+			if h.EnableExtranet || !h.EnableIntranet {
+				d.InternetUrl = url
+			}
+			if h.EnableIntranet {
+				d.IntranetUrl = url
+			}
+			desc, _ = json.Marshal(d)
+		default:
+			desc, _ = json.Marshal(map[string]any{"service": map[string]string{"subDomain": url}})
+		}
+		l[k] = append(l[k], scfapi.Trigger{Name: h.Name, Type: h.Kind, Qualifier: qualifier(h.Qualifier), Desc: string(desc), Enabled: true, Added: at})
+	}
 }
 
 // provision does what the scf component does with inputs.provisionedNum:

@@ -19,7 +19,8 @@ func newValidateCmd() *cobra.Command {
 		Long: `validate reads each project (a serverless.yml, or a folder with a root file and per-function
 folders) exactly as scfgate local does, and checks it against the rules of Tencent's scf component:
 required keys, name patterns, runtimes, memory (64, or 128-3072 in steps of 128), timeout (1-900),
-7-field cron expressions, event types and their parameters, environment size. Errors name the file,
+7-field cron expressions, event types and their parameters, environment size, request
+multi-concurrency (instanceConcurrencyConfig: web functions only, maxConcurrency 1-100). Errors name the file,
 the line, the key and the allowed values. sls deploy itself validates only on Tencent's servers.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if len(args) == 0 {
@@ -68,8 +69,12 @@ func validateProject(out interface{ Write([]byte) (int, error) }, path, stage st
 		fmt.Fprintf(out, "warning: %s\n", w)
 	}
 	for _, fn := range p.Functions {
-		fmt.Fprintf(out, "ok: %s: %s (%s, %s, %d MB, timeout %s, %d timers, %d HTTP triggers)\n",
-			fn.File, fn.Spec.Name, fn.Spec.Runtime, fn.Spec.Type, fn.Spec.MemoryMB, fn.Spec.Timeout, len(fn.Timers), len(fn.HTTP))
+		concurrency := ""
+		if fn.Spec.MaxConcurrency > 1 {
+			concurrency = fmt.Sprintf(", %d requests per instance", fn.Spec.MaxConcurrency)
+		}
+		fmt.Fprintf(out, "ok: %s: %s (%s, %s, %d MB, timeout %s%s, %d timers, %d HTTP triggers)\n",
+			fn.File, fn.Spec.Name, fn.Spec.Runtime, fn.Spec.Type, fn.Spec.MemoryMB, fn.Spec.Timeout, concurrency, len(fn.Timers), len(fn.HTTP))
 	}
 	return nil
 }

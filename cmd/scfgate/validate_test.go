@@ -30,6 +30,11 @@ func TestValidate(t *testing.T) {
 		{"timeout 0", base + "  timeout: 0\n", []string{"inputs.timeout"}},
 		{"bad cron field", base + "  events:\n    - timer:\n        parameters:\n          name: t\n          cronExpression: '0 */1 25 * * * *'\n          enable: true\n",
 			[]string{"cronExpression", `field "hour"`}},
+		{"multi-concurrency", base + "  type: web\n  instanceConcurrencyConfig: {enable: true, dynamicEnabled: false, maxConcurrency: 8}\n", nil},
+		{"multi-concurrency on event", base + "  instanceConcurrencyConfig: {enable: true, maxConcurrency: 8}\n",
+			[]string{"inputs.instanceConcurrencyConfig", "web functions only"}},
+		{"multi-concurrency 200", base + "  type: web\n  instanceConcurrencyConfig: {enable: true, maxConcurrency: 200}\n",
+			[]string{"inputs.instanceConcurrencyConfig.maxConcurrency", "1 to 100"}},
 		{"unknown event", base + "  events:\n    - foo:\n        parameters: {}\n", []string{"foo"}},
 	}
 	for _, tc := range tests {

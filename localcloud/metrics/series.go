@@ -14,6 +14,7 @@ type bucket struct {
 	idx     int64   // Unix seconds / 10 of the interval's start
 	durNS   int64   // total run time of the invocations counted in inv
 	mem     float64 // max RSS sample in MB, if hasMem
+	memDur  float64 // billed MB x ms
 	levelAt int64   // Unix ns of the change that set level
 	inv     uint32
 	errs    uint32
@@ -89,6 +90,7 @@ const (
 	kindConcurrency
 	kindDuration
 	kindMem
+	kindMemDuration
 )
 
 var metricKinds = map[string]metricKind{
@@ -98,6 +100,7 @@ var metricKinds = map[string]metricKind{
 	MetricConcurrentExecutions: kindConcurrency,
 	MetricDuration:             kindDuration,
 	MetricMem:                  kindMem,
+	MetricMemDuration:          kindMemDuration,
 }
 
 // period accumulates the buckets of one query period.
@@ -108,6 +111,7 @@ type period struct {
 	thr     int64
 	durNS   int64
 	mem     float64
+	memDur  float64
 	hasMem  bool
 	carryIn int32 // level in force when the period began
 	maxConc int32 // max level set within the period
@@ -119,6 +123,7 @@ func (p *period) add(b *bucket) {
 	p.errs += int64(b.errs)
 	p.thr += int64(b.thr)
 	p.durNS += b.durNS
+	p.memDur += b.memDur
 	if b.hasMem && (!p.hasMem || b.mem > p.mem) {
 		p.mem, p.hasMem = b.mem, true
 	}
@@ -145,6 +150,8 @@ func (p *period) value(m metricKind) (float64, bool) {
 		return float64(p.durNS) / float64(p.inv) / float64(time.Millisecond), true
 	case kindMem:
 		return p.mem, p.hasMem
+	case kindMemDuration:
+		return p.memDur, p.any
 	}
 	return 0, false
 }

@@ -12,6 +12,8 @@
 //	ConcurrentExecutions  max concurrency level in force during the period
 //	Duration              average run time in ms (total time / invocations)
 //	Mem                   max instance RSS sample in MB
+//	MemDuration           sum of billed resource use in MB x ms (MB·ms; GB-s
+//	                      = MemDuration / 1024 / 1000)
 //
 // Data is kept in 10-second buckets per function version and aggregated on
 // query into 10, 60 or 300 second periods (sums of sums, max of max, the
@@ -45,6 +47,16 @@
 //     into Error too would make overload look like failing code.
 //     Likewise it is not an Invocation.
 //   - An invocation counts in the period in which it finished.
+//   - MemDuration is what the runtime host bills: configured memory times
+//     the time an instance has at least one request in flight, recorded as
+//     the busy time accrues (at each request's end), so requests that
+//     overlap on one multi-concurrent instance bill its memory once. It is
+//     zero in quiet periods like the counts. Tencent documents the metric
+//     as "duration x memory" in "MB/ms" with no statistics; localcloud sums
+//     it, as a resource-use figure must be summed.
+//   - ConcurrentExecutions is whatever level the recorder reports: the
+//     runtime host reports requests in flight by default (see its package
+//     comment for the multi-concurrency assumption).
 //   - The store has no clock. Retention is measured back from the newest
 //     instant recorded in the whole store: the newest retention-worth of
 //     10-second buckets is kept, older ones are dropped when their series is
@@ -95,6 +107,7 @@ const (
 	MetricConcurrentExecutions = "ConcurrentExecutions"
 	MetricDuration             = "Duration"
 	MetricMem                  = "Mem"
+	MetricMemDuration          = "MemDuration"
 )
 
 // Errors returned by Query, wrapped with the offending name or period.
@@ -114,7 +127,7 @@ const (
 // Metrics returns the supported metric names. The slice is the caller's.
 func Metrics() []string {
 	return []string{MetricInvocation, MetricError, MetricThrottle,
-		MetricConcurrentExecutions, MetricDuration, MetricMem}
+		MetricConcurrentExecutions, MetricDuration, MetricMem, MetricMemDuration}
 }
 
 // Point is one period's value; Time is the period's start.
@@ -205,6 +218,20 @@ func (s *Store) Concurrency(k Key, at time.Time, n int) {
 			b.level, b.levelAt = level, ns
 		}
 	}
+	ser.mu.Unlock()
+}
+
+// MemDuration records billed resource use of k, in MB x ms, at time at.
+// Zero, negative and NaN amounts are ignored.
+func (s *Store) MemDuration(k Key, at time.Time, mbms float64) {
+	if !(mbms > 0) {
+		return
+	}
+	ser, b := s.open(k, at)
+	if b == nil {
+		return
+	}
+	b.memDur += mbms
 	ser.mu.Unlock()
 }
 

@@ -314,7 +314,7 @@ func TestMetricsAllQueryable(t *testing.T) {
 	s := NewStore(0)
 	s.Invocation(keyMain, at(0), time.Second, OK)
 	names := Metrics()
-	if len(names) != 6 {
+	if len(names) != 7 {
 		t.Fatalf("Metrics() = %v", names)
 	}
 	names[0] = "changed"
@@ -486,4 +486,28 @@ func zeroFilled(from, to, step int64, pts ...pt) []pt {
 		}
 	}
 	return out
+}
+
+// MemDuration sums billed MB x ms per period and reads zero in quiet
+// periods of a function that exists.
+func TestMemDuration(t *testing.T) {
+	s := NewStore(0)
+	s.MemDuration(keyMain, at(5), 256*1000)
+	s.MemDuration(keyMain, at(15), 256*500)
+	s.MemDuration(keyMain, at(15), 0)  // ignored
+	s.MemDuration(keyMain, at(15), -1) // ignored
+	s.MemDuration(keyMain, at(125), 128)
+	pts, err := s.Query(keyMain, MetricMemDuration, time.Minute, at(0), at(179))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []float64{256 * 1500, 0, 128}
+	if len(pts) != len(want) {
+		t.Fatalf("points = %+v, want values %v", pts, want)
+	}
+	for i, p := range pts {
+		if p.Value != want[i] {
+			t.Errorf("period %d = %v, want %v", i, p.Value, want[i])
+		}
+	}
 }

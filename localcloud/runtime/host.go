@@ -7,18 +7,60 @@
 // are started through their scf_bootstrap with PORT set, waited for until
 // they listen, and reached over HTTP with responses streamed through.
 //
-// Each instance serves one request at a time. Provisioned instances are
-// started ahead at SCF's provisioning speed and kept; on-demand instances
-// cold-start when no idle instance exists and are reclaimed after an idle
-// period. Admission follows SCF's memory-denominated concurrency: a
-// version's concurrency counts max(busy, provisioned) x memory against the
-// account quota, and a request that would exceed it is refused with status
-// 432. Every invocation, refusal, concurrency change and memory sample is
-// recorded in a metrics.Store that the emulated Cloud Monitor reads.
+// # Instances and request multi-concurrency
+//
+// An event-function instance serves one request at a time. A web-function
+// instance serves up to FunctionSpec.MaxConcurrency requests at once (SCF's
+// static request multi-concurrency, InstanceConcurrencyConfig with
+// Type Request-Based and DynamicEnabled FALSE; 1 when unset). A new request
+// goes to a ready instance with a free slot, chosen in this order:
+// provisioned instances first, then the busiest instance that still has a
+// free slot, then the most recently used. Packing requests onto the
+// busiest instance is what "a new instance only when every instance is
+// full" (Tencent doc 583/123892) implies for billing: overlapping requests
+// on one instance bill its memory once, so filling instances keeps the
+// fewest of them busy and lets the others go idle and be reclaimed; a
+// batching model server on the instance sees the largest batches. When
+// every ready instance is full, the request joins an instance that is
+// starting for earlier requests if that one still has a free slot, and
+// only otherwise cold-starts a new one: 16 requests beyond the capacity of
+// the warm instances of a function with MaxConcurrency 8 start 2 instances,
+// not 16 (an assumption: Tencent does not say how requests that arrive
+// during a cold start are placed). Provisioned instances are started ahead
+// at SCF's provisioning speed and kept; on-demand instances are reclaimed
+// after an idle period.
+//
+// An instance whose request timed out, or whose process died, is retired:
+// it takes no new requests, finishes those in flight, and is then stopped
+// (at once for an event function, whose only request just ended). Tencent
+// does not document what a timeout does to the other requests of a
+// multi-concurrent instance; draining them is the choice that loses none.
+//
+// # Quota and billing
+//
+// Admission follows SCF's memory-denominated concurrency, counted per
+// instance: a version uses max(instances serving a request or starting for
+// one, provisioned) x memory of the account quota, so an instance with
+// several requests in flight uses its memory once. A request that needs a
+// new instance (or an idle one to become busy) when the quota is used up is
+// refused with status 432; one that fits into a busy instance's free slot
+// always runs.
+//
+// Every invocation, refusal, concurrency change and memory sample is
+// recorded in a metrics.Store that the emulated Cloud Monitor reads. The
+// billed resource use is MemDuration (MB x ms): each instance bills its
+// configured memory for the time it has at least one request in flight, so
+// an instance busy from t0 to t1 with 1..N overlapping requests bills
+// memory x (t1-t0), however many requests overlapped; init time and idle
+// time are not in it. Duration stays per request (its run time).
+// ConcurrentExecutions counts requests in flight by default; Tencent does
+// not document how it counts under multi-concurrency, and the metric's
+// name reads as executions, i.e. requests. Config.ConcurrencyMetric set to
+// ConcurrencyInstances counts busy instances instead.
 //
 // Assumptions where Tencent's documentation is silent: a handler error or
 // panic is status 430 (a panic also replaces the instance, as scf-go-lib's
-// ShouldExit asks); a timeout kills the instance (the handler would keep
+// ShouldExit asks); a timeout retires the instance (the handler would keep
 // running otherwise) and is status 433; an instance that dies mid-request
 // is status 405; memory over the configured size is detected when the
 // invocation ends (status 434) rather than by a cgroup kill; the instance
@@ -80,6 +122,10 @@ type Config struct {
 	IdleTimeout time.Duration
 	// ProvisionPerMinute is the provisioned-instance start rate; 0 means 100.
 	ProvisionPerMinute int
+	// ConcurrencyMetric says what ConcurrentExecutions counts: requests in
+	// flight (ConcurrencyRequests, the default) or busy instances
+	// (ConcurrencyInstances). They differ only under multi-concurrency.
+	ConcurrencyMetric ConcurrencyMetric
 	// Metrics receives observations; nil means a private store.
 	Metrics *metrics.Store
 	// FunctionOutput receives the functions' stdout and stderr, one line per
@@ -89,7 +135,19 @@ type Config struct {
 	Now            func() time.Time
 }
 
+// ConcurrencyMetric is what the ConcurrentExecutions metric counts.
+type ConcurrencyMetric string
+
+// ConcurrencyMetric values.
+const (
+	ConcurrencyRequests  ConcurrencyMetric = "requests"
+	ConcurrencyInstances ConcurrencyMetric = "instances"
+)
+
 func (c Config) withDefaults() Config {
+	if c.ConcurrencyMetric == "" {
+		c.ConcurrencyMetric = ConcurrencyRequests
+	}
 	if c.Region == "" {
 		c.Region = defaultRegion
 	}
@@ -120,7 +178,7 @@ type Host struct {
 
 	mu        sync.Mutex
 	functions map[fnKey]*function
-	usedMB    int // sum over versions of max(busy, provisioned) x memory
+	usedMB    int // sum over versions of max(active, provisioned) x memory
 	closed    bool
 	wg        sync.WaitGroup // async invocations, provisioners
 	stop      chan struct{}
@@ -142,9 +200,15 @@ type version struct {
 	info VersionInfo
 
 	// guarded by Host.mu
-	idle      []*instance
-	all       map[*instance]struct{}
+	all map[*instance]struct{} // ready instances, idle or serving
+	// pending are on-demand instances starting for the requests waiting
+	// on them.
+	pending []*pendingStart
+	// busy counts requests in flight, including those waiting for a cold
+	// start; active counts instances serving at least one request plus
+	// pending starts: what the concurrency quota is charged for.
 	busy      int
+	active    int
 	starting  int // provisioned instances being started
 	prov      ProvisionedConfig
 	provSet   bool
@@ -193,6 +257,12 @@ func (h *Host) Deploy(spec FunctionSpec) error {
 	if spec.Type == EventFunction && spec.Handler == "" {
 		return fmt.Errorf("runtime: function %s: handler is empty", spec.Name)
 	}
+	if spec.MaxConcurrency > 1 && spec.Type != WebFunction {
+		return fmt.Errorf("runtime: function %s: MaxConcurrency %d: request multi-concurrency is for web functions only", spec.Name, spec.MaxConcurrency)
+	}
+	if spec.MaxConcurrency > MaxInstanceConcurrency {
+		return fmt.Errorf("runtime: function %s: MaxConcurrency %d is over SCF's limit of %d", spec.Name, spec.MaxConcurrency, MaxInstanceConcurrency)
+	}
 	now := h.now()
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -208,14 +278,15 @@ func (h *Host) Deploy(spec FunctionSpec) error {
 		latest.info.Added = now
 		fn.versions[LatestVersion] = latest
 	} else {
-		// Old instances run old code: retire the idle ones now, busy ones
-		// when they finish.
+		// Old instances run old code: stop the idle ones now, busy ones
+		// when their last request ends.
 		latest.gen++
-		for _, inst := range latest.idle {
-			delete(latest.all, inst)
-			go inst.kill()
+		for inst := range latest.all {
+			if inst.inflight == 0 {
+				delete(latest.all, inst)
+				go inst.kill()
+			}
 		}
-		latest.idle = nil
 	}
 	latest.info.Version = LatestVersion
 	latest.info.Spec = spec
@@ -239,6 +310,9 @@ func normalize(s FunctionSpec) FunctionSpec {
 	}
 	if s.InitTimeout <= 0 {
 		s.InitTimeout = defaultInitTimeout
+	}
+	if s.MaxConcurrency <= 0 {
+		s.MaxConcurrency = 1
 	}
 	s.Environment = maps.Clone(s.Environment)
 	return s
@@ -470,16 +544,12 @@ func (h *Host) Reap(now time.Time) int {
 	h.mu.Lock()
 	for _, fn := range h.functions {
 		for _, v := range fn.versions {
-			kept := v.idle[:0]
-			for _, inst := range v.idle {
-				if !inst.provisioned && now.Sub(inst.lastUsed) >= h.cfg.IdleTimeout {
+			for inst := range v.all {
+				if inst.inflight == 0 && !inst.provisioned && now.Sub(inst.lastUsed) >= h.cfg.IdleTimeout {
 					delete(v.all, inst)
 					victims = append(victims, inst)
-					continue
 				}
-				kept = append(kept, inst)
 			}
-			v.idle = kept
 		}
 	}
 	h.mu.Unlock()
@@ -542,7 +612,8 @@ func NewRequestID() string { return newID() }
 
 var _ http.Handler = (*webProxy)(nil)
 
-// Busy returns how many requests a function version is serving now.
+// Busy returns how many requests a function version is serving now,
+// including those waiting for a cold start.
 func (h *Host) Busy(namespace, name, qualifier string) int {
 	h.mu.Lock()
 	defer h.mu.Unlock()

@@ -21,8 +21,9 @@ import (
 	"github.com/tencentyun/scf-go-lib/cloudfunction/messages"
 )
 
-// instance is one function process. It serves one request at a time: the
-// pool hands it to exactly one caller between acquire and release.
+// instance is one function process. The pool hands it to up to the
+// version's MaxConcurrency callers at once, each between acquire and
+// release.
 type instance struct {
 	id          string
 	version     *version
@@ -34,9 +35,13 @@ type instance struct {
 	gen         int // the version generation it runs; stale after a redeploy
 	started     time.Time
 	initTime    time.Duration
-	lastUsed    time.Time // guarded by Host.mu
-	exited      chan struct{}
-	exitErr     error // valid once exited is closed
+	// guarded by Host.mu
+	lastUsed time.Time
+	inflight int       // requests being served
+	retired  bool      // takes no new requests; stopped when inflight reaches 0
+	billedTo time.Time // while inflight > 0: the end of the busy time already billed
+	exited   chan struct{}
+	exitErr  error // valid once exited is closed
 
 	rssMu     sync.Mutex
 	rssAt     time.Time

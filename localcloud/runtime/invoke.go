@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"maps"
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/scfgate/scfgate/localcloud/metrics"
@@ -169,7 +170,7 @@ func (h *Host) run(ctx context.Context, v *version, inv Invocation) (*Result, er
 	if res.MemUsageBytes > 0 {
 		h.cfg.Metrics.Memory(key, end, float64(res.MemUsageBytes)/(1<<20))
 	}
-	h.release(v, inst, keep, end)
+	h.release(v, inst, keep)
 	return res, nil
 }
 
@@ -202,71 +203,218 @@ func metricsKey(v *version) metrics.Key {
 	return metrics.Key{Namespace: v.fn.key.namespace, Function: v.fn.key.name, Version: v.info.Version}
 }
 
-// acquire admits one request on v and hands out an idle instance, or
-// cold-starts one. cold reports a cold start.
+// pendingStart is an on-demand instance being started, with the requests
+// that wait for it (the first of which starts it).
+type pendingStart struct {
+	waiters int           // requests it will serve once ready; guarded by Host.mu
+	done    chan struct{} // closed when inst or err is set
+	inst    *instance
+	err     error
+}
+
+// maxConcurrency is how many requests one instance of v serves at once.
+func (v *version) maxConcurrency() int { return max(1, v.info.Spec.MaxConcurrency) }
+
+// acquire admits one request on v and hands out an instance with a free
+// slot, joins an instance starting for earlier requests, or cold-starts
+// one; the package comment gives the order. cold reports that the request
+// waited for an instance to start.
 func (h *Host) acquire(ctx context.Context, v *version) (inst *instance, cold bool, err error) {
-	now := h.now()
 	h.mu.Lock()
 	if h.closed {
 		h.mu.Unlock()
 		return nil, false, &Error{Status: StatusContainerExited, Code: "ContainerStateExited", Message: "localcloud is shutting down"}
 	}
-	if err := h.admitLocked(v); err != nil {
-		h.mu.Unlock()
-		return nil, false, err
-	}
-	busy := v.busy
-	for len(v.idle) > 0 && inst == nil {
-		last := v.idle[len(v.idle)-1]
-		v.idle = v.idle[:len(v.idle)-1]
-		if last.alive() && last.gen == v.gen {
-			inst = last
-		} else {
-			delete(v.all, last)
-			go last.kill()
+	now := h.now()
+	canGrow := h.canGrowLocked(v)
+	inst, replace := h.pickLocked(v, canGrow)
+	var ps *pendingStart
+	starter := false
+	switch {
+	case inst != nil:
+		h.occupyLocked(v, inst, now)
+	default:
+		ps = v.joinablePending()
+		switch {
+		case ps != nil:
+			ps.waiters++
+			v.busy++
+		case !canGrow:
+			mem := v.info.Spec.MemoryMB
+			err := &Error{Status: StatusConcurrencyLimit, Code: "ResourceLimitReached",
+				Message: fmt.Sprintf("Function [%s] concurrency exceeded: %d MB of the %d MB quota in use, the function needs %d MB per instance",
+					v.fn.key.name, h.usedMB, h.cfg.AccountConcurrencyMB, mem)}
+			h.mu.Unlock()
+			if replace {
+				h.ensureProvisioned(v)
+			}
+			return nil, false, err
+		default:
+			ps = &pendingStart{waiters: 1, done: make(chan struct{})}
+			v.pending = append(v.pending, ps)
+			h.changeFootprintLocked(v, func() { v.active++ })
+			v.busy++
+			starter = true
 		}
 	}
+	level := h.levelLocked(v)
 	h.mu.Unlock()
-	h.cfg.Metrics.Concurrency(metricsKey(v), now, busy)
+	h.cfg.Metrics.Concurrency(metricsKey(v), now, level)
+	if replace {
+		h.ensureProvisioned(v)
+	}
 	if inst != nil {
 		return inst, false, nil
 	}
-	// The caller's context does not bound the start: an instance outlives
-	// the request that caused it, as on SCF.
-	inst, err = h.startInstance(context.WithoutCancel(ctx), v, false)
-	if err != nil {
-		h.release(v, nil, false, h.now())
-		return nil, false, err
+	if starter {
+		h.coldStart(ctx, v, ps)
+	} else {
+		<-ps.done
 	}
-	h.mu.Lock()
-	v.all[inst] = struct{}{}
-	v.inits = append(v.inits, inst.info())
-	h.mu.Unlock()
-	h.cfg.Logger.Info("instance started", "function", v.fn.key.name, "version", v.info.Version,
-		"instance", inst.id, "provisioned", false, "init_ms", inst.initTime.Milliseconds())
-	return inst, true, nil
+	if ps.err != nil {
+		return nil, false, ps.err
+	}
+	return ps.inst, true, nil
 }
 
-// release ends a request on v. A kept instance goes back to the idle list;
-// a dropped one is killed, and a provisioned one is replaced.
-func (h *Host) release(v *version, inst *instance, keep bool, now time.Time) {
+// coldStart starts the instance of ps and hands it to its waiters. The
+// caller's context does not bound the start: an instance outlives the
+// request that caused it, as on SCF.
+func (h *Host) coldStart(ctx context.Context, v *version, ps *pendingStart) {
+	inst, err := h.startInstance(context.WithoutCancel(ctx), v, false)
 	h.mu.Lock()
-	h.changeFootprintLocked(v, func() { v.busy-- })
-	busy := v.busy
-	replace := false
-	if inst != nil {
-		if keep && inst.alive() && inst.gen == v.gen && !h.closed {
-			inst.lastUsed = now
-			v.idle = append(v.idle, inst)
-		} else {
-			delete(v.all, inst)
-			replace = inst.provisioned
-			keep = false
+	now := h.now()
+	v.pending = slices.DeleteFunc(v.pending, func(p *pendingStart) bool { return p == ps })
+	if err != nil {
+		ps.err = err
+		v.busy -= ps.waiters
+		h.changeFootprintLocked(v, func() { v.active-- })
+	} else {
+		ps.inst = inst
+		inst.inflight, inst.billedTo, inst.lastUsed = ps.waiters, now, now
+		v.all[inst] = struct{}{}
+		v.inits = append(v.inits, inst.info())
+	}
+	level := h.levelLocked(v)
+	h.mu.Unlock()
+	close(ps.done)
+	if err != nil {
+		h.cfg.Metrics.Concurrency(metricsKey(v), now, level)
+		return
+	}
+	h.cfg.Logger.Info("instance started", "function", v.fn.key.name, "version", v.info.Version,
+		"instance", inst.id, "provisioned", false, "init_ms", inst.initTime.Milliseconds())
+}
+
+// canGrowLocked reports whether one more instance of v may become busy:
+// provisioned capacity covers it, or the account quota has room.
+func (h *Host) canGrowLocked(v *version) bool {
+	return v.active < v.provTarget() || h.usedMB+v.info.Spec.MemoryMB <= h.cfg.AccountConcurrencyMB
+}
+
+// pickLocked returns the ready instance a new request goes to, nil when
+// every instance is full (or, without canGrow, when none is already busy
+// with a free slot). Dead or outdated instances found on the way are
+// retired, idle ones dropped; replace reports that a provisioned one was
+// dropped and needs a successor.
+func (h *Host) pickLocked(v *version, canGrow bool) (best *instance, replace bool) {
+	limit := v.maxConcurrency()
+	for inst := range v.all {
+		if inst.retired || inst.inflight >= limit {
+			continue
+		}
+		if !inst.alive() || inst.gen != v.gen {
+			inst.retired = true
+			if inst.inflight == 0 {
+				delete(v.all, inst)
+				go inst.kill()
+				replace = replace || inst.provisioned
+			}
+			continue
+		}
+		if inst.inflight == 0 && !canGrow {
+			continue
+		}
+		if best == nil || preferred(inst, best) {
+			best = inst
 		}
 	}
+	return best, replace
+}
+
+// preferred orders candidate instances: provisioned first, then the
+// busiest, then the most recently used (a warm cache), then by id so the
+// choice is deterministic.
+func preferred(a, b *instance) bool {
+	if a.provisioned != b.provisioned {
+		return a.provisioned
+	}
+	if a.inflight != b.inflight {
+		return a.inflight > b.inflight
+	}
+	if !a.lastUsed.Equal(b.lastUsed) {
+		return a.lastUsed.After(b.lastUsed)
+	}
+	return a.id < b.id
+}
+
+// joinablePending returns a starting instance with a free slot, if any.
+func (v *version) joinablePending() *pendingStart {
+	for _, ps := range v.pending {
+		if ps.waiters < v.maxConcurrency() {
+			return ps
+		}
+	}
+	return nil
+}
+
+// occupyLocked gives inst one more request at now.
+func (h *Host) occupyLocked(v *version, inst *instance, now time.Time) {
+	if inst.inflight == 0 {
+		h.changeFootprintLocked(v, func() { v.active++ })
+		inst.billedTo = now
+	}
+	inst.inflight++
+	v.busy++
+}
+
+// levelLocked is the ConcurrentExecutions level of v now.
+func (h *Host) levelLocked(v *version) int {
+	if h.cfg.ConcurrencyMetric == ConcurrencyInstances {
+		return v.active
+	}
+	return v.busy
+}
+
+// release ends a request on inst. An instance that is not to be kept is
+// retired: it takes no new requests and is stopped when its last one
+// ends; a provisioned one is then replaced. The instance's busy time since
+// it was last billed is billed as MemDuration.
+func (h *Host) release(v *version, inst *instance, keep bool) {
+	h.mu.Lock()
+	now := h.now()
+	billed := max(0, now.Sub(inst.billedTo))
+	inst.billedTo = now
+	inst.inflight--
+	v.busy--
+	if !keep || !inst.alive() || inst.gen != v.gen || h.closed {
+		inst.retired = true
+	}
+	stop, replace := false, false
+	if inst.inflight == 0 {
+		h.changeFootprintLocked(v, func() { v.active-- })
+		inst.lastUsed = now
+		if inst.retired {
+			delete(v.all, inst)
+			stop, replace = true, inst.provisioned
+		}
+	}
+	level := h.levelLocked(v)
 	h.mu.Unlock()
-	h.cfg.Metrics.Concurrency(metricsKey(v), now, busy)
-	if inst != nil && !keep {
+	key := metricsKey(v)
+	h.cfg.Metrics.Concurrency(key, now, level)
+	h.cfg.Metrics.MemDuration(key, now, float64(v.info.Spec.MemoryMB)*float64(billed)/float64(time.Millisecond))
+	if stop {
 		go inst.kill()
 	}
 	if replace {
@@ -274,21 +422,8 @@ func (h *Host) release(v *version, inst *instance, keep bool, now time.Time) {
 	}
 }
 
-// admitLocked reserves concurrency for one more request on v, or refuses
-// with status 432 when the account quota would be exceeded.
-func (h *Host) admitLocked(v *version) error {
-	mem := v.info.Spec.MemoryMB
-	if v.busy >= v.provTarget() && h.usedMB+mem > h.cfg.AccountConcurrencyMB {
-		return &Error{Status: StatusConcurrencyLimit, Code: "ResourceLimitReached",
-			Message: fmt.Sprintf("Function [%s] concurrency exceeded: %d MB of the %d MB quota in use, the function needs %d MB per instance",
-				v.fn.key.name, h.usedMB, h.cfg.AccountConcurrencyMB, mem)}
-	}
-	h.changeFootprintLocked(v, func() { v.busy++ })
-	return nil
-}
-
 // changeFootprintLocked applies change to v and keeps the account's used
-// concurrency (max(busy, provisioned) x memory per version) in step.
+// concurrency (max(active, provisioned) x memory per version) in step.
 func (h *Host) changeFootprintLocked(v *version, change func()) {
 	before := v.footprintMB()
 	change()
@@ -296,7 +431,7 @@ func (h *Host) changeFootprintLocked(v *version, change func()) {
 }
 
 func (v *version) footprintMB() int {
-	return max(v.busy, v.provTarget()) * v.info.Spec.MemoryMB
+	return max(v.active, v.provTarget()) * v.info.Spec.MemoryMB
 }
 
 // ServeWeb proxies one HTTP request to an instance of a web function,
@@ -355,7 +490,7 @@ func (h *Host) ServeWeb(w http.ResponseWriter, r *http.Request, namespace, funct
 			h.cfg.Metrics.Memory(key, end, float64(rss)/(1<<20))
 		}
 	}
-	h.release(v, inst, keep, end)
+	h.release(v, inst, keep)
 }
 
 // SCFErrorBody is the JSON body localcloud's HTTP paths answer a function

@@ -164,8 +164,8 @@ func (h *Host) trimProvisionedLocked(v *version) []*instance {
 			have++
 		}
 	}
-	for _, inst := range v.idle {
-		if inst.provisioned {
+	for inst := range v.all {
+		if inst.provisioned && inst.inflight == 0 {
 			provIdle = append(provIdle, inst)
 		}
 	}
@@ -176,15 +176,6 @@ func (h *Host) trimProvisionedLocked(v *version) []*instance {
 		victims = append(victims, inst)
 		delete(v.all, inst)
 		have--
-	}
-	if len(victims) > 0 {
-		kept := v.idle[:0]
-		for _, inst := range v.idle {
-			if _, ok := v.all[inst]; ok {
-				kept = append(kept, inst)
-			}
-		}
-		v.idle = kept
 	}
 	for inst := range v.all {
 		if have <= target {
@@ -280,7 +271,6 @@ func (h *Host) provisionLoop(v *version, gen int) {
 		}
 		inst.lastUsed = h.now()
 		v.all[inst] = struct{}{}
-		v.idle = append(v.idle, inst)
 		v.inits = append(v.inits, inst.info())
 		h.updateProvStateLocked(v)
 		h.mu.Unlock()
@@ -366,7 +356,7 @@ func (h *Host) track(now time.Time) {
 			if !v.provSet || v.prov.Type != ProvisionedTracking {
 				continue
 			}
-			next := v.tracking.Step(now, v.busy, v.prov.TrackingTarget, v.trackTo, v.prov.MinCapacity, v.prov.MaxCapacity)
+			next := v.tracking.Step(now, v.active, v.prov.TrackingTarget, v.trackTo, v.prov.MinCapacity, v.prov.MaxCapacity)
 			if next == v.trackTo {
 				continue
 			}

@@ -44,7 +44,16 @@ type FunctionSpec struct {
 	Environment map[string]string
 	Region      string
 	Description string
+	// MaxConcurrency is how many requests one instance of a web function
+	// serves at once: InstanceConcurrencyConfig.MaxConcurrency with
+	// DynamicEnabled "FALSE" (static request multi-concurrency), 1..100.
+	// 0 means 1, one request per instance, which is all event functions
+	// allow.
+	MaxConcurrency int
 }
+
+// MaxInstanceConcurrency is SCF's upper bound of MaxConcurrency.
+const MaxInstanceConcurrency = 100
 
 // Invocation is one request to run a function.
 type Invocation struct {

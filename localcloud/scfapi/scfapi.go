@@ -1,7 +1,7 @@
 // Package scfapi serves the SCF API (service scf, version 2018-04-16) of
 // localcloud from the runtime host: InvokeFunction, Invoke, GetFunction,
-// ListFunctions, ListVersionByFunction, PublishVersion and the provisioned
-// concurrency actions. Requests and responses use the official SDK's
+// ListFunctions, ListVersionByFunction, PublishVersion, ListTriggers and
+// the provisioned concurrency actions. Requests and responses use the official SDK's
 // parameter types, so the wire shape is the SDK's own.
 //
 // Assumptions where Tencent's documentation is silent:
@@ -14,6 +14,17 @@
 //     ResourceNotFound.Function.
 //   - Invoke's default qualifier is $LATEST and InvokeFunction's $DEFAULT,
 //     as documented; an Event (async) Invoke returns only FunctionRequestId.
+//   - ListTriggers describes a Function URL (Type "http") with TriggerDesc
+//     the JSON of internal/tencentcloud.FunctionURLTrigger, its URLs those
+//     the front door serves it at; a timer with {"cron":"<7 fields>"}, its
+//     argument in CustomArgument; an API Gateway trigger with
+//     {"service":{"subDomain":"<front door URL>"}}. Filters take Qualifier,
+//     TriggerName and Description (exact values), as the SDK documents;
+//     every trigger of a deploy has the same AddTime and ModTime, so the
+//     order falls back to the trigger name.
+//   - GetFunction reports InstanceConcurrencyConfig (Request-Based,
+//     DynamicEnabled FALSE, MaxConcurrency) for a multi-concurrent web
+//     function and leaves it out otherwise.
 package scfapi
 
 import (
@@ -23,6 +34,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strings"
 	"time"
 
 	scf "github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/scf/v20180416"
@@ -51,9 +63,26 @@ type Host interface {
 
 var _ Host = (*runtime.Host)(nil)
 
-// Register adds the SCF actions to s.
-func Register(s *cloudapi.Server, h Host) {
-	a := &actions{host: h}
+// Trigger is one trigger of a function, as ListTriggers reports it.
+type Trigger struct {
+	Name           string
+	Type           string // "timer", "http" (Function URL) or "apigw"
+	Qualifier      string // the version or alias it invokes
+	Desc           string // TriggerDesc
+	Enabled        bool
+	CustomArgument string
+	Added          time.Time
+}
+
+// TriggerSource lists the triggers of a function (nil: none).
+type TriggerSource interface {
+	Triggers(namespace, function string) []Trigger
+}
+
+// Register adds the SCF actions to s. triggers answers ListTriggers; nil
+// means no function has triggers.
+func Register(s *cloudapi.Server, h Host, triggers TriggerSource) {
+	a := &actions{host: h, triggers: triggers}
 	for name, fn := range map[string]cloudapi.Handler{
 		"InvokeFunction":                     a.invokeFunction,
 		"Invoke":                             a.invoke,
@@ -61,6 +90,7 @@ func Register(s *cloudapi.Server, h Host) {
 		"ListFunctions":                      a.listFunctions,
 		"ListVersionByFunction":              a.listVersions,
 		"PublishVersion":                     a.publishVersion,
+		"ListTriggers":                       a.listTriggers,
 		"PutProvisionedConcurrencyConfig":    a.putProvisioned,
 		"GetProvisionedConcurrencyConfig":    a.getProvisioned,
 		"DeleteProvisionedConcurrencyConfig": a.deleteProvisioned,
@@ -69,7 +99,10 @@ func Register(s *cloudapi.Server, h Host) {
 	}
 }
 
-type actions struct{ host Host }
+type actions struct {
+	host     Host
+	triggers TriggerSource
+}
 
 const timeLayout = "2006-01-02 15:04:05"
 
@@ -242,7 +275,7 @@ func functionDetail(info runtime.VersionInfo) *scf.GetFunctionResponseParams {
 	for _, k := range slices.Sorted(maps.Keys(s.Environment)) {
 		vars = append(vars, &scf.Variable{Key: ptr(k), Value: ptr(s.Environment[k])})
 	}
-	return &scf.GetFunctionResponseParams{
+	out := &scf.GetFunctionResponseParams{
 		FunctionName:    ptr(s.Name),
 		Namespace:       ptr(s.Namespace),
 		FunctionVersion: ptr(info.Version),
@@ -263,6 +296,12 @@ func functionDetail(info runtime.VersionInfo) *scf.GetFunctionResponseParams {
 		UseGpu:          ptr("FALSE"),
 		FunctionId:      ptr("lf-" + s.Namespace + "-" + s.Name),
 	}
+	if s.Type == runtime.WebFunction && s.MaxConcurrency > 1 {
+		out.InstanceConcurrencyConfig = &scf.InstanceConcurrencyConfig{
+			Type: ptr("Request-Based"), DynamicEnabled: ptr("FALSE"), MaxConcurrency: ptr(uint64(s.MaxConcurrency)),
+		}
+	}
+	return out
 }
 
 func (a *actions) listFunctions(_ context.Context, req *cloudapi.Request) (any, error) {
@@ -308,6 +347,15 @@ func page(offset, limit *int64) (int, int, error) {
 	return int(o), int(l), nil
 }
 
+// asInt64 converts an SDK paging parameter (unsigned) for page; values
+// beyond int64 are clamped, which page treats like any large value.
+func asInt64(v *uint64) *int64 {
+	if v == nil {
+		return nil
+	}
+	return ptr(int64(min(*v, 1<<62)))
+}
+
 func (a *actions) listVersions(_ context.Context, req *cloudapi.Request) (any, error) {
 	var p scf.ListVersionByFunctionRequestParams
 	if err := req.Decode(&p); err != nil {
@@ -316,14 +364,7 @@ func (a *actions) listVersions(_ context.Context, req *cloudapi.Request) (any, e
 	if err := required("FunctionName", p.FunctionName); err != nil {
 		return nil, err
 	}
-	var off, lim *int64
-	if p.Offset != nil {
-		off = ptr(int64(*p.Offset))
-	}
-	if p.Limit != nil {
-		lim = ptr(int64(*p.Limit))
-	}
-	offset, limit, err := page(off, lim)
+	offset, limit, err := page(asInt64(p.Offset), asInt64(p.Limit))
 	if err != nil {
 		return nil, err
 	}
@@ -350,6 +391,115 @@ func (a *actions) listVersions(_ context.Context, req *cloudapi.Request) (any, e
 		})
 	}
 	return resp, nil
+}
+
+func (a *actions) listTriggers(_ context.Context, req *cloudapi.Request) (any, error) {
+	var p scf.ListTriggersRequestParams
+	if err := req.Decode(&p); err != nil {
+		return nil, err
+	}
+	if err := required("FunctionName", p.FunctionName); err != nil {
+		return nil, err
+	}
+	offset, limit, err := page(asInt64(p.Offset), asInt64(p.Limit))
+	if err != nil {
+		return nil, err
+	}
+	switch ob := str(p.OrderBy, "mod_time"); ob {
+	case "add_time", "mod_time":
+	default:
+		return nil, cloudapi.Errorf("InvalidParameterValue.OrderBy", "OrderBy must be add_time or mod_time, got %q", ob)
+	}
+	order := str(p.Order, "DESC")
+	if order != "ASC" && order != "DESC" {
+		return nil, cloudapi.Errorf("InvalidParameterValue.Order", "Order must be ASC or DESC, got %q", order)
+	}
+	keep, err := triggerFilter(p.Filters)
+	if err != nil {
+		return nil, err
+	}
+	namespace := str(p.Namespace, "default")
+	if _, err := a.host.Function(namespace, *p.FunctionName, runtime.LatestVersion); err != nil {
+		return nil, hostError(err)
+	}
+	var all []Trigger
+	if a.triggers != nil {
+		all = slices.Clone(a.triggers.Triggers(namespace, *p.FunctionName))
+	}
+	all = slices.DeleteFunc(all, func(t Trigger) bool { return !keep(t) })
+	// Every trigger of a deploy has the same times: order by time, then
+	// by name, both in the requested direction.
+	slices.SortStableFunc(all, func(x, y Trigger) int {
+		c := x.Added.Compare(y.Added)
+		if c == 0 {
+			c = strings.Compare(x.Name, y.Name)
+		}
+		if order == "DESC" {
+			c = -c
+		}
+		return c
+	})
+	resp := &scf.ListTriggersResponseParams{TotalCount: ptr(uint64(len(all))), Triggers: []*scf.TriggerInfo{}}
+	for i, t := range all {
+		if i < offset || len(resp.Triggers) >= limit {
+			continue
+		}
+		enable := uint64(0)
+		if t.Enabled {
+			enable = 1
+		}
+		at := t.Added.UTC().Format(timeLayout)
+		resp.Triggers = append(resp.Triggers, &scf.TriggerInfo{
+			Enable: &enable, Qualifier: ptr(t.Qualifier), TriggerName: ptr(t.Name), Type: ptr(t.Type),
+			TriggerDesc: ptr(t.Desc), AvailableStatus: ptr("Available"), CustomArgument: ptr(t.CustomArgument),
+			AddTime: ptr(at), ModTime: ptr(at), Description: ptr(""),
+		})
+	}
+	return resp, nil
+}
+
+// triggerFilter turns ListTriggers' Filters into a predicate: every
+// filter must match, a filter matching any of its values.
+func triggerFilter(filters []*scf.Filter) (func(Trigger) bool, error) {
+	type cond struct {
+		field  func(Trigger) string
+		values []string
+	}
+	var conds []cond
+	for i, f := range filters {
+		if f == nil || f.Name == nil {
+			return nil, cloudapi.Errorf("InvalidParameterValue.Filters", "Filters.%d needs a Name", i)
+		}
+		var field func(Trigger) string
+		switch *f.Name {
+		case "Qualifier":
+			field = func(t Trigger) string { return t.Qualifier }
+		case "TriggerName":
+			field = func(t Trigger) string { return t.Name }
+		case "Description":
+			field = func(Trigger) string { return "" }
+		default:
+			return nil, cloudapi.Errorf("InvalidParameterValue.Filters", "Filters.%d.Name %q is not supported; allowed: Qualifier, TriggerName, Description", i, *f.Name)
+		}
+		var values []string
+		for _, v := range f.Values {
+			if v != nil {
+				values = append(values, *v)
+			}
+		}
+		if len(values) == 0 {
+			return nil, cloudapi.Errorf("InvalidParameterValue.Filters", "Filters.%d (%s) has no Values", i, *f.Name)
+		}
+		conds = append(conds, cond{field, values})
+	}
+	return func(t Trigger) bool {
+		for _, c := range conds {
+			if !slices.Contains(c.values, c.field(t)) {
+				return false
+			}
+		}
+		return true
+	}, nil
 }
 
 func (a *actions) publishVersion(_ context.Context, req *cloudapi.Request) (any, error) {

@@ -88,7 +88,11 @@
 // unknown trigger types; timers without a 7-field cronExpression (the
 // fields are only counted; parsing the cron is the timer's job) or with
 // an argument over 4 KB; non-HTTP triggers on web functions; more than 5
-// layers; provisioned concurrency on $LATEST.
+// layers; provisioned concurrency on $LATEST; instanceConcurrencyConfig
+// (request multi-concurrency: enable, dynamicEnabled, maxConcurrency) on
+// an event function, with maxConcurrency outside 1..100, or enabled
+// without maxConcurrency. An enabled config sets FunctionSpec.
+// MaxConcurrency.
 //
 // Beyond that, localcloud runs only native executables from a local
 // folder, so runtimes other than Go1 and CustomRuntime, code in COS
@@ -99,7 +103,11 @@
 // cmq, ckafka, cls, mps, clb); apigw triggers, which SCF no longer lets
 // anyone create (since 2024-07-01); timers without `enable: true` (the
 // toolkit then creates them disabled, and so does this loader); Function
-// URLs with neither netConfig flag (unreachable on SCF); provisionedNum
+// URLs with neither netConfig flag (unreachable on SCF);
+// instanceConcurrencyConfig without `enable: true` (not sent, so one
+// request per instance) or with `dynamicEnabled: true` (SCF would lower
+// the per-instance concurrency under load; localcloud runs it as static
+// concurrency at maxConcurrency, the most the cloud allows); provisionedNum
 // without qualifier (every deploy publishes a version); and
 // `ignoreTriggers: true`, whose events are checked, then dropped.
 //

@@ -204,8 +204,62 @@ func (c *checker) function(fn *Function, in *node, dir string, meta *fileMeta) {
 		}
 	}
 
+	c.instanceConcurrency(spec, in, web)
 	c.provisioned(fn, in)
 	c.events(fn, in, meta, web)
+}
+
+// instanceConcurrency reads inputs.instanceConcurrencyConfig {enable,
+// dynamicEnabled, maxConcurrency}: request multi-concurrency, which the
+// toolkit passes on as InstanceConcurrencyConfig for web functions only.
+// Assumed toolkit behaviour (its code is not in the component's docs): the
+// setting reaches SCF only with enable: true, as DynamicEnabled
+// "TRUE"/"FALSE" and MaxConcurrency.
+//
+// Dynamic concurrency lets SCF lower an instance's concurrency below
+// maxConcurrency while the instance's CPU or memory run high. localcloud
+// does not model instance load, so it runs dynamicEnabled: true as static
+// concurrency at maxConcurrency (the most the cloud would allow) and says
+// so in a warning: the local run is then as optimistic as the cloud can
+// be, never more.
+func (c *checker) instanceConcurrency(spec *runtime.FunctionSpec, in *node, web bool) {
+	const path = "inputs.instanceConcurrencyConfig"
+	n, l := field(in, "instanceConcurrencyConfig")
+	cfg, ok := c.mapping(n, l, path)
+	if !ok {
+		return
+	}
+	c.checkKeys(cfg, path, []string{"enable", "dynamicEnabled", "maxConcurrency"}, "")
+	if !web {
+		c.failf(lineOf(cfg, l), path, "request multi-concurrency is for web functions only; set inputs.type: web or remove it")
+		return
+	}
+	en, el := field(cfg, "enable")
+	enabled, _ := c.boolean(en, el, path+".enable")
+	dn, dl := field(cfg, "dynamicEnabled")
+	dynamic, _ := c.boolean(dn, dl, path+".dynamicEnabled")
+	mn, ml := field(cfg, "maxConcurrency")
+	maxc, hasMax := c.integer(mn, ml, path+".maxConcurrency")
+	if hasMax && (maxc < 1 || maxc > runtime.MaxInstanceConcurrency) {
+		c.failf(lineOf(mn, ml), path+".maxConcurrency", "%d is not allowed; allowed: 1 to %d requests per instance", maxc, runtime.MaxInstanceConcurrency)
+		return
+	}
+	if !enabled {
+		if en.absent() {
+			c.warnf(path+".enable", "not set: the toolkit then sends no InstanceConcurrencyConfig and each instance serves one request; set enable: true")
+		}
+		return
+	}
+	if !hasMax {
+		if mn.absent() {
+			c.failf(lineOf(cfg, l), path+".maxConcurrency", "required with enable: true; allowed: 1 to %d requests per instance", runtime.MaxInstanceConcurrency)
+		}
+		return
+	}
+	if dynamic {
+		c.warnf(path+".dynamicEnabled", "true: SCF would lower each instance's concurrency below maxConcurrency %d while the instance is loaded; localcloud does not emulate that and serves up to %d requests per instance (static); set dynamicEnabled: false to deploy what localcloud runs", maxc, maxc)
+	}
+	spec.MaxConcurrency = int(maxc)
 }
 
 // src reads inputs.src: a folder, or {src: folder, exclude: [...]}.

@@ -464,6 +464,12 @@ func TestParseErrors(t *testing.T) {
 		{"provisioned latest", minimal + "  provisionedNum: 2\n  qualifier: $LATEST\n", []string{"inputs.qualifier: $LATEST cannot have provisioned concurrency"}},
 		{"provisioned negative", minimal + "  provisionedNum: -1\n", []string{"inputs.provisionedNum: -1"}},
 		{"env loop", minimal + "  description: ${env:A}\n", []string{"inputs.description:", "nest more than 10"}},
+		{"concurrency on event", minimal + "  instanceConcurrencyConfig: {enable: true, maxConcurrency: 4}\n", []string{":6: inputs.instanceConcurrencyConfig:", "web functions only"}},
+		{"concurrency 0", minimal + "  type: web\n  instanceConcurrencyConfig: {enable: true, maxConcurrency: 0}\n", []string{":7: inputs.instanceConcurrencyConfig.maxConcurrency: 0", "1 to 100"}},
+		{"concurrency 101", minimal + "  type: web\n  instanceConcurrencyConfig:\n    enable: true\n    maxConcurrency: 101\n", []string{":9: inputs.instanceConcurrencyConfig.maxConcurrency: 101", "1 to 100"}},
+		{"concurrency missing", minimal + "  type: web\n  instanceConcurrencyConfig: {enable: true}\n", []string{"inputs.instanceConcurrencyConfig.maxConcurrency: required"}},
+		{"concurrency key", minimal + "  type: web\n  instanceConcurrencyConfig: {enable: true, maxConcurency: 8}\n", []string{"inputs.instanceConcurrencyConfig:", `unknown key "maxConcurency"`}},
+		{"concurrency dynamic type", minimal + "  type: web\n  instanceConcurrencyConfig: {enable: true, dynamicEnabled: 'FALSE', maxConcurrency: 8}\n", []string{"inputs.instanceConcurrencyConfig.dynamicEnabled: must be true or false"}},
 		{"several errors in order", minimal + "  timeout: 0\n  memorySize: 1\n", []string{":6: inputs.timeout", ":7: inputs.memorySize"}},
 	}
 	vars := Vars{Env: env("M", "lots", "A", "${env:A}")}
@@ -659,5 +665,37 @@ func TestParseDotEnv(t *testing.T) {
 		if got := parseDotEnv(tt.in); !reflect.DeepEqual(got, tt.want) {
 			t.Errorf("parseDotEnv(%q) = %q, want %q", tt.in, got, tt.want)
 		}
+	}
+}
+
+func TestParseInstanceConcurrency(t *testing.T) {
+	web := minimal + "  type: web\n"
+	tests := []struct {
+		name string
+		src  string
+		want int
+		warn []string
+	}{
+		{"static", web + "  instanceConcurrencyConfig: {enable: true, dynamicEnabled: false, maxConcurrency: 8}\n", 8, nil},
+		{"dynamic runs static", web + "  instanceConcurrencyConfig: {enable: true, dynamicEnabled: true, maxConcurrency: 16}\n", 16,
+			[]string{"inputs.instanceConcurrencyConfig.dynamicEnabled", "static"}},
+		{"disabled", web + "  instanceConcurrencyConfig: {enable: false, maxConcurrency: 8}\n", 0, nil},
+		{"enable missing", web + "  instanceConcurrencyConfig: {maxConcurrency: 8}\n", 0,
+			[]string{"inputs.instanceConcurrencyConfig.enable", "not set"}},
+		{"absent", web, 0, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			fn, err := parse(t, tt.src, Vars{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if fn.Spec.MaxConcurrency != tt.want {
+				t.Errorf("MaxConcurrency = %d, want %d", fn.Spec.MaxConcurrency, tt.want)
+			}
+			if tt.warn != nil && !hasWarning(fn.Warnings, tt.warn...) {
+				t.Errorf("warnings %q lack %q", fn.Warnings, tt.warn)
+			}
+		})
 	}
 }

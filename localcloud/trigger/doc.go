@@ -92,6 +92,31 @@
 // MaxBodyBytes is refused with 413; a chunked body is cut at the limit, which
 // fails the forwarding.
 //
+// # CAM-authenticated Function URLs (Route.AuthType "CAM")
+//
+// A route with AuthType CAM, event or web function alike, serves only
+// requests signed with TC3-HMAC-SHA256 and service "scf" as
+// internal/tencentcloud.SignFunctionURLRequest signs them, verified with
+// internal/tencentcloud/tc3.Verify against Options.Credentials (localcloud
+// passes its API keys and the role credentials its runtime hands
+// functions; one SecretId known with and without a session token is
+// matched by the request's X-TC-Token). The body is read, up to
+// MaxBodyBytes, to check its hash, unless the request sends
+// X-TC-Content-SHA256: UNSIGNED-PAYLOAD. Authorization, X-TC-Timestamp,
+// X-TC-Token and X-TC-Content-SHA256 are removed before the function sees
+// the request; the response (SSE included) streams as for any route.
+// AuthType NONE (or "") serves anyone.
+//
+// Assumptions, where Tencent's documents (583/96100) are silent: a request
+// without an Authorization header is answered 401, any other failure
+// (malformed header, unknown SecretId, timestamp more than 5 minutes off,
+// wrong token, wrong signature) 403, both with the body of every other
+// front-door error, {"errorCode":<HTTP status>,"errorMessage":"<Tencent
+// error code>: <message>","requestId":...}; the error code is tc3's
+// (AuthFailure.SignatureFailure, AuthFailure.SignatureExpire, ...). Every
+// known credential is allowed scf:InvokeFunctionUrl: localcloud has no CAM
+// policies to check.
+//
 // Every response carries X-Request-Id, the request id of the invocation, and
 // every request is logged with it as request_id.
 package trigger

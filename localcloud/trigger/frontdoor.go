@@ -9,10 +9,13 @@ import (
 	"net/http"
 	"net/url"
 	"path"
+	"slices"
 	"sort"
 	"strings"
 	"time"
 
+	"github.com/scfgate/scfgate/internal/tencentcloud"
+	"github.com/scfgate/scfgate/internal/tencentcloud/tc3"
 	"github.com/scfgate/scfgate/localcloud/runtime"
 	"github.com/scfgate/scfgate/scfevent"
 )
@@ -61,7 +64,17 @@ type Route struct {
 	// payload is parsed as {"statusCode",...}. Off, it is sent as the body.
 	// Only for KindAPIGateway: Function URLs always parse the payload.
 	Integrated bool
+	// AuthType is the Function URL's authentication: AuthNone ("" too)
+	// serves anyone, AuthCAM only requests signed with a known credential.
+	// Not for KindAPIGateway.
+	AuthType string
 }
+
+// Function URL authentication types (the trigger's AuthType).
+const (
+	AuthNone = tencentcloud.AuthTypeNone
+	AuthCAM  = tencentcloud.AuthTypeCAM
+)
 
 // Options tunes a FrontDoor. The zero value is ready to use.
 type Options struct {
@@ -75,6 +88,10 @@ type Options struct {
 	Now func() time.Time
 	// RequestID makes request ids; nil means runtime.NewRequestID.
 	RequestID func() string
+	// Credentials are those a CAM-authenticated Function URL accepts
+	// signatures of (localcloud: its API keys and the role credentials it
+	// hands functions). Required when a route has AuthType AuthCAM.
+	Credentials []tc3.Credential
 }
 
 // FrontDoor serves HTTP-triggered functions; see the package documentation.
@@ -86,6 +103,7 @@ type FrontDoor struct {
 	maxBody   int64
 	now       func() time.Time
 	requestID func() string
+	creds     []tc3.Credential
 }
 
 // mount is a validated Route with what its events need precomputed.
@@ -102,7 +120,8 @@ func New(routes []Route, inv Invoker, web WebForwarder, logger *slog.Logger, opt
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	fd := &FrontDoor{inv: inv, web: web, logger: logger, maxBody: opts.MaxBodyBytes, now: opts.Now, requestID: opts.RequestID}
+	fd := &FrontDoor{inv: inv, web: web, logger: logger, maxBody: opts.MaxBodyBytes, now: opts.Now, requestID: opts.RequestID,
+		creds: slices.Clone(opts.Credentials)}
 	if fd.maxBody <= 0 {
 		fd.maxBody = DefaultMaxBodyBytes
 	}
@@ -131,6 +150,8 @@ func New(routes []Route, inv Invoker, web WebForwarder, logger *slog.Logger, opt
 			return nil, fmt.Errorf("trigger: route %q of web function %s needs a WebForwarder", m.prefix+"/", r.Function)
 		case r.Kind != KindWeb && inv == nil:
 			return nil, fmt.Errorf("trigger: route %q of function %s needs an Invoker", m.prefix+"/", r.Function)
+		case r.AuthType == AuthCAM && len(opts.Credentials) == 0:
+			return nil, fmt.Errorf("trigger: route %q of function %s uses CAM authentication but no credentials are known (Options.Credentials)", m.prefix+"/", r.Function)
 		}
 		fd.mounts = append(fd.mounts, m)
 	}
@@ -152,6 +173,15 @@ func newMount(r Route, timeout time.Duration) (*mount, error) {
 	prefix := strings.TrimRight(r.PathPrefix, "/")
 	if prefix != "" && (!strings.HasPrefix(prefix, "/") || path.Clean(prefix) != prefix || strings.ContainsAny(prefix, "?#")) {
 		return nil, fmt.Errorf("trigger: route of function %s: path prefix %q must be a clean absolute path such as /name", r.Function, r.PathPrefix)
+	}
+	switch r.AuthType {
+	case "", AuthNone:
+	case AuthCAM:
+		if r.Kind == KindAPIGateway {
+			return nil, fmt.Errorf("trigger: API Gateway route of function %s: AuthType %s is for Function URLs", r.Function, AuthCAM)
+		}
+	default:
+		return nil, fmt.Errorf("trigger: route of function %s: unknown AuthType %q (want %q or %q)", r.Function, r.AuthType, AuthNone, AuthCAM)
 	}
 	if r.Stage == "" {
 		r.Stage = DefaultStage
@@ -201,6 +231,9 @@ func (fd *FrontDoor) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	log := fd.logger.With("request_id", requestID, "function", m.Function, "kind", m.Kind)
 	if r.ContentLength > fd.maxBody {
 		fd.refuseTooLarge(w, log, requestID)
+		return
+	}
+	if m.AuthType == AuthCAM && !fd.authenticate(w, r, log, requestID) {
 		return
 	}
 	if m.Kind == KindWeb {
