@@ -9,24 +9,6 @@ import (
 	"errors"
 )
 
-// Message is one chat message.
-type Message struct {
-	Role    string `json:"role"`
-	Content string `json:"content"`
-}
-
-// ChatRequest is an OpenAI chat completions request; fields the engines do
-// not use are ignored.
-type ChatRequest struct {
-	Model    string    `json:"model"`
-	Messages []Message `json:"messages"`
-	// MaxTokens and MaxCompletionTokens bound the output; nil means the
-	// engine's default.
-	MaxTokens           *int `json:"max_tokens,omitempty"`
-	MaxCompletionTokens *int `json:"max_completion_tokens,omitempty"`
-	Stream              bool `json:"stream,omitempty"`
-}
-
 // Choice is one answer of a non-streamed completion.
 type Choice struct {
 	Index        int     `json:"index"`

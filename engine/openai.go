@@ -115,6 +115,10 @@ type openAIRequest struct {
 	MaxCompletionTokens *int                 `json:"max_completion_tokens,omitempty"`
 	Stream              bool                 `json:"stream,omitempty"`
 	StreamOptions       *openAIStreamOptions `json:"stream_options,omitempty"`
+	Temperature         *float64             `json:"temperature,omitempty"`
+	TopP                *float64             `json:"top_p,omitempty"`
+	N                   *int                 `json:"n,omitempty"`
+	Stop                Stop                 `json:"stop,omitempty"`
 }
 
 func (e *OpenAI) capped(p *int) *int {
@@ -136,7 +140,8 @@ func (e *OpenAI) Complete(ctx context.Context, req ChatRequest, emit func(Chunk)
 		return ChatResponse{}, fmt.Errorf("engine: messages is empty: %w", ErrBadRequest)
 	}
 	body := openAIRequest{Model: req.Model, Messages: req.Messages,
-		MaxTokens: e.capped(req.MaxTokens), MaxCompletionTokens: e.capped(req.MaxCompletionTokens)}
+		MaxTokens: e.capped(req.MaxTokens), MaxCompletionTokens: e.capped(req.MaxCompletionTokens),
+		Temperature: req.Temperature, TopP: req.TopP, N: req.N, Stop: req.Stop}
 	if body.Model == "" {
 		body.Model = e.cfg.Model
 	}
