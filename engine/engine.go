@@ -1,7 +1,10 @@
 // Package engine answers OpenAI chat completions for the model function.
-// It holds the OpenAI wire types; Synthetic, the local engine (a fake LLM:
-// deterministic text paced by the latency model of a 13B-class model);
-// and the OpenAI and Hunyuan engines that forward to real ones.
+// It holds the OpenAI wire types and the one set of request rules
+// (DecodeChatRequest, ValidateChatRequest: what OpenAI refuses with 400,
+// shared by the model function and the gateway); Synthetic, the local
+// engine (a fake LLM: deterministic text, continuously batched and paced
+// by the latency model of a 13B-class model); and the OpenAI and Hunyuan
+// engines that forward to real ones (which batch by themselves).
 package engine
 
 import (

@@ -3,9 +3,18 @@
 // server, or the Hunyuan cloud API), with readiness during the preload.
 // The service runs the preload plan first; until it is done a request
 // waits up to ReadyWait and is then refused with 503, and /healthz says
-// how far the preload got. It answers HTTP (SSE when streamed) and SCF
-// events: API Gateway / Function URL events, OpenAI requests, and
-// {"scfgate":"status"}.
+// how far the preload got (and, for the synthetic engine, its batch:
+// size, running and queued sequences). It answers HTTP (SSE when
+// streamed) and SCF events: API Gateway / Function URL events, OpenAI
+// requests, and {"scfgate":"status"}.
+//
+// Every request is checked with engine.ValidateChatRequest against the
+// configured limits (MaxOutputTokens, ContextWindow) before an engine sees
+// it: a bad request is a 400 naming the field, as OpenAI answers it, and
+// costs no batch slot. Streams follow OpenAI's shape (see stream.go): the
+// role first, a chunk per token, the usage chunk when asked,
+// keep-alive comments while a request waits for a slot or its prefill,
+// an error event when a stream fails midway.
 package modelserver
 
 import (
