@@ -180,7 +180,9 @@ type StreamOptions struct {
 // not use are ignored. Decode outside input with DecodeChatRequest and
 // check it with ValidateChatRequest.
 type ChatRequest struct {
-	Model    string    `json:"model"`
+	// Model names the model; "" leaves it out (a server then uses its
+	// own).
+	Model    string    `json:"model,omitempty"`
 	Messages []Message `json:"messages"`
 	// MaxTokens and MaxCompletionTokens bound the output; nil means the
 	// engine's default.
