@@ -25,10 +25,10 @@ func TestGoOpenAIClientStreams(t *testing.T) {
 	client := openai.NewClientWithConfig(cfg)
 	ctx := context.Background()
 	stream, err := client.CreateChatCompletionStream(ctx, openai.ChatCompletionRequest{
-		Messages:      []openai.ChatCompletionMessage{{Role: openai.ChatMessageRoleUser, Content: "hello"}},
-		MaxTokens:     30,
-		Stream:        true,
-		StreamOptions: &openai.StreamOptions{IncludeUsage: true},
+		Messages:            []openai.ChatCompletionMessage{{Role: openai.ChatMessageRoleUser, Content: "hello"}},
+		MaxCompletionTokens: 30,
+		Stream:              true,
+		StreamOptions:       &openai.StreamOptions{IncludeUsage: true},
 	})
 	if err != nil {
 		t.Fatal(err)
