@@ -1,31 +1,16 @@
 // Package engine answers OpenAI chat completions for the model function.
-// It holds the OpenAI wire types; Synthetic, the local engine (a fake LLM:
-// deterministic text paced by the latency model of a 13B-class model);
-// and the OpenAI and Hunyuan engines that forward to real ones.
+// It holds the OpenAI wire types and the one set of request rules
+// (DecodeChatRequest, ValidateChatRequest: what OpenAI refuses with 400,
+// shared by the model function and the gateway); Synthetic, the local
+// engine (a fake LLM: deterministic text, continuously batched and paced
+// by the latency model of a 13B-class model); and the OpenAI and Hunyuan
+// engines that forward to real ones (which batch by themselves).
 package engine
 
 import (
 	"context"
 	"errors"
 )
-
-// Message is one chat message.
-type Message struct {
-	Role    string `json:"role"`
-	Content string `json:"content"`
-}
-
-// ChatRequest is an OpenAI chat completions request; fields the engines do
-// not use are ignored.
-type ChatRequest struct {
-	Model    string    `json:"model"`
-	Messages []Message `json:"messages"`
-	// MaxTokens and MaxCompletionTokens bound the output; nil means the
-	// engine's default.
-	MaxTokens           *int `json:"max_tokens,omitempty"`
-	MaxCompletionTokens *int `json:"max_completion_tokens,omitempty"`
-	Stream              bool `json:"stream,omitempty"`
-}
 
 // Choice is one answer of a non-streamed completion.
 type Choice struct {

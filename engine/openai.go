@@ -103,20 +103,6 @@ func VLLMFlags(maxBatch int, fp16 bool, kvCache int) []string {
 	return f
 }
 
-type openAIStreamOptions struct {
-	IncludeUsage bool `json:"include_usage"`
-}
-
-// openAIRequest is what is sent upstream: the fields ChatRequest holds.
-type openAIRequest struct {
-	Model               string               `json:"model,omitempty"`
-	Messages            []Message            `json:"messages"`
-	MaxTokens           *int                 `json:"max_tokens,omitempty"`
-	MaxCompletionTokens *int                 `json:"max_completion_tokens,omitempty"`
-	Stream              bool                 `json:"stream,omitempty"`
-	StreamOptions       *openAIStreamOptions `json:"stream_options,omitempty"`
-}
-
 func (e *OpenAI) capped(p *int) *int {
 	if p == nil || e.cfg.MaxTokens <= 0 || *p <= e.cfg.MaxTokens {
 		return p
@@ -135,14 +121,17 @@ func (e *OpenAI) Complete(ctx context.Context, req ChatRequest, emit func(Chunk)
 	if len(req.Messages) == 0 {
 		return ChatResponse{}, fmt.Errorf("engine: messages is empty: %w", ErrBadRequest)
 	}
-	body := openAIRequest{Model: req.Model, Messages: req.Messages,
-		MaxTokens: e.capped(req.MaxTokens), MaxCompletionTokens: e.capped(req.MaxCompletionTokens)}
+	// Sent upstream: the request's fields, with the output capped and
+	// the stream asking for the usage (the answer's usage comes from it).
+	body := req
+	body.MaxTokens, body.MaxCompletionTokens = e.capped(req.MaxTokens), e.capped(req.MaxCompletionTokens)
+	body.Stream, body.StreamOptions = false, nil
 	if body.Model == "" {
 		body.Model = e.cfg.Model
 	}
 	if emit != nil {
 		body.Stream = true
-		body.StreamOptions = &openAIStreamOptions{IncludeUsage: true}
+		body.StreamOptions = &StreamOptions{IncludeUsage: true}
 	}
 	b, err := json.Marshal(body)
 	if err != nil {

@@ -37,23 +37,127 @@ func (RealClock) Sleep(ctx context.Context, d time.Duration) error { return cloc
 
 // Synthetic is the local engine, a fake LLM: it answers with
 // deterministic text (the same request gives the same words) and takes as
-// long as the latency model says: TTFT for the prompt, then one token per decode step, the step
-// priced by how many sequences are decoding on this instance now. At most
-// Model.MaxBatch sequences decode together; more wait for a slot.
+// long as the latency model says, batching as a real LLM server does.
+//
+// Continuous batching: one scheduler per engine runs the batch in steps.
+// Up to Model.MaxBatch sequences run together; in each step every running
+// sequence produces one token (a sequence that just joined gets its prompt
+// prefilled, which yields its first token), and the step lasts
+// Model.StepTime of what it runs: the decoding sequences, their contexts
+// (prompt plus tokens so far) and the prompt tokens prefilled. Sequences
+// join and leave only at step boundaries. Requests beyond MaxBatch wait in
+// a FIFO queue, so a request's time to first token is its wait plus the
+// step that prefills it. A request whose context ends (client gone,
+// deadline) or whose stream callback fails leaves at the next boundary and
+// frees its slot for the queue's head. The scheduler runs on a goroutine
+// only while there is work: an idle engine holds none.
 type Synthetic struct {
-	model latency.Model
 	clock Clock
 	name  string
-	slots chan struct{}
 
-	mu     sync.Mutex
-	active int
+	mu      sync.Mutex
+	b       batch
+	looping bool               // the scheduler goroutine runs
+	abandon context.CancelFunc // cuts the running step short
+}
+
+// sequence is one request in the scheduler. Fields after wake are guarded
+// by Synthetic.mu.
+type sequence struct {
+	prompt, n int
+	stream    bool // wake at every token, not only at the end
+	// wake receives a signal (never blocking: capacity 1) when tokens
+	// were produced or the sequence finished.
+	wake chan struct{}
+
+	produced int
+	inStep   bool // part of the step that runs now
+	gone     bool // the request left: drop at the next boundary
+}
+
+// batch is the scheduler's state, pure (no clock, no lock): Synthetic
+// drives it under its mutex.
+type batch struct {
+	model   latency.Model
+	max     int
+	running []*sequence
+	queue   []*sequence
+	steps   uint64
+}
+
+// boundary ends the step that ran, if one did, and plans the next: each
+// sequence of the ended step still wanted gets its token; finished and
+// abandoned sequences leave; the queue's head joins while there are free
+// slots. It returns the next step's duration, or false when nothing runs.
+func (b *batch) boundary() (time.Duration, bool) {
+	kept := b.running[:0]
+	for _, q := range b.running {
+		if q.inStep && !q.gone {
+			q.produced++
+			if q.stream || q.produced == q.n {
+				signal(q.wake)
+			}
+		}
+		q.inStep = false
+		if !q.gone && q.produced < q.n {
+			kept = append(kept, q)
+		}
+	}
+	clear(b.running[len(kept):]) // let the finished be collected
+	b.running = kept
+	waiting := b.queue[:0]
+	for _, q := range b.queue {
+		switch {
+		case q.gone:
+		case len(b.running) < b.max:
+			b.running = append(b.running, q)
+		default:
+			waiting = append(waiting, q)
+		}
+	}
+	clear(b.queue[len(waiting):])
+	b.queue = waiting
+	if len(b.running) == 0 {
+		return 0, false
+	}
+	decoding, context, prefill := 0, 0, 0
+	for _, q := range b.running {
+		q.inStep = true
+		if q.produced == 0 {
+			prefill += q.prompt
+		} else {
+			decoding++
+			context += q.prompt + q.produced
+		}
+	}
+	b.steps++
+	return b.model.StepTime(decoding, context, prefill), true
+}
+
+// abandoned reports whether every running and queued sequence left.
+func (b *batch) abandoned() bool {
+	for _, l := range [][]*sequence{b.running, b.queue} {
+		for _, q := range l {
+			if !q.gone {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+func signal(c chan struct{}) {
+	select {
+	case c <- struct{}{}:
+	default:
+	}
 }
 
 var _ Engine = (*Synthetic)(nil)
 
 // NewSynthetic returns a synthetic engine answering as model name (used
-// when a request names none). A nil clock means RealClock.
+// when a request names none), batching up to m.MaxBatch sequences (at
+// least 1). A nil clock means RealClock.
 func NewSynthetic(m latency.Model, clock Clock, name string) *Synthetic {
 	if clock == nil {
 		clock = RealClock{}
@@ -61,18 +165,34 @@ func NewSynthetic(m latency.Model, clock Clock, name string) *Synthetic {
 	if name == "" {
 		name = "hunyuan-13b-sim"
 	}
-	return &Synthetic{model: m, clock: clock, name: name, slots: make(chan struct{}, max(1, m.MaxBatch))}
+	return &Synthetic{clock: clock, name: name, b: batch{model: m, max: max(1, m.MaxBatch)}}
 }
 
 // Model returns the engine's latency model.
-func (s *Synthetic) Model() latency.Model { return s.model }
+func (s *Synthetic) Model() latency.Model { return s.b.model }
 
-// Active is how many sequences are decoding now.
-func (s *Synthetic) Active() int {
+// BatchStats is the scheduler's state of the moment.
+type BatchStats struct {
+	// MaxBatch is how many sequences run together at most.
+	MaxBatch int `json:"max_batch"`
+	// Running is how many sequences run now (decoding or being
+	// prefilled); Queued how many wait for a slot.
+	Running int `json:"running"`
+	Queued  int `json:"queued"`
+	// Steps counts the steps run since the engine started.
+	Steps uint64 `json:"steps"`
+}
+
+// Stats reports the batch size, the running and queued sequences and the
+// steps run. Sequences whose request left count until the next boundary.
+func (s *Synthetic) Stats() BatchStats {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.active
+	return BatchStats{MaxBatch: s.b.max, Running: len(s.b.running), Queued: len(s.b.queue), Steps: s.b.steps}
 }
+
+// Active is how many sequences run now.
+func (s *Synthetic) Active() int { return s.Stats().Running }
 
 // CountTokens estimates the tokens of a text: one per 4 bytes, rounded
 // up, at least one for non-empty text.
@@ -113,28 +233,65 @@ func word(h uint64, i int) string {
 	return words[x%uint64(len(words))]
 }
 
-func (s *Synthetic) enter(ctx context.Context) error {
-	select {
-	case s.slots <- struct{}{}:
-	case <-ctx.Done():
-		return ctx.Err()
+// join queues q and starts the scheduler if it is idle.
+func (s *Synthetic) join(q *sequence) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.b.queue = append(s.b.queue, q)
+	if !s.looping {
+		s.looping = true
+		go s.schedule()
 	}
-	s.mu.Lock()
-	s.active++
-	s.mu.Unlock()
-	return nil
 }
 
-func (s *Synthetic) leave() {
+// leave marks q abandoned; the scheduler drops it at the next boundary.
+// When no request wants the running step any more, the step is cut short
+// so that an abandoned engine goes idle at once.
+func (s *Synthetic) leave(q *sequence) {
 	s.mu.Lock()
-	s.active--
-	s.mu.Unlock()
-	<-s.slots
+	defer s.mu.Unlock()
+	q.gone = true
+	if s.abandon != nil && s.b.abandoned() {
+		s.abandon()
+	}
 }
 
-// Complete answers req. It waits for a batch slot, then the prompt's TTFT,
-// then one decode step per further token; each token is emitted as a chunk
-// when emit is set. A cancelled ctx stops it with ctx.Err().
+// produced is how many tokens q has so far.
+func (s *Synthetic) produced(q *sequence) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return q.produced
+}
+
+// schedule runs steps until no sequence runs or waits. A step is not cut
+// short while one request still wants it: a request leaving mid-step is
+// dropped when the step ends, as a real engine finishes the kernels it
+// launched.
+func (s *Synthetic) schedule() {
+	s.mu.Lock()
+	for {
+		d, ok := s.b.boundary()
+		if !ok {
+			s.looping, s.abandon = false, nil
+			s.mu.Unlock()
+			return
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		s.abandon = cancel
+		s.mu.Unlock()
+		_ = s.clock.Sleep(ctx, d)
+		cancel()
+		s.mu.Lock()
+	}
+}
+
+// Complete answers req. It queues the request for a batch slot; the step
+// that admits it prefills the prompt and yields the first token, and each
+// further step one more. With emit set, the first token is preceded by a
+// role-only chunk, each token is a chunk, and the last carries the finish
+// reason; emit runs on the caller's goroutine, so a slow client delays
+// only its own stream (its tokens then arrive in a burst). A cancelled ctx
+// or a failing emit gives up the slot and returns the error.
 func (s *Synthetic) Complete(ctx context.Context, req ChatRequest, emit func(Chunk) error) (ChatResponse, error) {
 	if len(req.Messages) == 0 {
 		return ChatResponse{}, fmt.Errorf("engine: messages is empty: %w", ErrBadRequest)
@@ -155,44 +312,46 @@ func (s *Synthetic) Complete(ctx context.Context, req ChatRequest, emit func(Chu
 	prompt := PromptTokens(req)
 	created := s.clock.Now().Unix()
 	id := fmt.Sprintf("chatcmpl-%016x", seed)
-
-	if err := s.enter(ctx); err != nil {
-		return ChatResponse{}, err
-	}
-	defer s.leave()
 	chunk := func(d Delta, finish *string) Chunk {
 		return Chunk{ID: id, Object: "chat.completion.chunk", Created: created, Model: model,
 			Choices: []ChunkChoice{{Delta: d, FinishReason: finish}}}
 	}
-	if err := s.clock.Sleep(ctx, s.model.TTFT(prompt)); err != nil {
-		return ChatResponse{}, err
-	}
-	var text strings.Builder
-	for i := range n {
-		if i > 0 {
-			if err := s.clock.Sleep(ctx, s.model.TokenTime(s.Active())); err != nil {
-				return ChatResponse{}, err
-			}
-		}
-		w := word(seed, i)
-		if i > 0 {
-			w = " " + w
-		}
-		text.WriteString(w)
-		if emit != nil {
-			d := Delta{Content: w}
-			if i == 0 {
-				d.Role = "assistant"
-			}
-			if err := emit(chunk(d, nil)); err != nil {
-				return ChatResponse{}, err
-			}
-		}
-	}
 	finish := "length"
-	if emit != nil {
-		if err := emit(chunk(Delta{}, &finish)); err != nil {
-			return ChatResponse{}, err
+
+	q := &sequence{prompt: prompt, n: n, stream: emit != nil, wake: make(chan struct{}, 1)}
+	s.join(q)
+	var text strings.Builder
+	for emitted := 0; emitted < n; {
+		select {
+		case <-ctx.Done():
+			s.leave(q)
+			return ChatResponse{}, ctx.Err()
+		case <-q.wake:
+		}
+		for upto := s.produced(q); emitted < upto; emitted++ {
+			w := word(seed, emitted)
+			if emitted > 0 {
+				w = " " + w
+			}
+			text.WriteString(w)
+			if emit == nil {
+				continue
+			}
+			var err error
+			if emitted == 0 {
+				err = emit(chunk(Delta{Role: "assistant"}, nil))
+			}
+			if err == nil {
+				var fin *string
+				if emitted == n-1 {
+					fin = &finish
+				}
+				err = emit(chunk(Delta{Content: w}, fin))
+			}
+			if err != nil {
+				s.leave(q)
+				return ChatResponse{}, err
+			}
 		}
 	}
 	return ChatResponse{ID: id, Object: "chat.completion", Created: created, Model: model,

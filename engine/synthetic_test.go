@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -24,13 +25,11 @@ func TestSyntheticHonoursLatency(t *testing.T) {
 		s := NewSynthetic(m, nil, "")
 		r := req(strings.Repeat("abcd", 2000), 11) // 2000 content tokens
 		begin := time.Now()
-		var firstAt time.Duration
-		chunks := 0
+		var at []time.Duration
+		var chunks []Chunk
 		res, err := s.Complete(context.Background(), r, func(c Chunk) error {
-			if chunks == 0 {
-				firstAt = time.Since(begin)
-			}
-			chunks++
+			at = append(at, time.Since(begin))
+			chunks = append(chunks, c)
 			return nil
 		})
 		if err != nil {
@@ -38,14 +37,28 @@ func TestSyntheticHonoursLatency(t *testing.T) {
 		}
 		took := time.Since(begin)
 		p := PromptTokens(r)
-		if firstAt != m.TTFT(p) {
-			t.Errorf("first token after %v, want TTFT %v", firstAt, m.TTFT(p))
+		// Alone, the first step prefills the prompt (TTFT) and each further
+		// token is one decode step at the sequence's growing context.
+		want := m.TTFT(p)
+		for k := 1; k < 11; k++ {
+			want += m.StepTime(1, p+k, 0)
 		}
-		if want := m.ServiceTime(p, 11, 1); took != want {
+		if at[0] != m.TTFT(p) || at[1] != m.TTFT(p) {
+			t.Errorf("role and first token after %v, %v; want TTFT %v", at[0], at[1], m.TTFT(p))
+		}
+		if took != want {
 			t.Errorf("took %v, want %v", took, want)
 		}
-		if chunks != 12 || res.Usage.CompletionTokens != 11 || res.Usage.PromptTokens != p {
-			t.Errorf("chunks %d usage %+v", chunks, res.Usage)
+		if len(chunks) != 12 || chunks[0].Choices[0].Delta != (Delta{Role: "assistant"}) || chunks[1].Choices[0].Delta.Role != "" {
+			t.Errorf("%d chunks, first %+v: want a role chunk then 11 tokens", len(chunks), chunks[0])
+		}
+		for i, c := range chunks {
+			if fin := c.Choices[0].FinishReason; (fin != nil) != (i == 11) {
+				t.Errorf("chunk %d finish_reason %v: want it on the last token only", i, fin)
+			}
+		}
+		if res.Usage.CompletionTokens != 11 || res.Usage.PromptTokens != p {
+			t.Errorf("usage %+v", res.Usage)
 		}
 		if n := len(strings.Fields(res.Choices[0].Message.Content)); n != 11 {
 			t.Errorf("content has %d words, want 11", n)
@@ -68,31 +81,141 @@ func TestSyntheticDeterministic(t *testing.T) {
 	})
 }
 
-// Sequences beyond MaxBatch wait for a slot and stretch the batch's time.
-func TestSyntheticBatchSharing(t *testing.T) {
+// run starts Complete on its own goroutine and records when its first
+// token and its end arrived (since begin).
+type run struct {
+	first, end time.Duration
+	err        error
+}
+
+func start(wg *sync.WaitGroup, s *Synthetic, ctx context.Context, r ChatRequest, begin time.Time) *run {
+	out := &run{}
+	wg.Go(func() {
+		_, out.err = s.Complete(ctx, r, func(c Chunk) error {
+			if out.first == 0 && c.Choices[0].Delta.Content != "" {
+				out.first = time.Since(begin)
+			}
+			return nil
+		})
+		out.end = time.Since(begin)
+	})
+	return out
+}
+
+// Eight sequences decode together in about the time of one; the ninth
+// waits for a slot, and its TTFT includes the wait.
+func TestSyntheticContinuousBatching(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		m := latency.Default().WithMaxBatch(2)
+		m := latency.Default() // max batch 8
+		alone := func() time.Duration {
+			s := NewSynthetic(m, nil, "")
+			begin := time.Now()
+			if _, err := s.Complete(context.Background(), req("hi", 100), nil); err != nil {
+				t.Fatal(err)
+			}
+			return time.Since(begin)
+		}()
 		s := NewSynthetic(m, nil, "")
 		var wg sync.WaitGroup
-		var mu sync.Mutex
-		var ends []time.Duration
 		begin := time.Now()
-		for range 4 {
-			wg.Go(func() {
-				if _, err := s.Complete(context.Background(), req("hi", 5), nil); err != nil {
-					t.Error(err)
-				}
-				mu.Lock()
-				ends = append(ends, time.Since(begin))
-				mu.Unlock()
-			})
+		var runs []*run
+		for i := range 9 {
+			runs = append(runs, start(&wg, s, context.Background(), req(fmt.Sprint("hi ", i), 100), begin))
+			synctest.Wait() // arrive in order: the FIFO decides who waits
+		}
+		// The first arrival's prefill started at once, alone; the others
+		// join at the step boundary that ends it, up to the batch of 8.
+		if st := s.Stats(); st.Running != 1 || st.Queued != 8 || st.MaxBatch != 8 {
+			t.Errorf("stats %+v: want 1 running, 8 queued", st)
+		}
+		time.Sleep(m.TTFT(4) + time.Millisecond)
+		if st := s.Stats(); st.Running != 8 || st.Queued != 1 {
+			t.Errorf("stats %+v after the first step: want 8 running, 1 queued", st)
 		}
 		wg.Wait()
-		one := m.TTFT(PromptTokens(req("hi", 5))) + 4*m.Step(2)
-		if len(ends) != 4 || ends[0] != one || ends[1] != one || ends[3] != 2*one {
-			t.Errorf("ends = %v, want two at %v and two at %v", ends, one, 2*one)
+		var eight time.Duration
+		for i, r := range runs[:8] {
+			if r.err != nil {
+				t.Errorf("sequence %d: %v", i, r.err)
+			}
+			eight = max(eight, r.end)
+		}
+		for i, r := range runs[1:8] {
+			if r.end != eight || r.first != runs[1].first {
+				t.Errorf("sequence %d: first %v end %v; want them in step with the others", i+1, r.first, r.end)
+			}
+		}
+		// Eight answers of 100 tokens take a little more than one alone,
+		// where one after the other they would take eight times as long.
+		if eight <= alone || eight > alone*6/5 {
+			t.Errorf("8 together took %v, one alone %v: want a little more than one", eight, alone)
+		}
+		t.Logf("one alone %v, eight together %v", alone, eight)
+		// The ninth waits for the first slot to free; its TTFT is that wait
+		// plus the step that prefills it.
+		ninth, freed, prefill := runs[8], runs[0].end, m.TTFT(PromptTokens(req("hi 8", 100)))
+		if ninth.first < freed+prefill || ninth.first > freed+prefill+2*time.Millisecond {
+			t.Errorf("ninth's first token at %v: want the wait %v plus its prefill %v", ninth.first, freed, prefill)
+		}
+		if s.Active() != 0 {
+			t.Errorf("active %d", s.Active())
 		}
 	})
+}
+
+// A request that leaves frees its slot at the next step boundary: the
+// queue's head takes it.
+func TestSyntheticCancelFreesSlot(t *testing.T) {
+	for _, how := range []string{"context", "client gone"} {
+		t.Run(how, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				m := latency.Default().WithMaxBatch(2)
+				s := NewSynthetic(m, nil, "")
+				var wg sync.WaitGroup
+				begin := time.Now()
+				ctx, cancel := context.WithCancel(context.Background())
+				var leaver *run
+				if how == "context" {
+					leaver = start(&wg, s, ctx, req("a", 1000), begin)
+				} else {
+					leaver = &run{}
+					wg.Go(func() {
+						n := 0
+						_, leaver.err = s.Complete(context.Background(), req("a", 1000), func(Chunk) error {
+							if n++; time.Since(begin) >= 100*time.Millisecond {
+								return errors.New("client gone")
+							}
+							return nil
+						})
+						leaver.end = time.Since(begin)
+					})
+				}
+				synctest.Wait()
+				stayer := start(&wg, s, context.Background(), req("b", 1000), begin)
+				synctest.Wait()
+				waiter := start(&wg, s, context.Background(), req("c", 5), begin)
+				time.Sleep(m.TTFT(4) + time.Millisecond) // the first joined alone, the second at the first boundary
+				if st := s.Stats(); st.Running != 2 || st.Queued != 1 {
+					t.Errorf("stats %+v: want 2 running, 1 queued", st)
+				}
+				time.Sleep(100*time.Millisecond - time.Since(begin))
+				cancel()
+				wg.Wait()
+				if leaver.err == nil || leaver.end > 110*time.Millisecond {
+					t.Errorf("leaver: err %v at %v", leaver.err, leaver.end)
+				}
+				// The waiter joins within a step or two of the leave, long before
+				// the stayer's 1000 tokens are done.
+				if waiter.err != nil || waiter.first < 100*time.Millisecond || waiter.first > 100*time.Millisecond+m.TTFT(4)+2*m.Step(2)+m.TTFT(4) {
+					t.Errorf("waiter's first token at %v (err %v): want soon after the leave at 100ms", waiter.first, waiter.err)
+				}
+				t.Logf("leaver left at %v, waiter first token %v end %v", leaver.end, waiter.first, waiter.end)
+				if stayer.err != nil || stayer.end < time.Second || waiter.end > 300*time.Millisecond {
+					t.Errorf("stayer ended %v (%v), waiter %v", stayer.end, stayer.err, waiter.end)
+				}
+			})
+		})
+	}
 }
 
 func TestSyntheticCancel(t *testing.T) {
@@ -104,8 +227,9 @@ func TestSyntheticCancel(t *testing.T) {
 		if !errors.Is(err, context.DeadlineExceeded) {
 			t.Errorf("err = %v", err)
 		}
-		if s.Active() != 0 {
-			t.Errorf("active = %d after cancel", s.Active())
+		synctest.Wait() // the abandoned step is cut short: the engine goes idle at once
+		if st := s.Stats(); st.Running != 0 || st.Queued != 0 {
+			t.Errorf("stats %+v after cancel", st)
 		}
 	})
 }
@@ -119,6 +243,21 @@ func TestSyntheticBadRequest(t *testing.T) {
 	} {
 		if _, err := s.Complete(context.Background(), r, nil); !errors.Is(err, ErrBadRequest) {
 			t.Errorf("%s: err = %v, want ErrBadRequest", name, err)
+		}
+	}
+}
+
+// BenchmarkSchedulerStep is one step boundary of a full batch of 8 with a
+// queue behind it.
+func BenchmarkSchedulerStep(b *testing.B) {
+	bt := batch{model: latency.Default(), max: 8}
+	for i := range 12 {
+		bt.queue = append(bt.queue, &sequence{prompt: 500 + i, n: 1 << 62, stream: true, wake: make(chan struct{}, 1)})
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, ok := bt.boundary(); !ok {
+			b.Fatal("idle")
 		}
 	}
 }

@@ -23,3 +23,15 @@ func ExampleModel_ServiceTime() {
 	// 1k in, 256 out, 16 sharing: 3.53s
 	// throughput at batch 8: 1173 tokens/s
 }
+
+// A continuously batching engine prices each step by what it runs.
+func ExampleModel_StepTime() {
+	m := latency.Default()
+	fmt.Println("1 sequence, 1k context:", m.StepTime(1, 1024, 0).Round(10*time.Microsecond))
+	fmt.Println("8 sequences, 1k context each:", m.StepTime(8, 8*1024, 0).Round(10*time.Microsecond))
+	fmt.Println("8 decoding + a 1k prompt joining:", m.StepTime(8, 8*1024, 1024).Round(10*time.Microsecond))
+	// Output:
+	// 1 sequence, 1k context: 5.6ms
+	// 8 sequences, 1k context each: 6.82ms
+	// 8 decoding + a 1k prompt joining: 56.64ms
+}

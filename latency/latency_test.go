@@ -82,3 +82,68 @@ func BenchmarkServiceTime(b *testing.B) {
 		_ = m.ServiceTime(1500, 200, 5)
 	}
 }
+
+func TestStepTime(t *testing.T) {
+	for _, name := range []string{Engine, Eager} {
+		m, err := FromCalibration(H200Calibration(), name, 16)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Batch 1 at the calibration's context is today's per-token time,
+		// and a prefill alone is the TTFT.
+		if got := m.StepTime(1, DecodeContext, 0); got != m.Step(1) {
+			t.Errorf("%s: StepTime(1, 1024, 0) = %v, want Step(1) = %v", name, got, m.Step(1))
+		}
+		for _, p := range []int{1, 128, 1000, 3000} {
+			if got := m.StepTime(0, 0, p); got != m.TTFT(p) {
+				t.Errorf("%s: prefill of %d = %v, want TTFT %v", name, p, got, m.TTFT(p))
+			}
+		}
+		if m.StepTime(0, 0, 0) != 0 || m.StepTime(-1, -5, -3) != 0 {
+			t.Errorf("%s: an empty step takes time", name)
+		}
+		// A longer context costs more: its KV cache is read every step.
+		if !(m.StepTime(4, 4*4096, 0) > m.StepTime(4, 4*1024, 0)) {
+			t.Errorf("%s: context does not cost", name)
+		}
+	}
+	m := Default()
+	// Engine decode: the weights once per step, KV per sequence; the step
+	// grows slowly with the batch and the instance's tokens/s grow fast.
+	prevStep, prevRate := time.Duration(0), 0.0
+	for b := 1; b <= 64; b *= 2 {
+		step := m.StepTime(b, b*DecodeContext, 0)
+		rate := float64(b) / step.Seconds()
+		if step <= prevStep || rate <= prevRate {
+			t.Errorf("batch %d: step %v tokens/s %.0f; want both to grow (previous %v, %.0f)", b, step, rate, prevStep, prevRate)
+		}
+		prevStep, prevRate = step, rate
+	}
+	b1, b8 := m.StepTime(1, DecodeContext, 0), m.StepTime(8, 8*DecodeContext, 0)
+	if b8 > b1*5/4 {
+		t.Errorf("batch 8 step %v vs batch 1 %v: want within +25%%", b8, b1)
+	}
+	near(t, "batch 8 step", b8, 6820*time.Microsecond, 50*time.Microsecond)
+	// Prefill grows with the prompt; prefilling next to decoding sequences
+	// costs their extra token of work and their KV reads.
+	prev := time.Duration(0)
+	for p := 256; p <= 8192; p *= 2 {
+		got := m.StepTime(0, 0, p)
+		if got <= prev {
+			t.Errorf("prefill %d = %v, not above %v", p, got, prev)
+		}
+		prev = got
+	}
+	mixed := m.StepTime(7, 7*2000, 2000)
+	if mixed <= m.TTFT(2000) || mixed <= m.StepTime(7, 7*2000, 0) {
+		t.Errorf("mixed step %v: want above the prefill %v and the decode %v alone", mixed, m.TTFT(2000), m.StepTime(7, 7*2000, 0))
+	}
+}
+
+func BenchmarkStepTime(b *testing.B) {
+	m := Default()
+	b.ReportAllocs()
+	for b.Loop() {
+		_ = m.StepTime(8, 8*1500, 300)
+	}
+}

@@ -126,14 +126,22 @@ func (s *Service) startEngine(t *preload.Tuning) error {
 }
 
 func (s *Service) syntheticEngine(t *preload.Tuning) (engine.Engine, error) {
-	m, err := latency.FromCalibration(latency.H200Calibration(), s.cfg.Profile, latency.DefaultMaxBatch)
+	batch := s.cfg.BatchSize
+	if batch < 1 {
+		batch = DefaultBatchSize
+	}
+	m, err := latency.FromCalibration(latency.H200Calibration(), s.cfg.Profile, batch)
 	if err != nil {
 		return nil, err
 	}
 	if t != nil {
-		m = m.WithMaxBatch(t.MaxBatchSize)
-		s.log.Info("engine tuning", "max_batch_size", m.MaxBatch, "fp16", t.FP16, "kv_cache", t.KVCache)
+		s.log.Info("engine tuning", "max_batch_size", t.MaxBatchSize, "fp16", t.FP16, "kv_cache", t.KVCache)
+		if t.MaxBatchSize > 0 && t.MaxBatchSize != batch {
+			s.log.Warn("the plan's max_batch_size is not the configured batch size; the batch size wins (it must match the function's MaxConcurrency)",
+				"max_batch_size", t.MaxBatchSize, "batch_size", batch)
+		}
 	}
+	s.log.Info("engine", "engine", "synthetic", "batch_size", batch, "profile", s.cfg.Profile)
 	return engine.NewSynthetic(m, s.clock, s.cfg.Name), nil
 }
 
@@ -202,28 +210,18 @@ func (s *Service) engineFor(ctx context.Context) (engine.Engine, error) {
 	return s.eng, nil
 }
 
-// apiError is an OpenAI error body.
-type apiError struct {
-	Error struct {
-		Message string `json:"message"`
-		Type    string `json:"type"`
-		Code    string `json:"code,omitempty"`
-	} `json:"error"`
-}
-
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(v)
 }
 
-func writeError(w http.ResponseWriter, status int, typ, code string, err error) {
-	var e apiError
-	e.Error.Message, e.Error.Type, e.Error.Code = err.Error(), typ, code
+// writeError answers with status and an OpenAI error body.
+func writeError(w http.ResponseWriter, status int, body engine.ErrorBody) {
 	if status == http.StatusServiceUnavailable {
 		w.Header().Set("Retry-After", "1")
 	}
-	writeJSON(w, status, e)
+	writeJSON(w, status, body)
 }
 
 // Handler serves the OpenAI API: POST /v1/chat/completions (streamed as
@@ -247,14 +245,21 @@ func (s *Service) Handler() http.Handler {
 	return mux
 }
 
-// Status is the preload state the service reports.
+// Status is the state the service reports: the preload's, and the
+// engine's batch when it batches itself (the synthetic engine).
 type Status struct {
 	Ready   bool            `json:"ready"`
 	Error   string          `json:"error,omitempty"`
 	Preload *preload.Report `json:"preload,omitempty"`
+	// Batch is the synthetic engine's batch size, running and queued
+	// sequences.
+	Batch *engine.BatchStats `json:"batch,omitempty"`
 }
 
-// Status reports the preload's state without waiting.
+// batcher is an engine that reports its batch.
+type batcher interface{ Stats() engine.BatchStats }
+
+// Status reports the preload's and the batch's state without waiting.
 func (s *Service) Status() Status {
 	rep, done, err := s.ready.Outcome()
 	if !done {
@@ -263,6 +268,13 @@ func (s *Service) Status() Status {
 	st := Status{Ready: err == nil, Preload: &rep}
 	if err != nil {
 		st.Error = err.Error()
+	}
+	s.mu.Lock()
+	b, ok := s.eng.(batcher)
+	s.mu.Unlock()
+	if ok {
+		stats := b.Stats()
+		st.Batch = &stats
 	}
 	return st
 }
@@ -275,16 +287,22 @@ func (s *Service) statusCode() int {
 }
 
 func (s *Service) chat(w http.ResponseWriter, r *http.Request) {
-	var req engine.ChatRequest
 	body, err := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
-	if err == nil && len(body) > maxBody {
-		err = fmt.Errorf("body over %d bytes", maxBody)
-	}
-	if err == nil {
-		err = json.Unmarshal(body, &req)
-	}
 	if err != nil {
-		writeError(w, http.StatusBadRequest, "invalid_request_error", "", fmt.Errorf("request: %w", err))
+		writeError(w, http.StatusBadRequest, engine.NewErrorBody("invalid_request_error", "reading the request body: "+err.Error(), "", ""))
+		return
+	}
+	if len(body) > maxBody {
+		writeError(w, http.StatusRequestEntityTooLarge, engine.NewErrorBody("invalid_request_error",
+			fmt.Sprintf("The request body is over %d bytes.", maxBody), "", "request_too_large"))
+		return
+	}
+	req, rerr := engine.DecodeChatRequest(body)
+	if rerr == nil {
+		rerr = engine.ValidateChatRequest(req, s.cfg.Limits())
+	}
+	if rerr != nil {
+		writeError(w, http.StatusBadRequest, rerr.Body())
 		return
 	}
 	eng, err := s.engineFor(r.Context())
@@ -292,7 +310,7 @@ func (s *Service) chat(w http.ResponseWriter, r *http.Request) {
 		if r.Context().Err() != nil {
 			return
 		}
-		writeError(w, http.StatusServiceUnavailable, "service_unavailable", "model_loading", err)
+		writeError(w, http.StatusServiceUnavailable, engine.NewErrorBody("service_unavailable", err.Error(), "", "model_loading"))
 		return
 	}
 	if !req.Stream {
@@ -304,53 +322,35 @@ func (s *Service) chat(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, res)
 		return
 	}
-	rc := http.NewResponseController(w)
-	started := false
-	start := func() {
-		if !started {
-			started = true
-			w.Header().Set("Content-Type", "text/event-stream")
-			w.Header().Set("Cache-Control", "no-cache")
-			w.WriteHeader(http.StatusOK)
-		}
+	s.stream(w, r, eng, req)
+}
+
+// errorFor maps an engine error to its HTTP status and OpenAI body, and
+// logs what is the server's fault.
+func (s *Service) errorFor(err error) (int, engine.ErrorBody) {
+	var re *engine.RequestError
+	switch {
+	case errors.As(err, &re):
+		return http.StatusBadRequest, re.Body()
+	case errors.Is(err, engine.ErrBadRequest):
+		return http.StatusBadRequest, engine.NewErrorBody("invalid_request_error", err.Error(), "", "")
+	case errors.Is(err, engine.ErrUnavailable):
+		s.log.Warn("engine unavailable", "err", err)
+		return http.StatusServiceUnavailable, engine.NewErrorBody("service_unavailable", err.Error(), "", "engine_unavailable")
+	case errors.As(err, new(*engine.UpstreamError)):
+		s.log.Error("engine upstream", "err", err)
+		return http.StatusBadGateway, engine.NewErrorBody("upstream_error", err.Error(), "", "")
 	}
-	_, err = eng.Complete(r.Context(), req, func(c engine.Chunk) error {
-		b, err := json.Marshal(c)
-		if err != nil {
-			return err
-		}
-		start()
-		if _, err := fmt.Fprintf(w, "data: %s\n\n", b); err != nil {
-			return err
-		}
-		return rc.Flush()
-	})
-	if err != nil {
-		if !started {
-			s.engineError(w, r, err)
-		}
-		return
-	}
-	start()
-	_, _ = io.WriteString(w, "data: [DONE]\n\n")
-	_ = rc.Flush()
+	s.log.Error("engine", "err", err)
+	return http.StatusInternalServerError, engine.NewErrorBody("server_error", err.Error(), "", "")
 }
 
 func (s *Service) engineError(w http.ResponseWriter, r *http.Request, err error) {
-	switch {
-	case errors.Is(err, engine.ErrBadRequest):
-		writeError(w, http.StatusBadRequest, "invalid_request_error", "", err)
-	case r.Context().Err() != nil:
-	case errors.Is(err, engine.ErrUnavailable):
-		s.log.Warn("engine unavailable", "err", err)
-		writeError(w, http.StatusServiceUnavailable, "service_unavailable", "engine_unavailable", err)
-	case errors.As(err, new(*engine.UpstreamError)):
-		s.log.Error("engine upstream", "err", err)
-		writeError(w, http.StatusBadGateway, "upstream_error", "", err)
-	default:
-		s.log.Error("engine", "err", err)
-		writeError(w, http.StatusInternalServerError, "server_error", "", err)
+	if r.Context().Err() != nil && !errors.Is(err, engine.ErrBadRequest) {
+		return // the client is gone
 	}
+	status, body := s.errorFor(err)
+	writeError(w, status, body)
 }
 
 // HandleEvent is the event function's handler. It takes an API Gateway or
@@ -372,11 +372,14 @@ func (s *Service) HandleEvent(ctx context.Context, event json.RawMessage) (any, 
 	case probe.SCFGate == "status":
 		return s.Status(), nil
 	}
-	var req engine.ChatRequest
-	if err := json.Unmarshal(event, &req); err != nil {
-		return nil, fmt.Errorf("modelserver: chat request: %w", err)
+	req, rerr := engine.DecodeChatRequest(event)
+	if rerr == nil {
+		req.Stream, req.StreamOptions = false, nil
+		rerr = engine.ValidateChatRequest(req, s.cfg.Limits())
 	}
-	req.Stream = false
+	if rerr != nil {
+		return nil, fmt.Errorf("modelserver: chat request: %w", rerr)
+	}
 	eng, err := s.engineFor(ctx)
 	if err != nil {
 		return nil, err

@@ -34,6 +34,13 @@ const (
 	EnvWait    = "SCFGATE_MODEL_READY_WAIT" // how long a request waits for the preload
 	EnvChunkMB = "SCFGATE_MODEL_CHUNK_MB"   // read size of one worker (one Range request)
 
+	// Serving: the synthetic engine's batch, the request limits, the
+	// streams' keep-alive.
+	EnvBatchSize       = "SCFGATE_MODEL_BATCH_SIZE"        // sequences decoded together; = the function's MaxConcurrency
+	EnvMaxOutputTokens = "SCFGATE_MODEL_MAX_OUTPUT_TOKENS" // bound of max_tokens
+	EnvContextWindow   = "SCFGATE_MODEL_CONTEXT_WINDOW"    // bound of prompt + max_tokens; 0 does not check
+	EnvKeepAlive       = "SCFGATE_MODEL_KEEP_ALIVE"        // SSE keep-alive after this much silence, e.g. 15s
+
 	// The openai engine: an OpenAI-compatible server (vLLM, llama.cpp).
 	EnvOpenAIURL = "SCFGATE_MODEL_OPENAI_URL" // its API root, e.g. http://127.0.0.1:8000/v1
 	EnvOpenAIKey = "SCFGATE_MODEL_OPENAI_KEY" // Bearer key; optional, never logged
@@ -109,6 +116,18 @@ func (c Config) Validate() error {
 	}
 	if c.ChunkMB < 0 {
 		return fmt.Errorf("modelfn: %s=%d: want a whole number of MiB", EnvChunkMB, c.ChunkMB)
+	}
+	if c.BatchSize < 1 || c.BatchSize > 100 {
+		return fmt.Errorf("modelfn: %s=%d: want 1..100 (SCF's MaxConcurrency range, which it should equal)", EnvBatchSize, c.BatchSize)
+	}
+	if c.MaxOutputTokens < 1 || (c.Engine == modelserver.EngineSynthetic && c.MaxOutputTokens > engine.MaxOutputTokens) {
+		return fmt.Errorf("modelfn: %s=%d: want 1..%d", EnvMaxOutputTokens, c.MaxOutputTokens, engine.MaxOutputTokens)
+	}
+	if c.ContextWindow < 0 {
+		return fmt.Errorf("modelfn: %s=%d: want a number of tokens, or 0 not to check", EnvContextWindow, c.ContextWindow)
+	}
+	if c.KeepAlive <= 0 {
+		return fmt.Errorf("modelfn: %s=%s: want a duration such as 15s", EnvKeepAlive, c.KeepAlive)
 	}
 	if c.ReadyWait < 0 {
 		return fmt.Errorf("modelfn: %s=%s: want a duration such as 10s", EnvWait, c.ReadyWait)

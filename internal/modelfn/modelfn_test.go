@@ -41,7 +41,8 @@ func post(h http.Handler, body string) *httptest.ResponseRecorder {
 func TestVariables(t *testing.T) {
 	want := map[string]string{"engine": EnvEngine, "name": EnvName, "profile": EnvProfile, "source": EnvSource, "plan": EnvPlan,
 		"dest": EnvDest, "synth_mb": EnvSynthMB, "ready_wait": EnvWait, "chunk_mb": EnvChunkMB, "openai_url": EnvOpenAIURL,
-		"openai_key": EnvOpenAIKey, "hunyuan_model": EnvHunyuanModel, "hunyuan_region": EnvHunyuanRegion}
+		"openai_key": EnvOpenAIKey, "hunyuan_model": EnvHunyuanModel, "hunyuan_region": EnvHunyuanRegion,
+		"batch_size": EnvBatchSize, "max_output_tokens": EnvMaxOutputTokens, "context_window": EnvContextWindow, "keep_alive": EnvKeepAlive}
 	keys := config.Keys(Config{})
 	if len(keys) != len(want) {
 		t.Errorf("keys %v, want %d", keys, len(want))
@@ -63,7 +64,15 @@ func TestFromEnv(t *testing.T) {
 	if err != nil || c.Source != "https://x/m" || c.ReadyWait != 3*time.Second || c.SynthMB != 8 || c.Profile != "eager" {
 		t.Errorf("%+v %v", c, err)
 	}
-	for key, val := range map[string]string{EnvEngine: "vllm", EnvWait: "soon", EnvSynthMB: "-1", EnvProfile: "fast", EnvChunkMB: "x"} {
+	c, err = FromEnv(env(map[string]string{EnvBatchSize: "16", EnvMaxOutputTokens: "512", EnvContextWindow: "4096", EnvKeepAlive: "5s"}))
+	if err != nil || c.BatchSize != 16 || c.MaxOutputTokens != 512 || c.ContextWindow != 4096 || c.KeepAlive != 5*time.Second {
+		t.Errorf("serving settings: %+v %v", c, err)
+	}
+	if d := Default(); d.BatchSize != 8 || d.MaxOutputTokens != 4096 || d.ContextWindow != 8192 || d.KeepAlive != 15*time.Second {
+		t.Errorf("defaults %+v", d)
+	}
+	for key, val := range map[string]string{EnvEngine: "vllm", EnvWait: "soon", EnvSynthMB: "-1", EnvProfile: "fast", EnvChunkMB: "x",
+		EnvBatchSize: "0", EnvMaxOutputTokens: "0", EnvContextWindow: "-1", EnvKeepAlive: "0s"} {
 		if _, err := FromEnv(env(map[string]string{key: val})); err == nil || !strings.Contains(err.Error(), key) {
 			t.Errorf("%s=%s: err = %v, want it named", key, val, err)
 		}
