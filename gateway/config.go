@@ -44,6 +44,15 @@ type Model struct {
 	// Fallback is a backend used while Backend's breaker is open; "" means
 	// none (answer 503).
 	Fallback string `mapstructure:"fallback" json:"fallback"`
+	// MaxOutputTokens bounds a request's max_tokens and
+	// max_completion_tokens (400 above it); 0 leaves the bound to the
+	// model.
+	MaxOutputTokens int `mapstructure:"max_output_tokens" json:"max_output_tokens"`
+	// ContextWindow is the model's context length in tokens; when set, a
+	// max_tokens that leaves no room for a prompt is refused. 0: unknown.
+	// The gateway does not tokenize: a prompt too long for the rest is the
+	// model's to refuse.
+	ContextWindow int `mapstructure:"context_window" json:"context_window"`
 }
 
 // Backend kinds.
@@ -230,6 +239,12 @@ func (c Config) Validate() error {
 		}
 		if m.Fallback != "" && (!backends[m.Fallback] || m.Fallback == m.Backend) {
 			bad(key+".fallback", m.Fallback, "another configured backend, or empty")
+		}
+		if m.MaxOutputTokens < 0 {
+			bad(key+".max_output_tokens", m.MaxOutputTokens, ">= 0 (0: no bound)")
+		}
+		if m.ContextWindow < 0 || (m.ContextWindow > 0 && m.MaxOutputTokens >= m.ContextWindow) {
+			bad(key+".context_window", m.ContextWindow, "0 (unknown) or more than max_output_tokens")
 		}
 	}
 	names := map[string]bool{}

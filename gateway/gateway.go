@@ -268,17 +268,19 @@ func (g *Gateway) chat(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, errInvalidRequest, "could not read the request body", "", "")
 		return
 	}
-	model, stream, err := parseChat(body)
+	f, err := parseChat(body)
 	if err != nil {
-		var re *requestError
-		errors.As(err, &re)
-		writeError(w, http.StatusBadRequest, errInvalidRequest, re.msg, re.param, "invalid_request")
+		writeRequestError(w, err)
 		return
 	}
-	m, ok := g.models[string(model)]
+	m, ok := g.models[string(f.model)]
 	if !ok {
 		writeError(w, http.StatusNotFound, errInvalidRequest,
-			"the model '"+string(model)+"' does not exist", "model", "model_not_found")
+			"the model '"+string(f.model)+"' does not exist", "model", "model_not_found")
+		return
+	}
+	if err := m.checkLimits(&f); err != nil {
+		writeRequestError(w, err)
 		return
 	}
 	if m.Upstream != "" && m.Upstream != m.Name {
@@ -294,7 +296,7 @@ func (g *Gateway) chat(w http.ResponseWriter, r *http.Request) {
 	ctx.init(r.Context(), time.Now().Add(g.cfg.Timeout))
 	defer ctx.stop()
 	breq := &st.breq
-	*breq = BackendRequest{Body: body, Stream: stream, RequestID: st.id}
+	*breq = BackendRequest{Body: body, Stream: f.stream, RequestID: st.id}
 	resp, berr := g.forward(ctx, m, breq)
 	if berr != nil {
 		g.writeBackendError(w, r, st.id, berr)
