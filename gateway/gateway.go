@@ -11,6 +11,7 @@ package gateway
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -297,13 +298,21 @@ func (g *Gateway) chat(w http.ResponseWriter, r *http.Request) {
 	defer ctx.stop()
 	breq := &st.breq
 	*breq = BackendRequest{Body: body, Stream: f.stream, RequestID: st.id}
-	resp, berr := g.forward(ctx, m, breq)
+	att, berr := g.forward(ctx, m, breq)
 	if berr != nil {
 		g.writeBackendError(w, r, st.id, berr)
 		return
 	}
-	defer resp.Body.Close()
-	g.writeResponse(w, resp, st.id)
+	defer att.resp.Body.Close()
+	result := g.writeResponse(ctx, w, att.resp, st.id)
+	if att.done != nil {
+		// A 2xx answer counts only once its body is through: a stream
+		// that fails midway is a failure, one the client left is neither.
+		att.done(result)
+		if result == errFailed {
+			g.metrics.backendError(att.backend, FailUpstream)
+		}
+	}
 }
 
 // readBody reads the whole body, in one allocation when its length is
@@ -319,12 +328,24 @@ func readBody(r *http.Request) ([]byte, error) {
 	return body, nil
 }
 
+// attempt is the backend's answer that forward returns.
+type attempt struct {
+	resp    *BackendResponse
+	backend string
+	// done reports the outcome of a 2xx answer to the breaker once its
+	// body is sent (nil, errFailed or errNotCounted); nil when the
+	// outcome is already reported.
+	done func(error)
+}
+
 // forward sends the request to the model's backend through its breaker,
 // falling back while the breaker is open and retrying retryable failures
-// within the deadline.
-func (g *Gateway) forward(ctx context.Context, m Model, req *BackendRequest) (*BackendResponse, *BackendError) {
+// within the deadline. An upstream's answer, whatever its status, is
+// returned as it is and never retried: a 4xx is the client's (429
+// included: its Retry-After reaches the client).
+func (g *Gateway) forward(ctx context.Context, m Model, req *BackendRequest) (attempt, *BackendError) {
 	var last *BackendError
-	for attempt := 0; ; attempt++ {
+	for n := 0; ; n++ {
 		name := m.Backend
 		b := g.breakers[name]
 		done, err := b.allow()
@@ -333,32 +354,32 @@ func (g *Gateway) forward(ctx context.Context, m Model, req *BackendRequest) (*B
 			done, err = b.allow()
 		}
 		if err != nil {
-			if last != nil && attempt > 0 {
-				return nil, last
+			if last != nil && n > 0 {
+				return attempt{}, last
 			}
-			return nil, &BackendError{Kind: "breaker_open", Status: http.StatusServiceUnavailable,
+			return attempt{}, &BackendError{Kind: "breaker_open", Status: http.StatusServiceUnavailable,
 				RetryAfter: g.breakers[m.Backend].retryAfter(), Err: fmt.Errorf("backend %s: %w", m.Backend, err)}
 		}
 		resp, err := g.backends[name].ChatCompletion(ctx, req)
 		be := g.outcome(ctx, name, resp, err, done)
 		if be == nil {
-			if resp.Status == http.StatusTooManyRequests && attempt < g.cfg.Retry.Max {
-				ra := parseRetryAfter(resp.Header.Get("Retry-After"))
-				if g.backoff(ctx, attempt, ra) {
-					drain(resp.Body)
-					continue
-				}
+			a := attempt{resp: resp, backend: name}
+			if resp.Status < 400 {
+				a.done = done
 			}
-			return resp, nil
+			return a, nil
 		}
 		last = be
-		if !be.Retryable || attempt >= g.cfg.Retry.Max || !g.backoff(ctx, attempt, be.RetryAfter) {
-			return nil, be
+		if !be.Retryable || n >= g.cfg.Retry.Max || !g.backoff(ctx, n, be.RetryAfter) {
+			return attempt{}, be
 		}
 	}
 }
 
 // outcome tells the breaker how the attempt went and classifies errors.
+// A 2xx or 3xx answer is left to the caller, which reports it once the
+// body is sent. A 4xx is never counted: the client's error (or, for 429,
+// the upstream's backpressure) says nothing of the backend's health.
 func (g *Gateway) outcome(ctx context.Context, backend string, resp *BackendResponse, err error, done func(error)) *BackendError {
 	if err == nil {
 		switch {
@@ -366,12 +387,10 @@ func (g *Gateway) outcome(ctx context.Context, backend string, resp *BackendResp
 			done(errFailed)
 			g.metrics.backendError(backend, FailUpstream)
 		case resp.Status == http.StatusTooManyRequests:
-			done(errNotCounted) // backpressure, not ill health
+			done(errNotCounted)
 			g.metrics.backendError(backend, FailThrottle)
 		case resp.Status >= 400:
 			done(errNotCounted)
-		default:
-			done(nil)
 		}
 		return nil
 	}
@@ -409,15 +428,6 @@ func (g *Gateway) backoff(ctx context.Context, attempt int, retryAfter time.Dura
 func drain(rc io.ReadCloser) {
 	_, _ = io.Copy(io.Discard, io.LimitReader(rc, 64<<10))
 	rc.Close()
-}
-
-// parseRetryAfter reads Retry-After in seconds; dates and junk give 0.
-func parseRetryAfter(v string) time.Duration {
-	s, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
-	if err != nil || s < 0 || s > 3600 {
-		return 0
-	}
-	return time.Duration(s * float64(time.Second))
 }
 
 func (g *Gateway) writeBackendError(w http.ResponseWriter, r *http.Request, requestID string, be *BackendError) {
@@ -463,9 +473,14 @@ func headerValue(h http.Header, key string) string {
 	return ""
 }
 
-// writeResponse copies the upstream's answer: SSE event by event with a
-// flush after each, anything else as one copy.
-func (g *Gateway) writeResponse(w http.ResponseWriter, resp *BackendResponse, requestID string) {
+// writeResponse copies the upstream's answer: SSE line by line, flushed
+// at each event's end and whenever nothing more has arrived, anything
+// else as one copy. It
+// returns the answer's outcome for the breaker: nil when the body came
+// through whole, errFailed when the upstream failed midway (the client of
+// a stream is told with an SSE error event), errNotCounted when the
+// client went away. Nothing is retried here: bytes have been sent.
+func (g *Gateway) writeResponse(ctx context.Context, w http.ResponseWriter, resp *BackendResponse, requestID string) error {
 	h := w.Header()
 	for k, v := range resp.Header {
 		if !hopHeader(k) {
@@ -473,39 +488,128 @@ func (g *Gateway) writeResponse(w http.ResponseWriter, resp *BackendResponse, re
 		}
 	}
 	sse := strings.HasPrefix(headerValue(resp.Header, "Content-Type"), "text/event-stream")
-	if !sse {
-		if cl := headerValue(resp.Header, "Content-Length"); cl != "" {
-			h.Set("Content-Length", cl)
-		}
+	if sse {
+		// Proxies must neither cache nor buffer a stream (nginx reads
+		// X-Accel-Buffering).
+		h["Cache-Control"] = noCache
+		h["X-Accel-Buffering"] = accelNo
+	} else if cl := headerValue(resp.Header, "Content-Length"); cl != "" {
+		h.Set("Content-Length", cl)
 	}
 	w.WriteHeader(resp.Status)
 	if !sse {
-		if _, err := io.Copy(w, resp.Body); err != nil {
+		body := &readErr{r: resp.Body}
+		if _, err := io.Copy(w, body); err != nil {
 			g.log.Warn("copy response", "request_id", requestID, "error", err.Error())
+			if body.err != nil && ctx.Err() == nil {
+				return errFailed
+			}
+			return errNotCounted
 		}
-		return
+		return nil
 	}
+	return g.copyStream(ctx, w, resp.Body, requestID)
+}
+
+var (
+	noCache = []string{"no-cache"}
+	accelNo = []string{"no"}
+)
+
+// readErr remembers its reader's error, so that a failed copy tells the
+// upstream's failure from the client's.
+type readErr struct {
+	r   io.Reader
+	err error
+}
+
+func (r *readErr) Read(p []byte) (int, error) {
+	n, err := r.r.Read(p)
+	if err != nil && err != io.EOF {
+		r.err = err
+	}
+	return n, err
+}
+
+// copyStream copies an SSE body, each event flushed as it ends. A stream is whole when it ended after
+// "data: [DONE]" at an event's end; one that breaks off, ends early or
+// ends inside a line gets an "event: error" with an OpenAI error object
+// (unless the upstream sent its own), and counts as a failure.
+func (g *Gateway) copyStream(ctx context.Context, w http.ResponseWriter, body io.Reader, requestID string) error {
 	rc := http.NewResponseController(w)
-	br := bufio.NewReaderSize(resp.Body, 16<<10)
+	br := bufio.NewReaderSize(body, 16<<10)
+	var finished, upstreamError, inEvent bool
 	for {
 		line, err := br.ReadSlice('\n')
-		if len(line) > 0 {
+		if err == nil || errors.Is(err, bufio.ErrBufferFull) {
 			if _, werr := w.Write(line); werr != nil {
-				return
+				return errNotCounted
 			}
-			if len(line) <= 2 && (line[0] == '\n' || line[0] == '\r') { // end of an event
+			endOfEvent := len(line) <= 2 && (line[0] == '\n' || line[0] == '\r')
+			switch {
+			case endOfEvent:
+				inEvent = false
+			case isDone(line):
+				finished, inEvent = true, true
+			default:
+				upstreamError = upstreamError || bytes.HasPrefix(line, eventError)
+				inEvent = true
+			}
+			// Each event goes out when it ends, and anything else (a
+			// ": keep-alive" comment, a long line) once nothing more has
+			// arrived: nothing waits in the gateway.
+			if endOfEvent || br.Buffered() == 0 {
 				_ = rc.Flush()
 			}
-		}
-		if errors.Is(err, bufio.ErrBufferFull) {
 			continue
 		}
-		if err != nil {
-			_ = rc.Flush()
-			if err != io.EOF {
-				g.log.Warn("stream interrupted", "request_id", requestID, "error", err.Error())
+		// The upstream's stream ended, or broke; a partial line is
+		// dropped: half an event is worse than none.
+		if err == io.EOF && len(line) == 0 && finished {
+			if inEvent { // "data: [DONE]" without the blank line after it
+				_, _ = w.Write([]byte("\n"))
 			}
-			return
+			_ = rc.Flush()
+			return nil
 		}
+		if ctx.Err() != nil && errors.Is(context.Cause(ctx), context.Canceled) {
+			return errNotCounted // the client went away
+		}
+		if !upstreamError {
+			msg := "the model's stream ended before it finished"
+			if err != io.EOF {
+				msg = "the model's stream was interrupted"
+				if errors.Is(err, context.DeadlineExceeded) || ctx.Err() != nil {
+					msg = "the model did not finish in time"
+				}
+			}
+			if inEvent {
+				_, _ = w.Write([]byte("\n"))
+			}
+			writeStreamError(w, msg)
+		}
+		_ = rc.Flush()
+		g.log.Warn("stream interrupted", "request_id", requestID, "error", fmt.Sprint(err))
+		return errFailed
 	}
 }
+
+var eventError = []byte("event: error")
+
+// isDone tells the stream's last data line, "data: [DONE]".
+func isDone(line []byte) bool {
+	line = bytes.TrimRight(line, "\r\n")
+	line, ok := bytes.CutPrefix(line, []byte("data:"))
+	return ok && string(bytes.TrimLeft(line, " ")) == "[DONE]"
+}
+
+// writeStreamError sends an OpenAI error object as an SSE error event,
+// which OpenAI's clients raise as an error.
+func writeStreamError(w io.Writer, msg string) {
+	body, _ := json.Marshal(struct {
+		Error apiError `json:"error"`
+	}{apiError{Message: msg, Type: errServer, Code: ptr("backend_stream_error")}})
+	_, _ = fmt.Fprintf(w, "event: error\ndata: %s\n\n", body)
+}
+
+func ptr[T any](v T) *T { return &v }
