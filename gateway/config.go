@@ -3,8 +3,8 @@ package gateway
 import (
 	"errors"
 	"fmt"
-	"net/url"
 	"regexp"
+	"strings"
 	"time"
 )
 
@@ -85,14 +85,38 @@ type SCFConfig struct {
 	Region string `mapstructure:"region" json:"region"`
 }
 
-// HTTPConfig is an OpenAI-compatible backend.
+// HTTPConfig is an OpenAI-compatible backend: a URL, or an SCF function
+// whose Function URL the gateway looks up.
 type HTTPConfig struct {
 	// URL is the base URL; the gateway appends "/chat/completions", so it
-	// usually ends in "/v1" (required).
+	// usually ends in "/v1". Required unless Function is set; it wins over
+	// Function.
 	URL string `mapstructure:"url" json:"url"`
 	// APIKey, when set, is sent as "Authorization: Bearer <key>".
 	APIKey string `mapstructure:"api_key" json:"api_key"`
+	// Auth is "none" (default) or "cam": every request signed with the
+	// gateway's role credentials, for a Function URL with CAM
+	// authentication (the role needs scf:InvokeFunctionUrl).
+	Auth string `mapstructure:"auth" json:"auth"`
+	// Function names an SCF web function whose Function URL (an "http"
+	// trigger, found with ListTriggers at first use) is the backend; the
+	// gateway appends "/v1/chat/completions".
+	Function string `mapstructure:"function" json:"function"`
+	// Namespace and Qualifier of Function; "" mean default and $DEFAULT.
+	Namespace string `mapstructure:"namespace" json:"namespace"`
+	Qualifier string `mapstructure:"qualifier" json:"qualifier"`
+	// Region of Function; "" means the gateway's own.
+	Region string `mapstructure:"region" json:"region"`
+	// Intranet picks the Function URL's VPC address (IntranetUrl) over the
+	// public one.
+	Intranet bool `mapstructure:"intranet" json:"intranet"`
 }
+
+// HTTP backend authentication.
+const (
+	AuthNone = "none"
+	AuthCAM  = "cam"
+)
 
 // Key is one API key.
 type Key struct {
@@ -214,9 +238,17 @@ func (c Config) Validate() error {
 				bad(key+".scf.region", `""`, "a region such as ap-guangzhou")
 			}
 		case KindHTTP:
-			u, err := url.Parse(b.HTTP.URL)
-			if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-				bad(key+".http.url", fmt.Sprintf("%q", b.HTTP.URL), "an http or https URL")
+			if (b.HTTP.URL != "" || b.HTTP.Function == "") && !httpURL(b.HTTP.URL) {
+				bad(key+".http.url", fmt.Sprintf("%q", b.HTTP.URL), "an http or https URL, or a function instead")
+			}
+			switch strings.ToLower(b.HTTP.Auth) {
+			case "", AuthNone:
+			case AuthCAM:
+				if b.HTTP.APIKey != "" {
+					bad(key+".http.api_key", "(hidden)", "empty with auth cam (the signature is the Authorization)")
+				}
+			default:
+				bad(key+".http.auth", fmt.Sprintf("%q", b.HTTP.Auth), "none, cam")
 			}
 		default:
 			bad(key+".kind", fmt.Sprintf("%q", b.Kind), "scf, http")

@@ -56,6 +56,9 @@ type Options struct {
 	Backends map[string]Backend
 	// SCF is how scf backends reach the SCF API.
 	SCF SCFOptions
+	// HTTP is how http backends sign requests to Function URLs and find
+	// them.
+	HTTP HTTPOptions
 	// Transport carries http backends' requests; nil means a transport
 	// cloned from http.DefaultTransport.
 	Transport http.RoundTripper
@@ -133,7 +136,7 @@ func New(cfg Config, opts Options) (*Gateway, error) {
 			case KindSCF:
 				b, err = NewSCFBackend(bc.SCF, opts.SCF)
 			case KindHTTP:
-				b, err = NewHTTPBackend(bc.HTTP, transport)
+				b, err = NewHTTPBackend(bc.HTTP, transport, opts.HTTP)
 			}
 			if err != nil {
 				return nil, fmt.Errorf("gateway: backend %s: %w", bc.Name, err)
