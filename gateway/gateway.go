@@ -1,7 +1,13 @@
 // Package gateway is scfgate's front door: an OpenAI-compatible
 // http.Handler that authenticates API keys, shapes traffic with token
-// buckets, breaks circuits on failing backends and forwards chat
-// completions to SCF functions or OpenAI-compatible HTTP upstreams.
+// buckets, refuses requests OpenAI would refuse (validate.go), breaks
+// circuits on failing backends and forwards chat completions to SCF
+// functions (InvokeFunction: event-function models, no token streaming)
+// or OpenAI-compatible HTTP upstreams (a web function's Function URL,
+// CAM-signed: token streaming and batching). A client's error stays the
+// client's: a 4xx, from the gateway or the model, is never retried and
+// never counted by the breaker. docs/deploy.md tells which backend to
+// choose.
 //
 // The same handler serves a plain HTTP server (scfgate serve, a web
 // function) and SCF event invocations (Gateway.Invoke takes API Gateway
