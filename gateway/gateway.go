@@ -313,7 +313,7 @@ func (g *Gateway) chat(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer att.resp.Body.Close()
-	result := g.writeResponse(ctx, w, att.resp, st.id)
+	result := g.writeResponse(ctx, w, att.resp, st)
 	if att.done != nil {
 		// A 2xx answer counts only once its body is through: a stream
 		// that fails midway is a failure, one the client left is neither.
@@ -489,7 +489,7 @@ func headerValue(h http.Header, key string) string {
 // through whole, errFailed when the upstream failed midway (the client of
 // a stream is told with an SSE error event), errNotCounted when the
 // client went away. Nothing is retried here: bytes have been sent.
-func (g *Gateway) writeResponse(ctx context.Context, w http.ResponseWriter, resp *BackendResponse, requestID string) error {
+func (g *Gateway) writeResponse(ctx context.Context, w http.ResponseWriter, resp *BackendResponse, st *requestState) error {
 	h := w.Header()
 	for k, v := range resp.Header {
 		if !hopHeader(k) {
@@ -507,17 +507,18 @@ func (g *Gateway) writeResponse(ctx context.Context, w http.ResponseWriter, resp
 	}
 	w.WriteHeader(resp.Status)
 	if !sse {
-		body := &readErr{r: resp.Body}
-		if _, err := io.Copy(w, body); err != nil {
-			g.log.Warn("copy response", "request_id", requestID, "error", err.Error())
-			if body.err != nil && ctx.Err() == nil {
-				return errFailed
+		cw := &st.cw // in the request's state: no allocation of its own
+		cw.w = w
+		if _, err := io.Copy(cw, resp.Body); err != nil {
+			g.log.Warn("copy response", "request_id", st.id, "error", err.Error())
+			if cw.err == nil && ctx.Err() == nil {
+				return errFailed // the upstream's body broke off
 			}
 			return errNotCounted
 		}
 		return nil
 	}
-	return g.copyStream(ctx, w, resp.Body, requestID)
+	return g.copyStream(ctx, w, resp.Body, st.id)
 }
 
 var (
@@ -525,17 +526,19 @@ var (
 	accelNo = []string{"no"}
 )
 
-// readErr remembers its reader's error, so that a failed copy tells the
-// upstream's failure from the client's.
-type readErr struct {
-	r   io.Reader
+// writeErr remembers its writer's error, so that a failed copy tells the
+// client's failure from the upstream's. It hides no io.ReaderFrom (a
+// ResponseWriter has none to hide), and a body that is an io.WriterTo
+// still copies without a buffer.
+type writeErr struct {
+	w   io.Writer
 	err error
 }
 
-func (r *readErr) Read(p []byte) (int, error) {
-	n, err := r.r.Read(p)
-	if err != nil && err != io.EOF {
-		r.err = err
+func (w *writeErr) Write(p []byte) (int, error) {
+	n, err := w.w.Write(p)
+	if err != nil {
+		w.err = err
 	}
 	return n, err
 }
