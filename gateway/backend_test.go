@@ -138,7 +138,7 @@ func TestHTTPBackend(t *testing.T) {
 		_, _ = io.WriteString(w, completion)
 	}))
 	defer srv.Close()
-	b, err := NewHTTPBackend(HTTPConfig{URL: srv.URL + "/v1/", APIKey: "upstream-key"}, nil)
+	b, err := NewHTTPBackend(HTTPConfig{URL: srv.URL + "/v1/", APIKey: "upstream-key"}, nil, HTTPOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -155,7 +155,7 @@ func TestHTTPBackend(t *testing.T) {
 	ln, _ := net.Listen("tcp", "127.0.0.1:0")
 	addr := ln.Addr().String()
 	ln.Close()
-	dead, _ := NewHTTPBackend(HTTPConfig{URL: "http://" + addr + "/v1"}, nil)
+	dead, _ := NewHTTPBackend(HTTPConfig{URL: "http://" + addr + "/v1"}, nil, HTTPOptions{})
 	_, err = dead.ChatCompletion(context.Background(), &BackendRequest{Body: []byte(goodBody)})
 	var be *BackendError
 	if !errors.As(err, &be) || be.Kind != FailConnect || !be.Retryable {
@@ -167,7 +167,7 @@ func TestHTTPBackend(t *testing.T) {
 	if !errors.As(err, &be) || be.Kind != FailCanceled {
 		t.Errorf("canceled: %#v", err)
 	}
-	if _, err := NewHTTPBackend(HTTPConfig{URL: "ftp://x"}, nil); err == nil {
+	if _, err := NewHTTPBackend(HTTPConfig{URL: "ftp://x"}, nil, HTTPOptions{}); err == nil {
 		t.Error("ftp URL accepted")
 	}
 }

@@ -5,72 +5,75 @@ import "bytes"
 // The chat request scanner.
 //
 // Every chat completion's body is parsed for its "model" and "stream"
-// and checked for the shape parseChatRequest demands. encoding/json does
-// that by reflection, with allocations for the decoded struct, the
-// messages slice and every string; scanChat reads the same bodies in one
-// pass without allocating, which is a good part of the request path's
-// budget. Its contract:
+// and checked against validate.go's rules. encoding/json does that by
+// reflection, with allocations for the decoded struct, the messages slice
+// and every string; scanChat reads the same bodies in one pass without
+// allocating, which is a good part of the request path's budget. Its
+// contract:
 //
 //   - parseChat, the only caller, gives for every body exactly what
-//     parseChatRequest (encoding/json) gives: the same model and stream,
-//     or the same error. FuzzScanChat checks it.
+//     parseChatRequest (encoding/json) gives: the same fields, or the
+//     same error. FuzzScanChat checks it.
 //   - scanChat accepts (ok is true) only a body parseChatRequest accepts,
-//     and then returns the same model and stream. It accepts a JSON
-//     object, with JSON whitespace around and within it, whose member
-//     names have no escapes and where:
+//     and then returns the same fields. It accepts a JSON object, with
+//     JSON whitespace around and within it, whose member names have no
+//     escapes and where:
 //     "model" is a string of printable ASCII without escapes, or null,
 //     and the last one is not empty;
-//     "messages" comes once, as a non-empty array of objects each with a
-//     non-empty string "role" (escapes allowed), or null;
+//     "messages" comes once, as a non-empty array of objects, or null;
+//     in each message the last non-null "role" is a string without
+//     escapes naming a valid role, and the last "content" passes
+//     checkContent;
 //     "stream" is true, false or null;
+//     the checked parameters (topNames after the third) are any valid JSON values that
+//     pass chatParams.check, which reads the same raw bytes
+//     parseChatRequest hands it (the last member wins, null is unset);
 //     any other member is any valid JSON value, nested at most
 //     maxScanDepth deep.
 //     Members are matched as encoding/json matches them: a later member
-//     replaces an earlier one and null leaves a member as it was.
+//     replaces an earlier one and null leaves "model" and "stream" as
+//     they were.
 //   - scanChat refuses (ok is false) everything else, and then parseChat
 //     falls back to encoding/json: every invalid body; a member name with
-//     an escape or a non-ASCII byte, or that matches "model", "messages",
-//     "stream" or "role" only in another case (encoding/json would fold
-//     it onto the field); a model with escapes or bytes outside printable
+//     an escape or a non-ASCII byte, or that matches a name it reads
+//     only in another case (encoding/json would fold it onto the field);
+//     a model or role with escapes, a model with bytes outside printable
 //     ASCII; a second "messages" (encoding/json would reuse the first's
-//     elements); deeper nesting; and every body parseChatRequest refuses
-//     (wrong types, empty model, no messages, a message without role).
+//     elements); deeper nesting; and every body parseChatRequest refuses.
 //     Refusing a valid body costs only speed, never correctness.
 //   - The model it returns is a slice of body, not a copy.
 
 // parseChat is parseChatRequest for the serving path: it returns the model
-// as a slice of body and no messages. A body that scanChat accepts is
-// decoded without encoding/json; anything else (every error, and the rare
-// valid body scanChat does not decide) goes through parseChatRequest, so
-// that results and error messages are the same.
-func parseChat(body []byte) (model []byte, stream bool, err error) {
-	if model, stream, ok := scanChat(body); ok {
-		return model, stream, nil
+// as a slice of body. A body that scanChat accepts is decoded without
+// encoding/json; anything else (every error, and the rare valid body
+// scanChat does not decide) goes through parseChatRequest, so that
+// results and error messages are the same.
+func parseChat(body []byte) (chatFields, error) {
+	if f, ok := scanChat(body); ok {
+		return f, nil
 	}
-	req, err := parseChatRequest(body)
-	return []byte(req.Model), req.Stream, err
+	return parseChatRequest(body)
 }
 
 // maxScanDepth bounds the nesting scanChat follows; deeper bodies go to
 // encoding/json.
 const maxScanDepth = 64
 
+// topNames are the top-level members scanChat reads: model, messages,
+// stream, then the checked parameters in chatParams' order.
+var topNames = [3 + numParams]string{"model", "messages", "stream", "max_tokens", "max_completion_tokens",
+	"temperature", "top_p", "n", "stop", "stream_options"}
+
 // scanChat decodes, in one pass and without allocating, a Chat Completions
-// body that parseChatRequest would accept: a JSON object whose "model" is
-// a non-empty string of printable ASCII without escapes and whose
-// "messages" is a non-empty array of objects, each with a non-empty string
-// "role". ok is false for anything else, including every invalid body;
-// the caller then asks parseChatRequest. When ok is true, model and stream
-// are what parseChatRequest would decode: members are matched by name as
-// encoding/json matches them (the exact name, or the same name in another
-// ASCII case), a later member replaces an earlier one, null leaves a
-// member as it was, and unknown members are skipped but checked for
-// syntax.
-func scanChat(body []byte) (model []byte, stream, ok bool) {
+// body that parseChatRequest would accept (see the contract above). ok is
+// false for anything else, including every invalid body; the caller then
+// asks parseChatRequest.
+func scanChat(body []byte) (f chatFields, ok bool) {
 	s := scanner{b: body}
+	var params chatParams
 	s.ws()
 	if !s.eat('{') {
-		return nil, false, false
+		return f, false
 	}
 	messages, seenMessages := 0, false
 	s.ws()
@@ -79,48 +82,54 @@ func scanChat(body []byte) (model []byte, stream, ok bool) {
 			s.ws()
 			name, plain := s.str()
 			if !plain || !s.colon() {
-				return nil, false, false
+				return f, false
 			}
-			switch field := matchName(name, "model", "messages", "stream"); field {
+			switch field := matchName(name, topNames[:]...); field {
 			case -1: // folded match of a field, or a name encoding/json might fold to one
-				return nil, false, false
+				return f, false
 			case 0:
 				switch {
 				case s.peek() == '"':
 					v, plain := s.str()
 					if !plain || !printableASCII(v) {
-						return nil, false, false
+						return f, false
 					}
-					model = v
+					f.model = v
 				case !s.lit("null"):
-					return nil, false, false
+					return f, false
 				}
 			case 1:
 				if seenMessages { // a second array would reuse the first's elements
-					return nil, false, false
+					return f, false
 				}
 				seenMessages = true
 				switch {
 				case s.peek() == '[':
 					if messages = s.messages(); messages <= 0 {
-						return nil, false, false
+						return f, false
 					}
 				case !s.lit("null"):
-					return nil, false, false
+					return f, false
 				}
 			case 2:
 				switch {
 				case s.lit("true"):
-					stream = true
+					f.stream = true
 				case s.lit("false"):
-					stream = false
+					f.stream = false
 				case !s.lit("null"):
-					return nil, false, false
+					return f, false
+				}
+			case len(topNames):
+				if !s.value(0) {
+					return f, false
 				}
 			default:
+				start := s.i
 				if !s.value(0) {
-					return nil, false, false
+					return f, false
 				}
+				params[field-3] = s.b[start:s.i]
 			}
 			s.ws()
 			if s.eat(',') {
@@ -129,14 +138,17 @@ func scanChat(body []byte) (model []byte, stream, ok bool) {
 			if s.eat('}') {
 				break
 			}
-			return nil, false, false
+			return f, false
 		}
 	}
 	s.ws()
-	if s.i != len(s.b) || len(model) == 0 || messages == 0 {
-		return nil, false, false
+	if s.i != len(s.b) || len(f.model) == 0 || messages == 0 {
+		return f, false
 	}
-	return model, stream, true
+	if params.check(&f) != nil {
+		return f, false
+	}
+	return f, true
 }
 
 // matchName tells which of names (lower-case ASCII) name is: its index
@@ -379,8 +391,9 @@ func (s *scanner) value(depth int) bool {
 }
 
 // messages reads the "messages" array and returns how many messages it
-// holds, or -1 unless every element is an object with a non-empty string
-// "role".
+// holds, or -1 unless every element is an object whose last non-null
+// "role" is a valid role without escapes and whose last "content" passes
+// checkContent.
 func (s *scanner) messages() int {
 	s.i++ // '['
 	s.ws()
@@ -393,7 +406,7 @@ func (s *scanner) messages() int {
 		if !s.eat('{') {
 			return -1 // null leaves a role empty; other values are type errors
 		}
-		hasRole := false
+		var role, content []byte
 		s.ws()
 		if !s.eat('}') {
 			for {
@@ -402,19 +415,27 @@ func (s *scanner) messages() int {
 				if !plain || !s.colon() {
 					return -1
 				}
-				switch matchName(name, "role") {
+				switch matchName(name, "role", "content") {
 				case -1:
 					return -1
 				case 0:
 					if s.peek() == '"' {
-						ok, empty := s.skipStr()
-						if !ok {
+						v, plain := s.str()
+						if !plain {
 							return -1
 						}
-						hasRole = !empty
+						role = v
 					} else if !s.lit("null") {
 						return -1
+					} else {
+						role = nil
 					}
+				case 1:
+					start := s.i
+					if !s.value(2) {
+						return -1
+					}
+					content = s.b[start:s.i]
 				default:
 					if !s.value(2) {
 						return -1
@@ -430,7 +451,7 @@ func (s *scanner) messages() int {
 				return -1
 			}
 		}
-		if !hasRole {
+		if !validRole(role) || checkContent(n, content) != nil {
 			return -1
 		}
 		n++

@@ -3,8 +3,8 @@ package gateway
 import (
 	"errors"
 	"fmt"
-	"net/url"
 	"regexp"
+	"strings"
 	"time"
 )
 
@@ -44,6 +44,15 @@ type Model struct {
 	// Fallback is a backend used while Backend's breaker is open; "" means
 	// none (answer 503).
 	Fallback string `mapstructure:"fallback" json:"fallback"`
+	// MaxOutputTokens bounds a request's max_tokens and
+	// max_completion_tokens (400 above it); 0 leaves the bound to the
+	// model.
+	MaxOutputTokens int `mapstructure:"max_output_tokens" json:"max_output_tokens"`
+	// ContextWindow is the model's context length in tokens; when set, a
+	// max_tokens that leaves no room for a prompt is refused. 0: unknown.
+	// The gateway does not tokenize: a prompt too long for the rest is the
+	// model's to refuse.
+	ContextWindow int `mapstructure:"context_window" json:"context_window"`
 }
 
 // Backend kinds.
@@ -76,14 +85,38 @@ type SCFConfig struct {
 	Region string `mapstructure:"region" json:"region"`
 }
 
-// HTTPConfig is an OpenAI-compatible backend.
+// HTTPConfig is an OpenAI-compatible backend: a URL, or an SCF function
+// whose Function URL the gateway looks up.
 type HTTPConfig struct {
 	// URL is the base URL; the gateway appends "/chat/completions", so it
-	// usually ends in "/v1" (required).
+	// usually ends in "/v1". Required unless Function is set; it wins over
+	// Function.
 	URL string `mapstructure:"url" json:"url"`
 	// APIKey, when set, is sent as "Authorization: Bearer <key>".
 	APIKey string `mapstructure:"api_key" json:"api_key"`
+	// Auth is "none" (default) or "cam": every request signed with the
+	// gateway's role credentials, for a Function URL with CAM
+	// authentication (the role needs scf:InvokeFunctionUrl).
+	Auth string `mapstructure:"auth" json:"auth"`
+	// Function names an SCF web function whose Function URL (an "http"
+	// trigger, found with ListTriggers at first use) is the backend; the
+	// gateway appends "/v1/chat/completions".
+	Function string `mapstructure:"function" json:"function"`
+	// Namespace and Qualifier of Function; "" mean default and $DEFAULT.
+	Namespace string `mapstructure:"namespace" json:"namespace"`
+	Qualifier string `mapstructure:"qualifier" json:"qualifier"`
+	// Region of Function; "" means the gateway's own.
+	Region string `mapstructure:"region" json:"region"`
+	// Intranet picks the Function URL's VPC address (IntranetUrl) over the
+	// public one.
+	Intranet bool `mapstructure:"intranet" json:"intranet"`
 }
+
+// HTTP backend authentication.
+const (
+	AuthNone = "none"
+	AuthCAM  = "cam"
+)
 
 // Key is one API key.
 type Key struct {
@@ -205,9 +238,17 @@ func (c Config) Validate() error {
 				bad(key+".scf.region", `""`, "a region such as ap-guangzhou")
 			}
 		case KindHTTP:
-			u, err := url.Parse(b.HTTP.URL)
-			if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-				bad(key+".http.url", fmt.Sprintf("%q", b.HTTP.URL), "an http or https URL")
+			if (b.HTTP.URL != "" || b.HTTP.Function == "") && !httpURL(b.HTTP.URL) {
+				bad(key+".http.url", fmt.Sprintf("%q", b.HTTP.URL), "an http or https URL, or a function instead")
+			}
+			switch strings.ToLower(b.HTTP.Auth) {
+			case "", AuthNone:
+			case AuthCAM:
+				if b.HTTP.APIKey != "" {
+					bad(key+".http.api_key", "(hidden)", "empty with auth cam (the signature is the Authorization)")
+				}
+			default:
+				bad(key+".http.auth", fmt.Sprintf("%q", b.HTTP.Auth), "none, cam")
 			}
 		default:
 			bad(key+".kind", fmt.Sprintf("%q", b.Kind), "scf, http")
@@ -230,6 +271,12 @@ func (c Config) Validate() error {
 		}
 		if m.Fallback != "" && (!backends[m.Fallback] || m.Fallback == m.Backend) {
 			bad(key+".fallback", m.Fallback, "another configured backend, or empty")
+		}
+		if m.MaxOutputTokens < 0 {
+			bad(key+".max_output_tokens", m.MaxOutputTokens, ">= 0 (0: no bound)")
+		}
+		if m.ContextWindow < 0 || (m.ContextWindow > 0 && m.MaxOutputTokens >= m.ContextWindow) {
+			bad(key+".context_window", m.ContextWindow, "0 (unknown) or more than max_output_tokens")
 		}
 	}
 	names := map[string]bool{}

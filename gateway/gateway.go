@@ -1,7 +1,13 @@
 // Package gateway is scfgate's front door: an OpenAI-compatible
 // http.Handler that authenticates API keys, shapes traffic with token
-// buckets, breaks circuits on failing backends and forwards chat
-// completions to SCF functions or OpenAI-compatible HTTP upstreams.
+// buckets, refuses requests OpenAI would refuse (validate.go), breaks
+// circuits on failing backends and forwards chat completions to SCF
+// functions (InvokeFunction: event-function models, no token streaming)
+// or OpenAI-compatible HTTP upstreams (a web function's Function URL,
+// CAM-signed: token streaming and batching). A client's error stays the
+// client's: a 4xx, from the gateway or the model, is never retried and
+// never counted by the breaker. docs/deploy.md tells which backend to
+// choose.
 //
 // The same handler serves a plain HTTP server (scfgate serve, a web
 // function) and SCF event invocations (Gateway.Invoke takes API Gateway
@@ -11,6 +17,7 @@ package gateway
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -55,6 +62,9 @@ type Options struct {
 	Backends map[string]Backend
 	// SCF is how scf backends reach the SCF API.
 	SCF SCFOptions
+	// HTTP is how http backends sign requests to Function URLs and find
+	// them.
+	HTTP HTTPOptions
 	// Transport carries http backends' requests; nil means a transport
 	// cloned from http.DefaultTransport.
 	Transport http.RoundTripper
@@ -132,7 +142,7 @@ func New(cfg Config, opts Options) (*Gateway, error) {
 			case KindSCF:
 				b, err = NewSCFBackend(bc.SCF, opts.SCF)
 			case KindHTTP:
-				b, err = NewHTTPBackend(bc.HTTP, transport)
+				b, err = NewHTTPBackend(bc.HTTP, transport, opts.HTTP)
 			}
 			if err != nil {
 				return nil, fmt.Errorf("gateway: backend %s: %w", bc.Name, err)
@@ -268,17 +278,19 @@ func (g *Gateway) chat(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, errInvalidRequest, "could not read the request body", "", "")
 		return
 	}
-	model, stream, err := parseChat(body)
+	f, err := parseChat(body)
 	if err != nil {
-		var re *requestError
-		errors.As(err, &re)
-		writeError(w, http.StatusBadRequest, errInvalidRequest, re.msg, re.param, "invalid_request")
+		writeRequestError(w, err)
 		return
 	}
-	m, ok := g.models[string(model)]
+	m, ok := g.models[string(f.model)]
 	if !ok {
 		writeError(w, http.StatusNotFound, errInvalidRequest,
-			"the model '"+string(model)+"' does not exist", "model", "model_not_found")
+			"the model '"+string(f.model)+"' does not exist", "model", "model_not_found")
+		return
+	}
+	if err := m.checkLimits(&f); err != nil {
+		writeRequestError(w, err)
 		return
 	}
 	if m.Upstream != "" && m.Upstream != m.Name {
@@ -294,14 +306,22 @@ func (g *Gateway) chat(w http.ResponseWriter, r *http.Request) {
 	ctx.init(r.Context(), time.Now().Add(g.cfg.Timeout))
 	defer ctx.stop()
 	breq := &st.breq
-	*breq = BackendRequest{Body: body, Stream: stream, RequestID: st.id}
-	resp, berr := g.forward(ctx, m, breq)
+	*breq = BackendRequest{Body: body, Stream: f.stream, RequestID: st.id}
+	att, berr := g.forward(ctx, m, breq)
 	if berr != nil {
 		g.writeBackendError(w, r, st.id, berr)
 		return
 	}
-	defer resp.Body.Close()
-	g.writeResponse(w, resp, st.id)
+	defer att.resp.Body.Close()
+	result := g.writeResponse(ctx, w, att.resp, st)
+	if att.done != nil {
+		// A 2xx answer counts only once its body is through: a stream
+		// that fails midway is a failure, one the client left is neither.
+		att.done(result)
+		if result == errFailed {
+			g.metrics.backendError(att.backend, FailUpstream)
+		}
+	}
 }
 
 // readBody reads the whole body, in one allocation when its length is
@@ -317,12 +337,24 @@ func readBody(r *http.Request) ([]byte, error) {
 	return body, nil
 }
 
+// attempt is the backend's answer that forward returns.
+type attempt struct {
+	resp    *BackendResponse
+	backend string
+	// done reports the outcome of a 2xx answer to the breaker once its
+	// body is sent (nil, errFailed or errNotCounted); nil when the
+	// outcome is already reported.
+	done func(error)
+}
+
 // forward sends the request to the model's backend through its breaker,
 // falling back while the breaker is open and retrying retryable failures
-// within the deadline.
-func (g *Gateway) forward(ctx context.Context, m Model, req *BackendRequest) (*BackendResponse, *BackendError) {
+// within the deadline. An upstream's answer, whatever its status, is
+// returned as it is and never retried: a 4xx is the client's (429
+// included: its Retry-After reaches the client).
+func (g *Gateway) forward(ctx context.Context, m Model, req *BackendRequest) (attempt, *BackendError) {
 	var last *BackendError
-	for attempt := 0; ; attempt++ {
+	for n := 0; ; n++ {
 		name := m.Backend
 		b := g.breakers[name]
 		done, err := b.allow()
@@ -331,32 +363,32 @@ func (g *Gateway) forward(ctx context.Context, m Model, req *BackendRequest) (*B
 			done, err = b.allow()
 		}
 		if err != nil {
-			if last != nil && attempt > 0 {
-				return nil, last
+			if last != nil && n > 0 {
+				return attempt{}, last
 			}
-			return nil, &BackendError{Kind: "breaker_open", Status: http.StatusServiceUnavailable,
+			return attempt{}, &BackendError{Kind: "breaker_open", Status: http.StatusServiceUnavailable,
 				RetryAfter: g.breakers[m.Backend].retryAfter(), Err: fmt.Errorf("backend %s: %w", m.Backend, err)}
 		}
 		resp, err := g.backends[name].ChatCompletion(ctx, req)
 		be := g.outcome(ctx, name, resp, err, done)
 		if be == nil {
-			if resp.Status == http.StatusTooManyRequests && attempt < g.cfg.Retry.Max {
-				ra := parseRetryAfter(resp.Header.Get("Retry-After"))
-				if g.backoff(ctx, attempt, ra) {
-					drain(resp.Body)
-					continue
-				}
+			a := attempt{resp: resp, backend: name}
+			if resp.Status < 400 {
+				a.done = done
 			}
-			return resp, nil
+			return a, nil
 		}
 		last = be
-		if !be.Retryable || attempt >= g.cfg.Retry.Max || !g.backoff(ctx, attempt, be.RetryAfter) {
-			return nil, be
+		if !be.Retryable || n >= g.cfg.Retry.Max || !g.backoff(ctx, n, be.RetryAfter) {
+			return attempt{}, be
 		}
 	}
 }
 
 // outcome tells the breaker how the attempt went and classifies errors.
+// A 2xx or 3xx answer is left to the caller, which reports it once the
+// body is sent. A 4xx is never counted: the client's error (or, for 429,
+// the upstream's backpressure) says nothing of the backend's health.
 func (g *Gateway) outcome(ctx context.Context, backend string, resp *BackendResponse, err error, done func(error)) *BackendError {
 	if err == nil {
 		switch {
@@ -364,12 +396,10 @@ func (g *Gateway) outcome(ctx context.Context, backend string, resp *BackendResp
 			done(errFailed)
 			g.metrics.backendError(backend, FailUpstream)
 		case resp.Status == http.StatusTooManyRequests:
-			done(errNotCounted) // backpressure, not ill health
+			done(errNotCounted)
 			g.metrics.backendError(backend, FailThrottle)
 		case resp.Status >= 400:
 			done(errNotCounted)
-		default:
-			done(nil)
 		}
 		return nil
 	}
@@ -407,15 +437,6 @@ func (g *Gateway) backoff(ctx context.Context, attempt int, retryAfter time.Dura
 func drain(rc io.ReadCloser) {
 	_, _ = io.Copy(io.Discard, io.LimitReader(rc, 64<<10))
 	rc.Close()
-}
-
-// parseRetryAfter reads Retry-After in seconds; dates and junk give 0.
-func parseRetryAfter(v string) time.Duration {
-	s, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
-	if err != nil || s < 0 || s > 3600 {
-		return 0
-	}
-	return time.Duration(s * float64(time.Second))
 }
 
 func (g *Gateway) writeBackendError(w http.ResponseWriter, r *http.Request, requestID string, be *BackendError) {
@@ -461,9 +482,14 @@ func headerValue(h http.Header, key string) string {
 	return ""
 }
 
-// writeResponse copies the upstream's answer: SSE event by event with a
-// flush after each, anything else as one copy.
-func (g *Gateway) writeResponse(w http.ResponseWriter, resp *BackendResponse, requestID string) {
+// writeResponse copies the upstream's answer: SSE line by line, flushed
+// at each event's end and whenever nothing more has arrived, anything
+// else as one copy. It
+// returns the answer's outcome for the breaker: nil when the body came
+// through whole, errFailed when the upstream failed midway (the client of
+// a stream is told with an SSE error event), errNotCounted when the
+// client went away. Nothing is retried here: bytes have been sent.
+func (g *Gateway) writeResponse(ctx context.Context, w http.ResponseWriter, resp *BackendResponse, st *requestState) error {
 	h := w.Header()
 	for k, v := range resp.Header {
 		if !hopHeader(k) {
@@ -471,39 +497,131 @@ func (g *Gateway) writeResponse(w http.ResponseWriter, resp *BackendResponse, re
 		}
 	}
 	sse := strings.HasPrefix(headerValue(resp.Header, "Content-Type"), "text/event-stream")
-	if !sse {
-		if cl := headerValue(resp.Header, "Content-Length"); cl != "" {
-			h.Set("Content-Length", cl)
-		}
+	if sse {
+		// Proxies must neither cache nor buffer a stream (nginx reads
+		// X-Accel-Buffering).
+		h["Cache-Control"] = noCache
+		h["X-Accel-Buffering"] = accelNo
+	} else if cl := headerValue(resp.Header, "Content-Length"); cl != "" {
+		h.Set("Content-Length", cl)
 	}
 	w.WriteHeader(resp.Status)
 	if !sse {
-		if _, err := io.Copy(w, resp.Body); err != nil {
-			g.log.Warn("copy response", "request_id", requestID, "error", err.Error())
+		cw := &st.cw // in the request's state: no allocation of its own
+		cw.w = w
+		if _, err := io.Copy(cw, resp.Body); err != nil {
+			g.log.Warn("copy response", "request_id", st.id, "error", err.Error())
+			if cw.err == nil && ctx.Err() == nil {
+				return errFailed // the upstream's body broke off
+			}
+			return errNotCounted
 		}
-		return
+		return nil
 	}
+	return g.copyStream(ctx, w, resp.Body, st.id)
+}
+
+var (
+	noCache = []string{"no-cache"}
+	accelNo = []string{"no"}
+)
+
+// writeErr remembers its writer's error, so that a failed copy tells the
+// client's failure from the upstream's. It hides no io.ReaderFrom (a
+// ResponseWriter has none to hide), and a body that is an io.WriterTo
+// still copies without a buffer.
+type writeErr struct {
+	w   io.Writer
+	err error
+}
+
+func (w *writeErr) Write(p []byte) (int, error) {
+	n, err := w.w.Write(p)
+	if err != nil {
+		w.err = err
+	}
+	return n, err
+}
+
+// copyStream copies an SSE body, each event flushed as it ends. A stream is whole when it ended after
+// "data: [DONE]" at an event's end; one that breaks off, ends early or
+// ends inside a line gets an "event: error" with an OpenAI error object
+// (unless the upstream sent its own), and counts as a failure.
+func (g *Gateway) copyStream(ctx context.Context, w http.ResponseWriter, body io.Reader, requestID string) error {
 	rc := http.NewResponseController(w)
-	br := bufio.NewReaderSize(resp.Body, 16<<10)
+	br := bufio.NewReaderSize(body, 16<<10)
+	var finished, upstreamError, inEvent bool
 	for {
 		line, err := br.ReadSlice('\n')
-		if len(line) > 0 {
+		if err == nil || errors.Is(err, bufio.ErrBufferFull) {
 			if _, werr := w.Write(line); werr != nil {
-				return
+				return errNotCounted
 			}
-			if len(line) <= 2 && (line[0] == '\n' || line[0] == '\r') { // end of an event
+			endOfEvent := len(line) <= 2 && (line[0] == '\n' || line[0] == '\r')
+			switch {
+			case endOfEvent:
+				inEvent = false
+			case isDone(line):
+				finished, inEvent = true, true
+			default:
+				upstreamError = upstreamError || bytes.HasPrefix(line, eventError)
+				inEvent = true
+			}
+			// Each event goes out when it ends, and anything else (a
+			// ": keep-alive" comment, a long line) once nothing more has
+			// arrived: nothing waits in the gateway.
+			if endOfEvent || br.Buffered() == 0 {
 				_ = rc.Flush()
 			}
-		}
-		if errors.Is(err, bufio.ErrBufferFull) {
 			continue
 		}
-		if err != nil {
-			_ = rc.Flush()
-			if err != io.EOF {
-				g.log.Warn("stream interrupted", "request_id", requestID, "error", err.Error())
+		// The upstream's stream ended, or broke; a partial line is
+		// dropped: half an event is worse than none.
+		if err == io.EOF && len(line) == 0 && finished {
+			if inEvent { // "data: [DONE]" without the blank line after it
+				_, _ = w.Write([]byte("\n"))
 			}
-			return
+			_ = rc.Flush()
+			return nil
 		}
+		if ctx.Err() != nil && errors.Is(context.Cause(ctx), context.Canceled) {
+			return errNotCounted // the client went away
+		}
+		if !upstreamError {
+			msg := "the model's stream ended before it finished"
+			if err != io.EOF {
+				msg = "the model's stream was interrupted"
+				if errors.Is(err, context.DeadlineExceeded) || ctx.Err() != nil {
+					msg = "the model did not finish in time"
+				}
+			}
+			if inEvent {
+				_, _ = w.Write([]byte("\n"))
+			}
+			writeStreamError(w, msg)
+		}
+		_ = rc.Flush()
+		g.log.Warn("stream interrupted", "request_id", requestID, "error", fmt.Sprint(err))
+		return errFailed
 	}
 }
+
+var eventError = []byte("event: error")
+
+// isDone tells the stream's last data line, "data: [DONE]".
+func isDone(line []byte) bool {
+	line = bytes.TrimRight(line, "\r\n")
+	line, ok := bytes.CutPrefix(line, []byte("data:"))
+	return ok && string(bytes.TrimLeft(line, " ")) == "[DONE]"
+}
+
+// writeStreamError sends an OpenAI error object as an SSE error event,
+// which OpenAI's clients raise as an error.
+func writeStreamError(w io.Writer, msg string) {
+	body, _ := json.Marshal(struct {
+		Error apiError `json:"error"`
+	}{apiError{Message: msg, Type: errServer, Code: ptr("backend_stream_error")}})
+	_, _ = fmt.Fprintf(w, "event: error\ndata: %s\n\n", body)
+}
+
+func ptr[T any](v T) *T { return &v }

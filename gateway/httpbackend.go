@@ -9,39 +9,163 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"syscall"
+	"time"
+
+	"github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/common"
+
+	"github.com/scfgate/scfgate/internal/tencentcloud"
 )
 
-// HTTPBackend forwards to an OpenAI-compatible endpoint (a web function,
-// vLLM, llama.cpp's server, Hunyuan's OpenAI-compatible API). Responses,
-// SSE included, are streamed back as they arrive; cancelling the request's
-// context (the client went away) cancels the upstream request.
+// HTTPBackend forwards to an OpenAI-compatible endpoint (a web function's
+// Function URL, vLLM, llama.cpp's server, Hunyuan's OpenAI-compatible
+// API). Responses, SSE included, are streamed back as they arrive;
+// cancelling the request's context (the client went away) cancels the
+// upstream request, which frees the model's batch slot.
+//
+// The endpoint is a configured URL, or an SCF function whose Function URL
+// is found through HTTPOptions.Resolver at first use, kept, and found
+// again after a connection failure (the function's URL may have
+// changed). With auth "cam" every request is signed with the gateway's
+// role credentials, read at each request (SCF refreshes them), as a
+// Function URL with CAM authentication demands.
 type HTTPBackend struct {
-	url    string
+	path   string // appended to the base URL
 	apiKey string
 	client *http.Client
+	cam    bool
+	cred   common.CredentialIface
+	now    func() time.Time
+
+	// The function whose Function URL is the base, when no URL is set.
+	fn       FunctionRef
+	resolver FunctionURLResolver
+
+	mu   sync.Mutex
+	base string // the URL without path; "" until resolved
 }
 
 var _ Backend = (*HTTPBackend)(nil)
 
-// NewHTTPBackend returns a backend for c.URL using transport (nil means
+// HTTPOptions tell http backends how to reach SCF Function URLs.
+type HTTPOptions struct {
+	// Credential signs requests of backends with auth "cam". The gateway
+	// asks it at each request, so one that reads SCF's role credentials
+	// then (tencentcloud.RoleCredential) follows SCF's refreshes. Nil
+	// signs with empty credentials, which fails.
+	Credential common.CredentialIface
+	// Resolver finds the Function URL of backends that name a function
+	// instead of a URL; nil refuses such backends.
+	Resolver FunctionURLResolver
+	// Now is the signatures' clock; nil means time.Now.
+	Now func() time.Time
+}
+
+// FunctionRef names the SCF function behind an http backend.
+type FunctionRef struct {
+	Function, Namespace, Qualifier, Region string
+	// Intranet picks the Function URL's VPC address over its public one.
+	Intranet bool
+}
+
+// FunctionURLResolver finds a function's Function URL (on SCF, through
+// ListTriggers; see internal/gatewayfn).
+type FunctionURLResolver interface {
+	FunctionURL(ctx context.Context, fn FunctionRef) (string, error)
+}
+
+// NewHTTPBackend returns a backend for c using transport (nil means
 // http.DefaultTransport). The client has no overall timeout: the
 // request's context bounds it, so long streams are not cut.
-func NewHTTPBackend(c HTTPConfig, transport http.RoundTripper) (*HTTPBackend, error) {
-	u, err := url.Parse(c.URL)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, fmt.Errorf("gateway: http backend URL %q is not an http or https URL", c.URL)
-	}
+func NewHTTPBackend(c HTTPConfig, transport http.RoundTripper, o HTTPOptions) (*HTTPBackend, error) {
 	if transport == nil {
 		transport = http.DefaultTransport
 	}
-	return &HTTPBackend{url: strings.TrimSuffix(c.URL, "/") + "/chat/completions", apiKey: c.APIKey,
-		client: &http.Client{Transport: transport}}, nil
+	b := &HTTPBackend{apiKey: c.APIKey, client: &http.Client{Transport: transport},
+		cam: strings.EqualFold(c.Auth, AuthCAM), cred: o.Credential, now: o.Now}
+	if b.cred == nil {
+		b.cred = tencentcloud.RoleCredential{}
+	}
+	if b.now == nil {
+		b.now = time.Now
+	}
+	if c.URL != "" {
+		if !httpURL(c.URL) {
+			return nil, fmt.Errorf("gateway: http backend URL %q is not an http or https URL", c.URL)
+		}
+		// A configured URL is the API's base, usually ending in /v1.
+		b.base, b.path = strings.TrimSuffix(c.URL, "/"), "/chat/completions"
+		return b, nil
+	}
+	if c.Function == "" {
+		return nil, errors.New("gateway: http backend needs a url or a function")
+	}
+	if o.Resolver == nil {
+		return nil, fmt.Errorf("gateway: http backend names function %s, but nothing resolves Function URLs", c.Function)
+	}
+	// A Function URL is the function's root; the model serves the API
+	// under /v1.
+	b.path = "/v1/chat/completions"
+	b.fn = FunctionRef{Function: c.Function, Namespace: c.Namespace, Qualifier: c.Qualifier, Region: c.Region, Intranet: c.Intranet}
+	if b.fn.Namespace == "" {
+		b.fn.Namespace = "default"
+	}
+	if b.fn.Qualifier == "" {
+		b.fn.Qualifier = "$DEFAULT"
+	}
+	b.resolver = o.Resolver
+	return b, nil
+}
+
+func httpURL(s string) bool {
+	u, err := url.Parse(s)
+	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != ""
+}
+
+// endpoint is the base URL, resolving the function's Function URL when it
+// is not known. Concurrent first requests wait for one resolution.
+func (b *HTTPBackend) endpoint(ctx context.Context) (string, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.base != "" {
+		return b.base, nil
+	}
+	u, err := b.resolver.FunctionURL(ctx, b.fn)
+	if err != nil {
+		return "", fmt.Errorf("function %s: Function URL: %w", b.fn.Function, err)
+	}
+	if !httpURL(u) {
+		return "", fmt.Errorf("function %s: Function URL %q is not an http or https URL", b.fn.Function, u)
+	}
+	b.base = strings.TrimSuffix(u, "/")
+	return b.base, nil
+}
+
+// forget drops a resolved base after a connection failure, so that the
+// next request looks the Function URL up again.
+func (b *HTTPBackend) forget(base string) {
+	if b.resolver == nil {
+		return
+	}
+	b.mu.Lock()
+	if b.base == base {
+		b.base = ""
+	}
+	b.mu.Unlock()
 }
 
 // ChatCompletion implements Backend.
 func (b *HTTPBackend) ChatCompletion(ctx context.Context, req *BackendRequest) (*BackendResponse, error) {
-	hr, err := http.NewRequestWithContext(ctx, http.MethodPost, b.url, bytes.NewReader(req.Body))
+	base, err := b.endpoint(ctx)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, classifyContext(ctx, err)
+		}
+		// Nothing was sent: another attempt may find it.
+		return nil, &BackendError{Kind: FailConnect, Status: http.StatusBadGateway, Retryable: true, Err: err}
+	}
+	hr, err := http.NewRequestWithContext(ctx, http.MethodPost, base+b.path, bytes.NewReader(req.Body))
 	if err != nil {
 		return nil, &BackendError{Kind: FailUpstream, Status: http.StatusBadGateway, Err: err}
 	}
@@ -54,12 +178,21 @@ func (b *HTTPBackend) ChatCompletion(ctx context.Context, req *BackendRequest) (
 	if req.RequestID != "" {
 		hr.Header.Set(RequestIDHeader, req.RequestID)
 	}
-	if b.apiKey != "" {
+	switch {
+	case b.cam:
+		if err := tencentcloud.SignFunctionURLRequest(hr, b.cred, b.now()); err != nil {
+			return nil, &BackendError{Kind: FailUpstream, Status: http.StatusBadGateway, Err: fmt.Errorf("sign: %w", err)}
+		}
+	case b.apiKey != "":
 		hr.Header.Set("Authorization", "Bearer "+b.apiKey)
 	}
 	resp, err := b.client.Do(hr)
 	if err != nil {
-		return nil, classifyTransport(ctx, err)
+		be := classifyTransport(ctx, err)
+		if be.Kind == FailConnect {
+			b.forget(base)
+		}
+		return nil, be
 	}
 	return &BackendResponse{Status: resp.StatusCode, Header: resp.Header, Body: resp.Body}, nil
 }

@@ -29,6 +29,8 @@ type requestState struct {
 	// breq and deadline are the backend call's request and context.
 	breq     BackendRequest
 	deadline lazyDeadline
+	// cw is the writer that copies a backend's answer.
+	cw writeErr
 }
 
 // requestStateKey is the context key of a request's *requestState.

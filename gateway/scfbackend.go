@@ -16,6 +16,7 @@ import (
 	scf "github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/scf/v20180416"
 
 	"github.com/scfgate/scfgate/internal/tencentcloud"
+	"github.com/scfgate/scfgate/scfevent"
 )
 
 // SCFOptions tell scf backends how to reach the SCF API.
@@ -164,7 +165,18 @@ func classifySDK(ctx context.Context, err error) *BackendError {
 // scfResponse makes the function's return value the HTTP answer. A
 // function returns one value, so a streamed request whose function
 // returned a whole chat.completion gets it as SSE chunks.
+//
+// A model function says that a request is not right (or that it is
+// overloaded) by returning an integration response, {"statusCode",
+// "headers", "body"} as for an HTTP event, with a 4xx status: the client
+// gets that status, headers and body, and the breaker does not count it.
+// A bare OpenAI error object {"error":{"type",...}} is read the same way,
+// its status from its type (invalid_request_error 400 and so on; any
+// other type is the model's failure, 500).
 func scfResponse(body []byte, stream bool) *BackendResponse {
+	if r, ok := functionAnswer(body); ok {
+		return r
+	}
 	ct := "application/json"
 	trimmed := bytes.TrimSpace(body)
 	switch {
@@ -177,6 +189,53 @@ func scfResponse(body []byte, stream bool) *BackendResponse {
 	}
 	h := http.Header{"Content-Type": {ct}, "Content-Length": {strconv.Itoa(len(body))}}
 	return &BackendResponse{Status: http.StatusOK, Header: h, Body: io.NopCloser(bytes.NewReader(body))}
+}
+
+// functionAnswer reads a return value that carries its own status: an
+// integration response or a bare OpenAI error.
+func functionAnswer(body []byte) (*BackendResponse, bool) {
+	trimmed := bytes.TrimSpace(body)
+	if len(trimmed) == 0 || trimmed[0] != '{' ||
+		!(bytes.Contains(trimmed, []byte(`"statusCode"`)) || bytes.Contains(trimmed, []byte(`"error"`))) {
+		return nil, false
+	}
+	var probe struct {
+		StatusCode json.RawMessage `json:"statusCode"`
+		Choices    json.RawMessage `json:"choices"`
+		Error      *struct {
+			Type string `json:"type"`
+		} `json:"error"`
+	}
+	if json.Unmarshal(trimmed, &probe) != nil || probe.Choices != nil {
+		return nil, false
+	}
+	if probe.StatusCode != nil {
+		ir, err := scfevent.ParseResponse(trimmed)
+		if err != nil {
+			return nil, false
+		}
+		ir.Header.Set("Content-Length", strconv.Itoa(len(ir.Body)))
+		return &BackendResponse{Status: ir.StatusCode, Header: ir.Header, Body: io.NopCloser(bytes.NewReader(ir.Body))}, true
+	}
+	if probe.Error == nil {
+		return nil, false
+	}
+	status, ok := errorTypeStatus[probe.Error.Type]
+	if !ok {
+		status = http.StatusInternalServerError
+	}
+	h := http.Header{"Content-Type": {"application/json"}, "Content-Length": {strconv.Itoa(len(body))}}
+	return &BackendResponse{Status: status, Header: h, Body: io.NopCloser(bytes.NewReader(body))}, true
+}
+
+// errorTypeStatus is the status of each OpenAI error type, as OpenAI
+// answers it.
+var errorTypeStatus = map[string]int{
+	errInvalidRequest:  http.StatusBadRequest,
+	errAuthentication:  http.StatusUnauthorized,
+	"permission_error": http.StatusForbidden,
+	errNotFound:        http.StatusNotFound,
+	errRateLimit:       http.StatusTooManyRequests,
 }
 
 // completionToSSE turns a chat.completion into chat.completion.chunk

@@ -18,10 +18,13 @@ type Function struct {
 	close func() error
 }
 
-// New builds the gateway cfg describes. SCF backends sign with the role
-// credentials SCF hands the function, read through getenv on every call
-// (SCF refreshes them), and call the endpoint localcloud names
-// (SCFGATE_TENCENTCLOUD_ENDPOINT/SCHEME). When cfg.Redis has an address
+// New builds the gateway cfg describes. SCF backends, and http backends
+// with auth cam, sign with the role credentials SCF hands the function,
+// read through getenv on every call (SCF refreshes them); SCF API calls
+// (InvokeFunction, and ListTriggers to find the Function URL of an http
+// backend that names a function) go to the endpoint localcloud names
+// (SCFGATE_TENCENTCLOUD_ENDPOINT/SCHEME), in the function's region
+// (TENCENTCLOUD_REGION) unless the backend names one. When cfg.Redis has an address
 // the limiter and the breaker signal are shared across instances through
 // Redis; Close releases the client.
 func New(cfg Config, log *slog.Logger, getenv func(string) string) (*Function, error) {
@@ -29,10 +32,12 @@ func New(cfg Config, log *slog.Logger, getenv func(string) string) (*Function, e
 	if err := ep.Validate(); err != nil {
 		return nil, fmt.Errorf("gateway: %s, %s: %w", tencentcloud.EndpointEnv, tencentcloud.SchemeEnv, err)
 	}
-	opts := gateway.Options{Logger: log, SCF: gateway.SCFOptions{
-		Credential: tencentcloud.RoleCredential{Getenv: getenv},
-		Endpoint:   ep,
-	}}
+	cred := tencentcloud.RoleCredential{Getenv: getenv}
+	opts := gateway.Options{Logger: log,
+		SCF: gateway.SCFOptions{Credential: cred, Endpoint: ep},
+		HTTP: gateway.HTTPOptions{Credential: cred,
+			Resolver: newFunctionURLs(tencentcloud.Region(getenv, ""), cred, ep)},
+	}
 	closeShared := func() error { return nil }
 	if cfg.Redis.Enabled() {
 		shared, err := redislimit.New(cfg.Redis, log)
