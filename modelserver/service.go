@@ -356,8 +356,9 @@ func (s *Service) engineError(w http.ResponseWriter, r *http.Request, err error)
 // HandleEvent is the event function's handler. It takes an API Gateway or
 // Function URL event (answered through Handler as an integration
 // response), {"scfgate":"status"} (answered with Status), or an OpenAI
-// chat completions request (answered with the completion JSON; "stream" is
-// ignored, an event function cannot stream).
+// chat completions request (answered with the completion JSON, or with
+// OpenAI's error body when the request is invalid; "stream" is ignored, an
+// event function cannot stream).
 func (s *Service) HandleEvent(ctx context.Context, event json.RawMessage) (any, error) {
 	var probe struct {
 		HTTPMethod *string `json:"httpMethod"`
@@ -378,7 +379,10 @@ func (s *Service) HandleEvent(ctx context.Context, event json.RawMessage) (any, 
 		rerr = engine.ValidateChatRequest(req, s.cfg.Limits())
 	}
 	if rerr != nil {
-		return nil, fmt.Errorf("modelserver: chat request: %w", rerr)
+		// The client's mistake is an answer, not a function error: the
+		// gateway reads OpenAI's error body as a 400 that it neither
+		// retries nor counts against this function.
+		return rerr.Body(), nil
 	}
 	eng, err := s.engineFor(ctx)
 	if err != nil {

@@ -173,9 +173,9 @@ func TestEvents(t *testing.T) {
 			}
 		})
 		run("bad request", func(t *testing.T) {
-			_, err := s.HandleEvent(context.Background(), json.RawMessage(`{"messages":[]}`))
-			if !errors.Is(err, engine.ErrBadRequest) {
-				t.Errorf("err = %v", err)
+			out, err := s.HandleEvent(context.Background(), json.RawMessage(`{"messages":[]}`))
+			if eb, ok := out.(engine.ErrorBody); err != nil || !ok || eb.Error.Param == nil || *eb.Error.Param != "messages" {
+				t.Errorf("answer %+v, err %v", out, err)
 			}
 			rec := post(s.Handler(), `{"messages":[]}`)
 			if rec.Code != 400 {

@@ -3,7 +3,6 @@ package modelserver
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -293,10 +292,13 @@ func TestValidation(t *testing.T) {
 			e.Error.Code == nil || *e.Error.Code != tc.code || (tc.param != "" && (e.Error.Param == nil || *e.Error.Param != tc.param)) {
 			t.Errorf("%.60s: status %d body %s; want 400 %s on %q", tc.body, rec.Code, rec.Body, tc.code, tc.param)
 		}
-		_, err := s.HandleEvent(context.Background(), json.RawMessage(tc.body))
-		var re *engine.RequestError
-		if tc.code != "invalid_json" && (!errors.As(err, &re) || re.Code != tc.code) {
-			t.Errorf("event %.60s: %v", tc.body, err)
+		// An event gets the same error body as its answer, not a
+		// function error (which the gateway would count as a failure).
+		out, err := s.HandleEvent(context.Background(), json.RawMessage(tc.body))
+		eb, ok := out.(engine.ErrorBody)
+		if tc.code != "invalid_json" && (err != nil || !ok || eb.Error.Code == nil || *eb.Error.Code != tc.code ||
+			eb.Error.Type != "invalid_request_error") {
+			t.Errorf("event %.60s: %+v, %v", tc.body, out, err)
 		}
 	}
 	// Content as text parts is accepted.

@@ -54,12 +54,16 @@ func WriteSynthetic(dir string, files []SynthFile) error {
 	return nil
 }
 
+// writeRandom writes the file under a name of its own and renames it into
+// place, so that processes writing the same file at once (instances
+// sharing a folder) each leave a whole file and none fails.
 func writeRandom(p string, size int64, seed uint64) error {
-	tmp := p + ".part"
-	out, err := os.Create(tmp)
+	out, err := os.CreateTemp(filepath.Dir(p), filepath.Base(p)+".*.part")
 	if err != nil {
 		return err
 	}
+	tmp := out.Name()
+	defer os.Remove(tmp) // a no-op after the rename
 	w := bufio.NewWriterSize(out, 1<<20)
 	var buf [8]byte
 	x := seed | 1

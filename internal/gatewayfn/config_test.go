@@ -109,9 +109,9 @@ func TestShippedServerlessYML(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := gateway.Default()
-	want.Models = []gateway.Model{{Name: "hunyuan-13b", Backend: "model"}}
-	want.Backends = []gateway.BackendConfig{{Name: "model", Kind: "scf",
-		SCF: gateway.SCFConfig{Function: "model-${stage}-${app}", Region: "ap-guangzhou"}}}
+	want.Models = []gateway.Model{{Name: "hunyuan-13b", Backend: "model", MaxOutputTokens: 4096, ContextWindow: 8192}}
+	want.Backends = []gateway.BackendConfig{{Name: "model", Kind: "http",
+		HTTP: gateway.HTTPConfig{Function: "model-${stage}-${app}", Region: "ap-guangzhou", Auth: gateway.AuthCAM, Intranet: true}}}
 	want.Keys = []gateway.Key{}
 	want.Limits.Global = gateway.Bucket{QPS: 20, Burst: 5}
 	if !reflect.DeepEqual(c, want) {

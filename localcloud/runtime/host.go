@@ -561,11 +561,12 @@ func (h *Host) Reap(now time.Time) int {
 }
 
 // instanceEnv is SCF's built-in environment plus the function's own.
-func (h *Host) instanceEnv(v *version, port int) []string {
+func (h *Host) instanceEnv(v *version, port int, tmp string) []string {
 	spec := v.info.Spec
 	env := map[string]string{
 		"PATH":                       os.Getenv("PATH"),
-		"HOME":                       os.TempDir(),
+		"HOME":                       tmp,
+		"TMPDIR":                     tmp,
 		"TZ":                         "UTC",
 		"_LAMBDA_SERVER_PORT":        strconv.Itoa(port),
 		"_SCF_SERVER_PORT":           strconv.Itoa(port),

@@ -70,9 +70,15 @@ func (h *Host) startInstance(ctx context.Context, v *version, provisioned bool) 
 	if spec.Type == WebFunction {
 		exe = filepath.Join(spec.CodeDir, "scf_bootstrap")
 	}
+	// Every SCF instance has a /tmp of its own: instances of one function
+	// must not see each other's files.
+	tmp, err := os.MkdirTemp("", "scfgate-instance-")
+	if err != nil {
+		return nil, fmt.Errorf("runtime: instance temp folder: %w", err)
+	}
 	cmd := exec.Command(exe)
 	cmd.Dir = spec.CodeDir
-	cmd.Env = h.instanceEnv(v, port)
+	cmd.Env = h.instanceEnv(v, port, tmp)
 	// Own process group so a stop reaches everything the function started;
 	// Pdeathsig so instances never outlive a killed localcloud.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
@@ -84,6 +90,7 @@ func (h *Host) startInstance(ctx context.Context, v *version, provisioned bool) 
 	begin := time.Now()
 	inst.started = h.now()
 	if err := cmd.Start(); err != nil {
+		_ = os.RemoveAll(tmp)
 		return nil, &Error{Status: StatusContainerExited, Code: "ContainerStateExited",
 			Message: fmt.Sprintf("start %s: %v", filepath.Base(exe), err)}
 	}
@@ -92,6 +99,7 @@ func (h *Host) startInstance(ctx context.Context, v *version, provisioned bool) 
 		if c, ok := logw.(io.Closer); ok {
 			c.Close()
 		}
+		_ = os.RemoveAll(tmp)
 		close(inst.exited)
 	}()
 
