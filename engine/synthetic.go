@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"crypto/rand"
 	"fmt"
 	"hash/fnv"
 	"strings"
@@ -311,7 +312,10 @@ func (s *Synthetic) Complete(ctx context.Context, req ChatRequest, emit func(Chu
 	seed := h.Sum64()
 	prompt := PromptTokens(req)
 	created := s.clock.Now().Unix()
-	id := fmt.Sprintf("chatcmpl-%016x", seed)
+	// The text is the prompt's (deterministic); the id is the
+	// completion's, unique as OpenAI's are, so that clients and logs can
+	// tell two answers apart.
+	id := "chatcmpl-" + rand.Text()[:16]
 	chunk := func(d Delta, finish *string) Chunk {
 		return Chunk{ID: id, Object: "chat.completion.chunk", Created: created, Model: model,
 			Choices: []ChunkChoice{{Delta: d, FinishReason: finish}}}
