@@ -2,6 +2,7 @@ package sim
 
 import (
 	"errors"
+	"io"
 	"io/fs"
 	"math"
 	"os"
@@ -228,26 +229,34 @@ func TestReadTraceUnknownFormat(t *testing.T) {
 	}
 }
 
-// FuzzReadTraceLLM checks that any input is either refused with an error
-// or read into a valid profile holding every request it kept.
-func FuzzReadTraceLLM(f *testing.F) {
-	for _, s := range []string{
-		"TIMESTAMP,ContextTokens,GeneratedTokens\n2023-11-16 18:15:46.6805900,374,44\n2023-11-16 18:17:10.1,10,1",
-		"\ufefftimestamp,x,contexttokens,generatedtokens\r\n2024-05-10 00:00:00.009930+00:00,q,1,2\r\n2024-05-10 00:00:01+00:00,r,3,4\r\n",
-		"TIMESTAMP,ContextTokens,GeneratedTokens\n2023-11-16 18:15:46,1,1\n2024-11-16 18:15:46,1,1\n",
-		"TIMESTAMP,ContextTokens,GeneratedTokens\n\"2023-11-16 18:15:46\",\"1\",2.0\n",
-		"",
-	} {
+// fuzzTrace fuzzes a trace reader from seeds: any input is either
+// refused with an error or read into a profile that validates and passes
+// check.
+func fuzzTrace(f *testing.F, read func(io.Reader) (Profile, error), seeds []string, check func(*testing.T, Profile)) {
+	for _, s := range seeds {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, in string) {
-		p, err := ReadAzureLLM(strings.NewReader(in))
+		p, err := read(strings.NewReader(in))
 		if err != nil {
 			return
 		}
 		if err := p.Validate(); err != nil {
 			t.Fatalf("read a profile that does not validate: %v", err)
 		}
+		check(t, p)
+	})
+}
+
+// FuzzReadTraceLLM: a profile read holds every request it kept.
+func FuzzReadTraceLLM(f *testing.F) {
+	fuzzTrace(f, ReadAzureLLM, []string{
+		"TIMESTAMP,ContextTokens,GeneratedTokens\n2023-11-16 18:15:46.6805900,374,44\n2023-11-16 18:17:10.1,10,1",
+		"\ufefftimestamp,x,contexttokens,generatedtokens\r\n2024-05-10 00:00:00.009930+00:00,q,1,2\r\n2024-05-10 00:00:01+00:00,r,3,4\r\n",
+		"TIMESTAMP,ContextTokens,GeneratedTokens\n2023-11-16 18:15:46,1,1\n2024-11-16 18:15:46,1,1\n",
+		"TIMESTAMP,ContextTokens,GeneratedTokens\n\"2023-11-16 18:15:46\",\"1\",2.0\n",
+		"",
+	}, func(t *testing.T, p Profile) {
 		total := 0.0
 		for _, r := range p.Rates {
 			total += r * 60
@@ -258,26 +267,15 @@ func FuzzReadTraceLLM(f *testing.F) {
 	})
 }
 
-// FuzzReadTraceFunctions checks that any input is either refused with an
-// error or read into a valid profile of at most a day.
+// FuzzReadTraceFunctions: a profile read is at most a day of minutes.
 func FuzzReadTraceFunctions(f *testing.F) {
-	for _, s := range []string{
+	fuzzTrace(f, ReadAzureFunctions, []string{
 		"HashOwner,HashApp,HashFunction,Trigger,1,2,3\no,a,f,http,1,2,3\no,a,g,timer,0,0,1\n",
 		"\ufeff3,hashfunction,minute_1,HashApp,2,HashOwner,extra\r\n1,f,2,a,3,o,z\r\n",
 		"HashOwner,HashApp,HashFunction,1\no,a,f,1e308\no,a,f,1e308\n",
 		"HashOwner,HashApp,HashFunction,1,2\n\"o\",a,f,\"1\",2.5\n",
 		"",
-	} {
-		f.Add(s)
-	}
-	f.Fuzz(func(t *testing.T, in string) {
-		p, err := ReadAzureFunctions(strings.NewReader(in))
-		if err != nil {
-			return
-		}
-		if err := p.Validate(); err != nil {
-			t.Fatalf("read a profile that does not validate: %v", err)
-		}
+	}, func(t *testing.T, p Profile) {
 		if p.Step != time.Minute || len(p.Rates) > minutesPerDay {
 			t.Fatalf("%d bins of %v, want at most a day of minutes", len(p.Rates), p.Step)
 		}
