@@ -17,15 +17,24 @@ import (
 type Scenario struct {
 	Name string `yaml:"name"`
 	// Trace is a trace file, relative to the scenario file; Format is its
-	// format. Or Synthetic names a generator (diurnal, step, burst, flat)
-	// with Valley its low level as a share of the peak.
+	// format. Or Synthetic names a generator (diurnal, step, burst, flat,
+	// bursty) with Valley its low level as a share of the peak (not
+	// bursty's).
 	Trace     string  `yaml:"trace"`
 	Format    string  `yaml:"format"`
 	Synthetic string  `yaml:"synthetic"`
 	Valley    float64 `yaml:"valley"`
+	// Bursts, BurstFactorMin, BurstFactorMax and BurstLength shape the
+	// bursty generator's traffic bursts ([Bursts]; zero: [DefaultBursts]);
+	// Seed places them.
+	Bursts         int           `yaml:"bursts"`
+	BurstFactorMin float64       `yaml:"burst_factor_min"`
+	BurstFactorMax float64       `yaml:"burst_factor_max"`
+	BurstLength    time.Duration `yaml:"burst_length"`
 	// TokensFrom is an azure-llm trace, relative to the scenario file,
-	// whose request sizes synthetic traffic draws; empty: every request
-	// is [DefaultTokens].
+	// whose request sizes traffic without its own draws (synthetic
+	// traffic, the azure-functions-2019 format); empty: every request is
+	// [DefaultTokens].
 	TokensFrom string `yaml:"tokens_from"`
 	// PeakQPS and Duration rescale the traffic; zero keeps the trace's.
 	PeakQPS  float64       `yaml:"peak_qps"`
@@ -109,6 +118,10 @@ func (s Scenario) Config() Config {
 
 // Profile loads or generates the scenario's traffic, rescaled.
 func (s Scenario) Profile() (Profile, error) {
+	var (
+		p   Profile
+		err error
+	)
 	switch {
 	case s.Trace != "" && s.Synthetic != "":
 		return Profile{}, errors.New("sim: scenario has both a trace and a synthetic generator")
@@ -117,26 +130,34 @@ func (s Scenario) Profile() (Profile, error) {
 		if format == "" {
 			format = FormatAzureLLM
 		}
-		p, err := ReadTraceFile(s.Trace, format)
-		if err != nil {
+		if p, err = ReadTraceFile(s.Trace, format); err != nil {
 			return Profile{}, err
 		}
-		return p.Rescale(s.PeakQPS, s.Duration), nil
+		p = p.Rescale(s.PeakQPS, s.Duration)
 	case s.Synthetic != "":
 		d := s.Duration
 		if d == 0 {
 			d = 24 * time.Hour
 		}
-		p, err := Synthetic(s.Synthetic, s.PeakQPS, d, s.Valley)
-		if err != nil || s.TokensFrom == "" {
-			return p, err
+		if s.Synthetic == SynthBursty {
+			b := Bursts{Count: s.Bursts, FactorMin: s.BurstFactorMin, FactorMax: s.BurstFactorMax, Length: s.BurstLength}
+			p, err = Bursty(s.PeakQPS, d, b, s.Config().Seed)
+		} else {
+			p, err = Synthetic(s.Synthetic, s.PeakQPS, d, s.Valley)
 		}
-		sizes, err := ReadTraceFile(s.TokensFrom, FormatAzureLLM)
 		if err != nil {
 			return Profile{}, err
 		}
-		p.Tokens = sizes.Tokens
+	default:
+		return Profile{}, errors.New("sim: scenario needs a trace or a synthetic generator")
+	}
+	if s.TokensFrom == "" || len(p.Tokens) > 0 {
 		return p, nil
 	}
-	return Profile{}, errors.New("sim: scenario needs a trace or a synthetic generator")
+	sizes, err := ReadTraceFile(s.TokensFrom, FormatAzureLLM)
+	if err != nil {
+		return Profile{}, err
+	}
+	p.Tokens = sizes.Tokens
+	return p, nil
 }

@@ -4,11 +4,8 @@ import (
 	"errors"
 	"io/fs"
 	"math"
-	"os"
 	"path/filepath"
 	"reflect"
-	"strconv"
-	"strings"
 	"testing"
 	"time"
 )
@@ -142,116 +139,6 @@ func TestDeterministic(t *testing.T) {
 	}
 	if reflect.DeepEqual(a, d) {
 		t.Error("runs with different seeds are identical")
-	}
-}
-
-func TestReadAzureLLMShared(t *testing.T) {
-	for _, name := range []string{"AzureLLMInferenceTrace_code.csv", "AzureLLMInferenceTrace_conv.csv"} {
-		path := filepath.Join(tracesDir, name)
-		if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
-			t.Skipf("%s absent (the shared workspace's traces are not next to the repo): skipping", path)
-		}
-		p, err := ReadTraceFile(path, FormatAzureLLM)
-		if err != nil {
-			t.Fatal(err)
-		}
-		want := map[string]int{"AzureLLMInferenceTrace_code.csv": 8819, "AzureLLMInferenceTrace_conv.csv": 19366}[name]
-		if len(p.Tokens) != want {
-			t.Errorf("%s: %d requests, want %d", name, len(p.Tokens), want)
-		}
-		r := p.Rescale(100, 2*time.Hour)
-		if got := r.Peak(); math.Abs(got-100) > 1e-9 {
-			t.Errorf("rescaled peak %v, want 100", got)
-		}
-		if r.Duration() != 2*time.Hour {
-			t.Errorf("rescaled duration %v, want 2h", r.Duration())
-		}
-	}
-}
-
-func TestReadAzureLLM(t *testing.T) {
-	in := "TIMESTAMP,ContextTokens,GeneratedTokens\n" +
-		"2023-11-16 18:15:46.6805900,374,44\n" +
-		"2023-11-16 18:15:50.99,396,109\n" +
-		"2023-11-16 18:17:10.1,10,1"
-	p, err := ReadTrace(strings.NewReader(in), FormatAzureLLM)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(p.Rates) != 2 || p.Rates[0] != 2.0/60 || p.Rates[1] != 1.0/60 || len(p.Tokens) != 3 {
-		t.Errorf("got rates %v, %d tokens", p.Rates, len(p.Tokens))
-	}
-	for _, tc := range []struct{ in, want string }{
-		{"TIMESTAMP,ContextTokens,GeneratedTokens\n2023-11-16 18:15:46.68,374,44\n2023-11-16 18:15:47,x,1\n", "line 3: ContextTokens"},
-		{"TIMESTAMP,ContextTokens,GeneratedTokens\n2023-11-16 18:15:46.68,374,44\nyesterday,1,1\n", "line 3: TIMESTAMP"},
-		{"TIMESTAMP,ContextTokens,GeneratedTokens\n2023-11-16 18:15:46.68,374\n", "line 2: 2 fields"},
-		{"TIMESTAMP,ContextTokens,GeneratedTokens\n2023-11-16 18:15:46.68,1,1\n2023-11-16 18:15:40,1,1\n", "line 3: TIMESTAMP"},
-		{"time,a,b\n", "line 1: header"},
-	} {
-		_, err := ReadTrace(strings.NewReader(tc.in), FormatAzureLLM)
-		if err == nil || !strings.Contains(err.Error(), tc.want) {
-			t.Errorf("error %v, want it to contain %q", err, tc.want)
-		}
-	}
-}
-
-func functionsCSV(trigger bool, rows ...string) string {
-	var b strings.Builder
-	b.WriteString("HashOwner,HashApp,HashFunction")
-	if trigger {
-		b.WriteString(",Trigger")
-	}
-	for i := 1; i <= 1440; i++ {
-		b.WriteString("," + strconv.Itoa(i))
-	}
-	b.WriteString("\n")
-	for _, r := range rows {
-		b.WriteString(r + "\n")
-	}
-	return b.String()
-}
-
-func countsRow(prefix string, f func(minute int) int) string {
-	var b strings.Builder
-	b.WriteString(prefix)
-	for i := 1; i <= 1440; i++ {
-		b.WriteString("," + strconv.Itoa(f(i)))
-	}
-	return b.String()
-}
-
-func TestReadAzureFunctions(t *testing.T) {
-	for _, trigger := range []bool{true, false} {
-		prefix := "o,a,f1"
-		if trigger {
-			prefix += ",http"
-		}
-		in := functionsCSV(trigger,
-			countsRow(prefix, func(m int) int { return m }),
-			countsRow(prefix, func(int) int { return 60 }))
-		p, err := ReadTrace(strings.NewReader(in), FormatAzureFunctions)
-		if err != nil {
-			t.Fatalf("trigger %v: %v", trigger, err)
-		}
-		if len(p.Rates) != 1440 || p.Step != time.Minute {
-			t.Fatalf("trigger %v: %d bins of %v", trigger, len(p.Rates), p.Step)
-		}
-		if p.Rates[0] != 61.0/60 || p.Rates[1439] != 1500.0/60 {
-			t.Errorf("trigger %v: rates %v ... %v, want rows summed per minute", trigger, p.Rates[0], p.Rates[1439])
-		}
-	}
-	bad := countsRow("o,a,f,http", func(m int) int { return m })
-	bad = strings.Replace(bad, ",700,", ",seven,", 1)
-	for _, tc := range []struct{ in, want string }{
-		{functionsCSV(true, countsRow("o,a,f,http", func(int) int { return 1 }), bad), "line 3: minute 700"},
-		{functionsCSV(true, "o,a,f,http,1,2"), "line 2: 6 fields"},
-		{"HashOwner,HashApp,Func,1\n", "line 1: header"},
-		{functionsCSV(false), "no function rows"},
-	} {
-		_, err := ReadTrace(strings.NewReader(tc.in), FormatAzureFunctions)
-		if err == nil || !strings.Contains(err.Error(), tc.want) {
-			t.Errorf("error %v, want it to contain %q", err, tc.want)
-		}
 	}
 }
 

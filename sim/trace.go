@@ -2,6 +2,7 @@ package sim
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/csv"
 	"errors"
 	"fmt"
@@ -15,7 +16,13 @@ import (
 
 // Trace formats accepted by [ReadTrace].
 const (
-	FormatAzureLLM       = "azure-llm"
+	// FormatAzureLLM is the Azure LLM inference traces of 2023 (one hour,
+	// Splitwise) and 2024 (one week, DynamoLLM): one request per line with
+	// its TIMESTAMP, ContextTokens and GeneratedTokens.
+	FormatAzureLLM = "azure-llm"
+	// FormatAzureFunctions is the Azure Functions 2019 invocation counts
+	// (invocations_per_function_md.anon.dNN.csv): one function per line,
+	// its invocations in each minute of one day.
 	FormatAzureFunctions = "azure-functions-2019"
 )
 
@@ -137,71 +144,188 @@ func ReadTrace(r io.Reader, format string) (Profile, error) {
 	return Profile{}, fmt.Errorf("sim: unknown trace format %q (known: %s, %s)", format, FormatAzureLLM, FormatAzureFunctions)
 }
 
+// csvTable reads a CSV file whose first line names its columns, the
+// shape of every trace here. Columns are found by name, in any order and
+// any capitalisation (published traces and the samples derived from them
+// reorder, drop and rename columns); columns nobody asks for are ignored.
+// Every record must have as many fields as the header. Errors name the
+// line, and the column where there is one.
+type csvTable struct {
+	r      *csv.Reader
+	header []string // the names, trimmed
+	line   int      // the line the current record starts on
+}
+
+// utf8BOM is the byte-order mark that spreadsheet tools write first.
+var utf8BOM = []byte("\ufeff")
+
+// readCSVHeader reads the header line of r.
+func readCSVHeader(r io.Reader) (*csvTable, error) {
+	br := bufio.NewReader(r)
+	// Drop a BOM before the CSV reader sees it: it would make the first
+	// name unmatchable, or a quoted first name a syntax error.
+	if b, err := br.Peek(len(utf8BOM)); err == nil && bytes.Equal(b, utf8BOM) {
+		_, _ = br.Discard(len(utf8BOM))
+	}
+	cr := csv.NewReader(br)
+	cr.FieldsPerRecord = -1 // checked here, with a clearer message
+	cr.ReuseRecord = true
+	t := &csvTable{r: cr}
+	rec, err := t.next()
+	if err == io.EOF {
+		return nil, errors.New("empty file: want a header line naming the columns")
+	}
+	if err != nil {
+		return nil, err
+	}
+	t.header = make([]string, len(rec))
+	for i, h := range rec {
+		t.header[i] = strings.TrimSpace(h)
+	}
+	return t, nil
+}
+
+// next returns the next record, io.EOF after the last. The record is
+// reused by the following call.
+func (t *csvTable) next() ([]string, error) {
+	rec, err := t.r.Read()
+	if err != nil {
+		var pe *csv.ParseError
+		if errors.As(err, &pe) {
+			return nil, fmt.Errorf("line %d: %w", pe.StartLine, pe.Err)
+		}
+		return nil, err
+	}
+	t.line, _ = t.r.FieldPos(0)
+	if t.header != nil && len(rec) != len(t.header) {
+		return nil, fmt.Errorf("line %d: %d fields, the header has %d", t.line, len(rec), len(t.header))
+	}
+	return rec, nil
+}
+
+// column is the index of the column named name (any capitalisation), -1
+// if there is none; two such columns are an error.
+func (t *csvTable) column(name string) (int, error) {
+	at := -1
+	for i, h := range t.header {
+		if strings.EqualFold(h, name) {
+			if at >= 0 {
+				return -1, fmt.Errorf("line 1: two columns named %s (%d and %d)", name, at+1, i+1)
+			}
+			at = i
+		}
+	}
+	return at, nil
+}
+
+// columns is the index of each named column; a missing one is an error
+// naming every column the format needs.
+func (t *csvTable) columns(names ...string) ([]int, error) {
+	at := make([]int, len(names))
+	for i, n := range names {
+		c, err := t.column(n)
+		if err != nil {
+			return nil, err
+		}
+		if c < 0 {
+			return nil, fmt.Errorf("line 1: no column %s (want columns %s; got %s)", n, strings.Join(names, ", "), t.headerSummary())
+		}
+		at[i] = c
+	}
+	return at, nil
+}
+
+// headerSummary is the header for an error message, shortened.
+func (t *csvTable) headerSummary() string {
+	const most = 8
+	if len(t.header) <= most {
+		return strconv.Quote(strings.Join(t.header, ","))
+	}
+	return fmt.Sprintf("%q and %d more", strings.Join(t.header[:most], ","), len(t.header)-most)
+}
+
+// cellError is err about the current record's column c.
+func (t *csvTable) cellError(c int, err error) error {
+	return fmt.Errorf("line %d: column %s: %w", t.line, t.header[c], err)
+}
+
 // llmBin is the bin the per-request LLM trace is counted in.
 const llmBin = time.Minute
 
-// azureTime is the LLM trace's timestamp layout; the fraction may have
-// any number of digits.
-const azureTime = "2006-01-02 15:04:05.999999999"
+// maxLLMSpan bounds a per-request trace's span, and so the profile's
+// memory (a bin per minute): the longest published one is a week.
+const maxLLMSpan = 366 * 24 * time.Hour
 
-// ReadAzureLLM reads the Azure LLM inference trace (TIMESTAMP,
-// ContextTokens, GeneratedTokens; one request per line, sorted by time).
-// Arrivals are counted per minute from the first request; every request's
-// token counts are kept. Errors name the line.
+// llmTimeLayouts are the LLM traces' timestamp layouts: 2023 writes
+// "2023-11-16 18:17:03.9799600", 2024 "2024-05-10 00:00:00.009930+00:00"
+// (and drops the fraction when it is zero). The fraction may have any
+// number of digits; an ISO "T" between date and time is accepted too.
+var llmTimeLayouts = []string{"2006-01-02 15:04:05.999999999", "2006-01-02 15:04:05.999999999Z07:00"}
+
+// parseLLMTime parses a TIMESTAMP cell.
+func parseLLMTime(s string) (time.Time, error) {
+	s = strings.TrimSpace(s)
+	if len(s) > 10 && s[10] == 'T' {
+		s = s[:10] + " " + s[11:]
+	}
+	var err error
+	for _, l := range llmTimeLayouts {
+		var t time.Time
+		if t, err = time.Parse(l, s); err == nil {
+			return t, nil
+		}
+	}
+	return time.Time{}, fmt.Errorf("%q: want a time like 2023-11-16 18:17:03.97996 or 2024-05-10 00:00:00.00993+00:00", s)
+}
+
+// ReadAzureLLM reads the Azure LLM inference traces of 2023 and 2024
+// ([FormatAzureLLM]): columns TIMESTAMP, ContextTokens and GeneratedTokens
+// (any order, any capitalisation, other columns ignored), one request per
+// line, sorted by time. Arrivals are counted per minute from the first
+// request; every request's token counts are kept. Errors name the line
+// and column.
 func ReadAzureLLM(r io.Reader) (Profile, error) {
-	cr := csv.NewReader(bufio.NewReader(r))
-	cr.FieldsPerRecord = -1
-	cr.ReuseRecord = true
+	t, err := readCSVHeader(r)
+	if err != nil {
+		return Profile{}, err
+	}
+	cols, err := t.columns("TIMESTAMP", "ContextTokens", "GeneratedTokens")
+	if err != nil {
+		return Profile{}, err
+	}
 	var (
 		p     = Profile{Step: llmBin}
 		first time.Time
-		cols  = [3]int{-1, -1, -1}
 	)
-	for line := 1; ; line++ {
-		rec, err := cr.Read()
+	for {
+		rec, err := t.next()
 		if err == io.EOF {
 			break
 		}
 		if err != nil {
-			return Profile{}, fmt.Errorf("line %d: %w", line, err)
+			return Profile{}, err
 		}
-		if line == 1 {
-			for i, h := range rec {
-				switch strings.TrimSpace(strings.TrimPrefix(h, "\ufeff")) {
-				case "TIMESTAMP":
-					cols[0] = i
-				case "ContextTokens":
-					cols[1] = i
-				case "GeneratedTokens":
-					cols[2] = i
-				}
-			}
-			if cols[0] < 0 || cols[1] < 0 || cols[2] < 0 {
-				return Profile{}, fmt.Errorf("line 1: header %q: want TIMESTAMP, ContextTokens, GeneratedTokens", strings.Join(rec, ","))
-			}
-			continue
-		}
-		if len(rec) <= max(cols[0], cols[1], cols[2]) {
-			return Profile{}, fmt.Errorf("line %d: %d fields, want at least %d", line, len(rec), max(cols[0], cols[1], cols[2])+1)
-		}
-		t, err := time.Parse(azureTime, strings.TrimSpace(rec[cols[0]]))
+		at, err := parseLLMTime(rec[cols[0]])
 		if err != nil {
-			return Profile{}, fmt.Errorf("line %d: TIMESTAMP %q: %w", line, rec[cols[0]], err)
+			return Profile{}, t.cellError(cols[0], err)
 		}
-		ctx, err := tokenField(rec[cols[1]])
+		ctx, err := tokenCount(rec[cols[1]])
 		if err != nil {
-			return Profile{}, fmt.Errorf("line %d: ContextTokens: %w", line, err)
+			return Profile{}, t.cellError(cols[1], err)
 		}
-		gen, err := tokenField(rec[cols[2]])
+		gen, err := tokenCount(rec[cols[2]])
 		if err != nil {
-			return Profile{}, fmt.Errorf("line %d: GeneratedTokens: %w", line, err)
+			return Profile{}, t.cellError(cols[2], err)
 		}
 		if first.IsZero() {
-			first = t
+			first = at
 		}
-		off := t.Sub(first)
+		off := at.Sub(first)
 		if off < 0 {
-			return Profile{}, fmt.Errorf("line %d: TIMESTAMP %s is before the first request %s (the trace must be sorted)", line, t, first)
+			return Profile{}, t.cellError(cols[0], fmt.Errorf("%s is before the first request's %s (the trace must be sorted by time)", at, first))
+		}
+		if off > maxLLMSpan {
+			return Profile{}, t.cellError(cols[0], fmt.Errorf("%s is more than %v after the first request's %s", at, maxLLMSpan, first))
 		}
 		bin := int(off / llmBin)
 		for len(p.Rates) <= bin {
@@ -211,7 +335,7 @@ func ReadAzureLLM(r io.Reader) (Profile, error) {
 		p.Tokens = append(p.Tokens, Tokens{Prompt: ctx, Output: gen})
 	}
 	if len(p.Tokens) == 0 {
-		return Profile{}, errors.New("no requests")
+		return Profile{}, errors.New("no requests after the header")
 	}
 	for i := range p.Rates {
 		p.Rates[i] /= llmBin.Seconds()
@@ -219,127 +343,113 @@ func ReadAzureLLM(r io.Reader) (Profile, error) {
 	return p, nil
 }
 
-func tokenField(s string) (int32, error) {
-	v, err := strconv.ParseInt(strings.TrimSpace(s), 10, 32)
-	if err != nil || v < 0 {
+// tokenCount parses a token count; an integral float ("129.0", as
+// pandas writes a column that once held a gap) is accepted.
+func tokenCount(s string) (int32, error) {
+	s = strings.TrimSpace(s)
+	v, err := strconv.ParseInt(s, 10, 32)
+	if err != nil {
+		f, ferr := strconv.ParseFloat(s, 64)
+		if ferr != nil || f != math.Trunc(f) || f > math.MaxInt32 {
+			return 0, fmt.Errorf("%q: want a token count >= 0", s)
+		}
+		v = int64(f)
+	}
+	if v < 0 {
 		return 0, fmt.Errorf("%q: want a token count >= 0", s)
 	}
 	return int32(v), nil
 }
 
+// minutesPerDay is the number of minute columns of a full day.
+const minutesPerDay = 1440
+
+// minuteColumn is the minute (1..1440) a column of the Azure Functions
+// format holds: named "1".."1440" as in the published files, or
+// "minute_1".."minute_1440" as in widely used derived samples; ok is
+// false for any other name.
+func minuteColumn(name string) (minute int, ok bool) {
+	if len(name) > len("minute_") && strings.EqualFold(name[:len("minute_")], "minute_") {
+		name = name[len("minute_"):]
+	}
+	if name == "" || name[0] < '1' || name[0] > '9' || len(name) > 4 {
+		return 0, false
+	}
+	for _, c := range name {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+	}
+	m, _ := strconv.Atoi(name)
+	return m, m <= minutesPerDay
+}
+
 // ReadAzureFunctions reads the Azure Functions 2019 per-minute invocation
-// counts (HashOwner, HashApp, HashFunction, optionally Trigger, then
-// columns 1..1440). The rows are summed into one per-minute profile.
-// Errors name the line.
+// counts ([FormatAzureFunctions]): columns HashOwner, HashApp,
+// HashFunction, optionally Trigger, and the minutes 1..1440 (or
+// minute_1..minute_1440), in any order and capitalisation, other columns
+// ignored. The minutes must run from 1 without a gap (a sample may stop
+// before 1440). The rows are summed into one per-minute profile. Errors
+// name the line and column.
 func ReadAzureFunctions(r io.Reader) (Profile, error) {
-	cr := csv.NewReader(bufio.NewReader(r))
-	cr.FieldsPerRecord = -1
-	cr.ReuseRecord = true
-	var (
-		p      = Profile{Step: time.Minute}
-		first  = -1 // index of the column "1"
-		minute int  // number of minute columns
-		rows   int
-	)
-	for line := 1; ; line++ {
-		rec, err := cr.Read()
+	t, err := readCSVHeader(r)
+	if err != nil {
+		return Profile{}, err
+	}
+	// The hashes are not used (the functions are summed), but a file
+	// without them is not this format: better said than summed.
+	if _, err := t.columns("HashOwner", "HashApp", "HashFunction"); err != nil {
+		return Profile{}, err
+	}
+	minuteAt := map[int]int{} // minute -> column
+	for i, h := range t.header {
+		m, ok := minuteColumn(h)
+		if !ok {
+			continue
+		}
+		if j, dup := minuteAt[m]; dup {
+			return Profile{}, fmt.Errorf("line 1: columns %s and %s both hold minute %d", t.header[j], h, m)
+		}
+		minuteAt[m] = i
+	}
+	if len(minuteAt) == 0 {
+		return Profile{}, fmt.Errorf("line 1: no minute columns (want 1..%d or minute_1..minute_%d; got %s)", minutesPerDay, minutesPerDay, t.headerSummary())
+	}
+	cols := make([]int, len(minuteAt)) // column of minute i+1
+	for m := 1; m <= len(cols); m++ {
+		c, ok := minuteAt[m]
+		if !ok {
+			return Profile{}, fmt.Errorf("line 1: no column for minute %d, yet %d minute columns (the minutes must run from 1 without a gap)", m, len(cols))
+		}
+		cols[m-1] = c
+	}
+	p := Profile{Step: time.Minute, Rates: make([]float64, len(cols))}
+	rows := 0
+	for {
+		rec, err := t.next()
 		if err == io.EOF {
 			break
 		}
 		if err != nil {
-			return Profile{}, fmt.Errorf("line %d: %w", line, err)
+			return Profile{}, err
 		}
-		if line == 1 {
-			if len(rec) < 4 || rec[0] != "HashOwner" || rec[1] != "HashApp" || rec[2] != "HashFunction" {
-				return Profile{}, fmt.Errorf("line 1: header must start HashOwner,HashApp,HashFunction[,Trigger] then the minutes 1, 2, ... 1440 (got %q)", strings.Join(rec[:min(len(rec), 4)], ","))
-			}
-			first = 3
-			if rec[3] == "Trigger" {
-				first = 4
-			}
-			for i, h := range rec[first:] {
-				if h != strconv.Itoa(i+1) {
-					return Profile{}, fmt.Errorf("line 1: column %d is %q, want %q", first+i+1, h, strconv.Itoa(i+1))
-				}
-			}
-			minute = len(rec) - first
-			if minute == 0 {
-				return Profile{}, errors.New("line 1: no minute columns")
-			}
-			p.Rates = make([]float64, minute)
-			continue
-		}
-		if len(rec) != first+minute {
-			return Profile{}, fmt.Errorf("line %d: %d fields, want %d", line, len(rec), first+minute)
-		}
-		for i, s := range rec[first:] {
-			v, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
+		for i, c := range cols {
+			s := strings.TrimSpace(rec[c])
+			v, err := strconv.ParseFloat(s, 64)
 			if err != nil || !(v >= 0) || math.IsInf(v, 0) {
-				return Profile{}, fmt.Errorf("line %d: minute %d: %q: want a count >= 0", line, i+1, s)
+				return Profile{}, t.cellError(c, fmt.Errorf("%q: want an invocation count >= 0", s))
 			}
 			p.Rates[i] += v
 		}
 		rows++
 	}
 	if rows == 0 {
-		return Profile{}, errors.New("no function rows")
+		return Profile{}, errors.New("no function rows after the header")
 	}
 	for i := range p.Rates {
 		p.Rates[i] /= 60
-	}
-	return p, nil
-}
-
-// Synthetic generator names accepted by [Synthetic].
-const (
-	SynthDiurnal = "diurnal"
-	SynthStep    = "step"
-	SynthBurst   = "burst"
-	SynthFlat    = "flat"
-)
-
-// Synthetic returns a per-minute profile of the named shape with its peak
-// at peakQPS, lasting duration:
-//   - diurnal: a daily cosine between valley x peak (at 04:00) and the
-//     peak (at 16:00);
-//   - step: valley x peak for the first half, the peak after;
-//   - burst: valley x peak, with a 5-minute burst to the peak at the
-//     start of every hour from minute 30 on;
-//   - flat: the peak throughout.
-//
-// valley is the low level as a share of the peak, in [0, 1].
-func Synthetic(shape string, peakQPS float64, duration time.Duration, valley float64) (Profile, error) {
-	if !(peakQPS > 0) || math.IsInf(peakQPS, 0) {
-		return Profile{}, fmt.Errorf("sim: synthetic peak %v: want > 0", peakQPS)
-	}
-	if duration < time.Minute {
-		return Profile{}, fmt.Errorf("sim: synthetic duration %v: want at least 1m", duration)
-	}
-	if !(valley >= 0 && valley <= 1) {
-		return Profile{}, fmt.Errorf("sim: synthetic valley %v: want 0 to 1", valley)
-	}
-	n := int(duration / time.Minute)
-	p := Profile{Step: time.Minute, Rates: make([]float64, n)}
-	lo := valley * peakQPS
-	for i := range p.Rates {
-		switch shape {
-		case SynthDiurnal:
-			phase := 2 * math.Pi * (float64(i)/1440 - 16.0/24)
-			p.Rates[i] = lo + (peakQPS-lo)*(1+math.Cos(phase))/2
-		case SynthStep:
-			p.Rates[i] = lo
-			if i >= n/2 {
-				p.Rates[i] = peakQPS
-			}
-		case SynthBurst:
-			p.Rates[i] = lo
-			if i >= 30 && (i-30)%60 < 5 {
-				p.Rates[i] = peakQPS
-			}
-		case SynthFlat:
-			p.Rates[i] = peakQPS
-		default:
-			return Profile{}, fmt.Errorf("sim: unknown synthetic shape %q (known: %s, %s, %s, %s)", shape, SynthDiurnal, SynthStep, SynthBurst, SynthFlat)
+		if math.IsInf(p.Rates[i], 0) {
+			return Profile{}, fmt.Errorf("minute %d: the rows' sum overflows", i+1)
 		}
 	}
 	return p, nil

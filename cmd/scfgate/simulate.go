@@ -45,6 +45,8 @@ timeseries.csv (per policy and minute) and simulate.png/.svg (per policy:
 arrivals, started and busy instances, p99 per minute) to the folder.`,
 		Example: `  scfgate simulate --trace ../shared/traces/AzureLLMInferenceTrace_conv.csv --peak-qps 500 --duration 24h
   scfgate simulate --synthetic diurnal --valley 0.18 --peak-qps 200 --duration 24h --out out/
+  scfgate simulate --synthetic bursty --bursts 48 --burst-factor-min 5 --burst-factor-max 10 --peak-qps 200 --duration 24h
+  scfgate simulate --trace scenarios/functions-2019-synthetic-day.csv --format azure-functions-2019 --peak-qps 500
   scfgate simulate --scenario scenarios/seed-qps-500.yaml`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -68,9 +70,13 @@ arrivals, started and busy instances, p99 per minute) to the folder.`,
 	f.StringVar(&scenarioPath, "scenario", "", "scenario file (YAML or JSON) holding the options below")
 	f.StringVar(&sc.Trace, "trace", "", "trace file")
 	f.StringVar(&sc.Format, "format", sim.FormatAzureLLM, "trace format: "+sim.FormatAzureLLM+" or "+sim.FormatAzureFunctions)
-	f.StringVar(&sc.Synthetic, "synthetic", "", "synthetic traffic instead of a trace: diurnal, step, burst or flat")
+	f.StringVar(&sc.Synthetic, "synthetic", "", "synthetic traffic instead of a trace: diurnal, step, burst, flat or bursty (a Poisson background with random bursts)")
 	f.StringVar(&sc.TokensFrom, "tokens-from", "", "an azure-llm trace whose request sizes synthetic traffic draws")
 	f.Float64Var(&sc.Valley, "valley", 0.2, "synthetic traffic's low level as a share of the peak")
+	f.IntVar(&sc.Bursts, "bursts", 0, "bursty traffic: number of bursts (0: one an hour)")
+	f.Float64Var(&sc.BurstFactorMin, "burst-factor-min", sim.DefaultBursts.FactorMin, "bursty traffic: lowest burst rate as a multiple of the background")
+	f.Float64Var(&sc.BurstFactorMax, "burst-factor-max", sim.DefaultBursts.FactorMax, "bursty traffic: highest burst rate as a multiple of the background")
+	f.DurationVar(&sc.BurstLength, "burst-length", sim.DefaultBursts.Length, "bursty traffic: each burst's length, whole minutes")
 	f.Float64Var(&sc.PeakQPS, "peak-qps", 0, "rescale the traffic's busiest minute to this rate (0: keep)")
 	f.DurationVar(&sc.Duration, "duration", 0, "stretch the traffic to this duration (0: keep; synthetic: 24h)")
 	f.StringVar(&policies, "policy", strings.Join(simulateDefaultPolicies, ","), "comma-separated policies: "+strings.Join(sim.PolicyNames(), ", "))
@@ -105,6 +111,10 @@ func scenarioFields(s *sim.Scenario) []scenarioField {
 		{"synthetic", &s.Synthetic},
 		{"tokens-from", &s.TokensFrom},
 		{"valley", &s.Valley},
+		{"bursts", &s.Bursts},
+		{"burst-factor-min", &s.BurstFactorMin},
+		{"burst-factor-max", &s.BurstFactorMax},
+		{"burst-length", &s.BurstLength},
 		{"peak-qps", &s.PeakQPS},
 		{"duration", &s.Duration},
 		{"policy", &s.Policies},
