@@ -66,6 +66,7 @@ type DecisionInputs struct {
 	Seed     SeedInputs     `json:"seed,omitzero"`
 	Stable   StableInputs   `json:"stable,omitzero"`
 	Forecast ForecastInputs `json:"forecast,omitzero"`
+	InFlight InFlightInputs `json:"inflight,omitzero"`
 }
 
 // SeedInputs is what [SeedPolicy] decided from.
@@ -147,6 +148,11 @@ type PolicyConfig struct {
 	Lead time.Duration `mapstructure:"lead"`
 	// Score configures the seed policy's load score.
 	Score ScoreConfig `mapstructure:"score"`
+	// InstanceConcurrency is how many requests one instance of the model
+	// function serves at once (its MaxConcurrency, the engine's batch
+	// slots), 1 to 100: inflight divides requests by it to count
+	// instances. Default 1, one request per instance.
+	InstanceConcurrency int `mapstructure:"instance_concurrency"`
 }
 
 // DefaultPolicyConfig returns the defaults documented on [PolicyConfig].
@@ -163,6 +169,7 @@ func DefaultPolicyConfig() PolicyConfig {
 		MaxScaleDownFactor:  0.5,
 		Lead:                time.Minute,
 		Score:               DefaultScoreConfig(),
+		InstanceConcurrency: 1,
 	}
 }
 
@@ -180,5 +187,6 @@ func (c PolicyConfig) Validate() error {
 	p.checkStable(c.TargetUtilisation, c.LowUtilisation, c.StabilizationWindow, c.MaxScaleDownFactor)
 	p.checkDuration("lead", c.Lead, 24*time.Hour)
 	p.checkScore("score.", c.Score)
+	p.checkSlots(c.InstanceConcurrency)
 	return p.err()
 }

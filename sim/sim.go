@@ -29,9 +29,23 @@ import (
 	"github.com/scfgate/scfgate/scaler"
 )
 
-// PolicyNames are the policies [Run] accepts: the scaler's and
-// traditional.
-func PolicyNames() []string { return append(scaler.PolicyNames(), PolicyTraditional) }
+// The reference points every comparison carries besides traditional.
+const (
+	// PolicyOnDemand is no provisioned concurrency at all: every instance
+	// is started by a request and kept warm, free, while idle.
+	PolicyOnDemand = "ondemand"
+	// PolicyOracle is the lower bound: perfect foresight with instant
+	// instances. It pays only for busy instance time (requests packed
+	// MaxConcurrency to an instance), is never cold, never throttled and
+	// never pays an idle fee.
+	PolicyOracle = "oracle"
+)
+
+// PolicyNames are the policies [Run] accepts: the scaler's, traditional,
+// ondemand and oracle.
+func PolicyNames() []string {
+	return append(scaler.PolicyNames(), PolicyTraditional, PolicyOnDemand, PolicyOracle)
+}
 
 // Epoch is virtual time 0.
 var Epoch = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
@@ -44,10 +58,15 @@ func Run(p Profile, policy string, c Config) (Result, error) {
 	if err := c.Validate(); err != nil {
 		return Result{}, fmt.Errorf("sim: %w", err)
 	}
+	c.Scaler.InstanceConcurrency = c.MaxConcurrency
 	e := &engine{cfg: c, policyName: policy, traffic: newTraffic(p, c.Seed)}
-	if policy == PolicyTraditional {
+	switch policy {
+	case PolicyTraditional:
 		e.trad.size = TraditionalInstances(p, c)
-	} else {
+	case PolicyOnDemand:
+	case PolicyOracle:
+		e.oracle = true
+	default:
 		pol, err := scaler.PolicyByName(policy, c.Scaler)
 		if err != nil {
 			return Result{}, fmt.Errorf("sim: %w", err)
@@ -58,12 +77,15 @@ func Run(p Profile, policy string, c Config) (Result, error) {
 }
 
 // Compare runs every policy over the same arrivals (one goroutine per
-// policy) and fills SavingVsTraditional from the traditional baseline,
-// which is run even if not asked for. Results are in the order asked.
+// policy) and fills SavingVsTraditional from the traditional baseline and
+// CostVsOracle from the oracle, both run even if not asked for. Results
+// are in the order asked.
 func Compare(p Profile, policies []string, c Config) ([]Result, Result, error) {
 	names := slices.Clone(policies)
-	if !slices.Contains(names, PolicyTraditional) {
-		names = append(names, PolicyTraditional)
+	for _, ref := range []string{PolicyTraditional, PolicyOracle} {
+		if !slices.Contains(names, ref) {
+			names = append(names, ref)
+		}
 	}
 	res := make([]Result, len(names))
 	errs := make([]error, len(names))
@@ -85,9 +107,13 @@ func Compare(p Profile, policies []string, c Config) ([]Result, Result, error) {
 		return nil, Result{}, err
 	}
 	base := res[slices.Index(names, PolicyTraditional)]
+	oracle := res[slices.Index(names, PolicyOracle)]
 	for i := range res {
 		if base.CostUSD > 0 {
 			res[i].SavingVsTraditional = 1 - res[i].CostUSD/base.CostUSD
+		}
+		if oracle.CostUSD > 0 {
+			res[i].CostVsOracle = res[i].CostUSD / oracle.CostUSD
 		}
 	}
 	return res[:len(policies)], base, nil
