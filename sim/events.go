@@ -31,7 +31,7 @@ type event struct {
 	seq     uint64
 	kind    eventKind
 	inst    instKind
-	arrival int64 // the request's arrival, ns of virtual time
+	arrival int64  // the request's arrival, ns of virtual time
 	service int64  // the request's service time, ns
 	tok     Tokens // the request's size
 }

@@ -1,7 +1,5 @@
 package sim
 
-
-
 // gatewayQueue is the gateway holding requests for a warm slot (Config
 // QueueWait), first come first served: a request waits until a slot on a
 // started instance frees or its wait runs out, and is then sent to SCF,
@@ -84,4 +82,3 @@ func (e *engine) retryThrottled() {
 		}
 	}
 }
-

@@ -28,9 +28,9 @@ type MinuteStat struct {
 
 // Result is one policy's run.
 type Result struct {
-	Policy     string  `json:"policy"`
-	Arrivals   int64   `json:"arrivals"`
-	Served     int64   `json:"served"`
+	Policy   string `json:"policy"`
+	Arrivals int64  `json:"arrivals"`
+	Served   int64  `json:"served"`
 	// Throttled is the requests SCF answered with an error (429);
 	// Rejected those the gateway's rate limit refused; Queued those the
 	// gateway held for a warm slot, which are served, not lost.
