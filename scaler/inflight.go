@@ -51,8 +51,8 @@ type InFlightPolicy struct {
 // [DefaultPolicyConfig].
 func DefaultInFlightPolicy() InFlightPolicy {
 	c := DefaultPolicyConfig()
-	return InFlightPolicy{Min: c.Min, Max: c.Max, TargetUtilisation: c.TargetUtilisation,
-		InstanceConcurrency: c.InstanceConcurrency, Window: c.StabilizationWindow, Lead: c.Lead}
+	return InFlightPolicy{Min: c.Min, Max: c.Max, TargetUtilisation: c.InFlightUtilisation,
+		InstanceConcurrency: c.InstanceConcurrency, Window: c.InFlightWindow, Lead: c.Lead}
 }
 
 // InFlightInputs is what [InFlightPolicy] decided from.
@@ -77,10 +77,10 @@ func (p InFlightPolicy) Validate() error {
 	var pr problems
 	pr.checkBounds(p.Min, p.Max)
 	if !open01(p.TargetUtilisation) {
-		pr.add("target_utilisation", p.TargetUtilisation, "0 < target_utilisation < 1")
+		pr.add("inflight_utilisation", p.TargetUtilisation, "0 < inflight_utilisation < 1")
 	}
 	pr.checkSlots(p.InstanceConcurrency)
-	pr.checkDuration("stabilization_window", p.Window, 24*time.Hour)
+	pr.checkDuration("inflight_window", p.Window, 24*time.Hour)
 	pr.checkDuration("lead", p.Lead, 24*time.Hour)
 	return pr.err()
 }

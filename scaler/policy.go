@@ -153,6 +153,14 @@ type PolicyConfig struct {
 	// slots), 1 to 100: inflight divides requests by it to count
 	// instances. Default 1, one request per instance.
 	InstanceConcurrency int `mapstructure:"instance_concurrency"`
+	// InFlightUtilisation is the share of provisioned slots inflight
+	// keeps busy at the window's peak, in (0, 1). Default 0.8: the gateway
+	// signal is seconds old, so less headroom than Cloud Monitor's needs.
+	InFlightUtilisation float64 `mapstructure:"inflight_utilisation"`
+	// InFlightWindow is how long inflight keeps a reading's demand, its
+	// scale-in delay, 0 to 24 h. Default 1 min: idle on-demand instances
+	// stay warm, free, for minutes after a scale-in.
+	InFlightWindow time.Duration `mapstructure:"inflight_window"`
 }
 
 // DefaultPolicyConfig returns the defaults documented on [PolicyConfig].
@@ -170,6 +178,8 @@ func DefaultPolicyConfig() PolicyConfig {
 		Lead:                time.Minute,
 		Score:               DefaultScoreConfig(),
 		InstanceConcurrency: 1,
+		InFlightUtilisation: 0.8,
+		InFlightWindow:      time.Minute,
 	}
 }
 
@@ -188,5 +198,9 @@ func (c PolicyConfig) Validate() error {
 	p.checkDuration("lead", c.Lead, 24*time.Hour)
 	p.checkScore("score.", c.Score)
 	p.checkSlots(c.InstanceConcurrency)
+	if !open01(c.InFlightUtilisation) {
+		p.add("inflight_utilisation", c.InFlightUtilisation, "0 < inflight_utilisation < 1")
+	}
+	p.checkDuration("inflight_window", c.InFlightWindow, 24*time.Hour)
 	return p.err()
 }

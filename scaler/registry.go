@@ -24,8 +24,8 @@ var policies = map[string]func(PolicyConfig) configurable{
 		return PredictivePolicy{StablePolicy: stableFrom(c), Lead: c.Lead}
 	},
 	PolicyInFlight: func(c PolicyConfig) configurable {
-		return InFlightPolicy{Min: c.Min, Max: c.Max, TargetUtilisation: c.TargetUtilisation,
-			InstanceConcurrency: c.InstanceConcurrency, Window: c.StabilizationWindow, Lead: c.Lead}
+		return InFlightPolicy{Min: c.Min, Max: c.Max, TargetUtilisation: c.InFlightUtilisation,
+			InstanceConcurrency: c.InstanceConcurrency, Window: c.InFlightWindow, Lead: c.Lead}
 	},
 	PolicyTracking: func(c PolicyConfig) configurable {
 		return TrackingPolicy{Min: c.Min, Max: c.Max, TrackingTarget: c.TargetUtilisation}

@@ -84,8 +84,8 @@ func (e *engine) decide() {
 		MemorySizeMB: c.MemoryMB,
 	}
 	if e.policyName == scaler.PolicyInFlight {
-		// the readings of the last stabilization window, SignalDelay old
-		from := now.Add(-c.Scaler.StabilizationWindow)
+		// the readings of the last inflight window, SignalDelay old
+		from := now.Add(-c.Scaler.InFlightWindow)
 		i, _ := slices.BinarySearchFunc(e.signals, from, func(g scaler.GatewaySignal, t time.Time) int { return g.Time.Compare(t) })
 		j := len(e.signals)
 		for j > i && e.signals[j-1].Time.Add(c.SignalDelay).After(now) {

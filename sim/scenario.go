@@ -55,6 +55,8 @@ type Scenario struct {
 	ScalerTick          time.Duration `yaml:"scaler_tick"`
 	StabilizationWindow time.Duration `yaml:"stabilization_window"`
 	GPUPricePerSecond   float64       `yaml:"gpu_price_per_second"`
+	InFlightUtilisation float64       `yaml:"inflight_utilisation"`
+	InFlightWindow      time.Duration `yaml:"inflight_window"`
 }
 
 // LoadScenario reads a scenario file; a relative Trace becomes relative
@@ -134,6 +136,12 @@ func (s Scenario) Config() (Config, error) {
 	}
 	if s.StabilizationWindow != 0 {
 		c.Scaler.StabilizationWindow = s.StabilizationWindow
+	}
+	if s.InFlightUtilisation != 0 {
+		c.Scaler.InFlightUtilisation = s.InFlightUtilisation
+	}
+	if s.InFlightWindow != 0 {
+		c.Scaler.InFlightWindow = s.InFlightWindow
 	}
 	c.GPUPricePerSecond = s.GPUPricePerSecond
 	return c, nil

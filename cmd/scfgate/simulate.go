@@ -94,8 +94,10 @@ arrivals, started and busy instances, p99 per minute) and pareto.png/.svg
 	f.IntVar(&sc.MaxConcurrency, "max-concurrency", sim.DefaultConfig().MaxConcurrency, "requests one instance serves at once (1: the seed's one per instance)")
 	f.DurationVar(&sc.QueueWait, "queue-wait", 0, "how long the gateway holds a request for a warm slot before a cold start (0: never)")
 	f.DurationVar(&sc.ScalerTick, "scaler-tick", time.Minute, "how often the scaler runs, a multiple of 10s")
-	f.DurationVar(&sc.StabilizationWindow, "stabilization-window", 10*time.Minute, "stable's and predictive's scale-down window; inflight's demand window")
+	f.DurationVar(&sc.StabilizationWindow, "stabilization-window", 10*time.Minute, "stable's and predictive's scale-down window")
 	f.Float64Var(&sc.GPUPricePerSecond, "gpu-price", 0, "USD per GPU instance-second on top of GB-s (0: none; estimate for a T4: "+strconv.FormatFloat(sim.EstimatedT4PricePerSecond, 'g', 3, 64)+")")
+	f.Float64Var(&sc.InFlightUtilisation, "inflight-utilisation", 0.8, "the share of provisioned slots inflight keeps busy at peak")
+	f.DurationVar(&sc.InFlightWindow, "inflight-window", time.Minute, "how long inflight keeps a gateway reading's demand (its scale-in delay)")
 	f.StringVar(&out, "out", "", "folder for results.csv, summary.json, timeseries.csv, simulate.png/.svg and pareto.png/.svg")
 	return cmd
 }
@@ -136,6 +138,8 @@ func scenarioFields(s *sim.Scenario) []scenarioField {
 		{"scaler-tick", &s.ScalerTick},
 		{"stabilization-window", &s.StabilizationWindow},
 		{"gpu-price", &s.GPUPricePerSecond},
+		{"inflight-utilisation", &s.InFlightUtilisation},
+		{"inflight-window", &s.InFlightWindow},
 	}
 }
 
