@@ -10,14 +10,23 @@
 // never reaches SCF; then an idle provisioned instance serves it warm;
 // else an idle on-demand instance serves it warm; else, within the
 // account concurrency limit and the on-demand start quota, a new
-// on-demand instance cold-starts for it; else it is throttled (429). One request runs per instance (SCF event
-// functions); its service time is the latency package's model at
-// concurrency 1. The 10-second tick bills idle provisioned concurrency on
+// on-demand instance cold-starts for it; else it is throttled (429), or,
+// with Config.QueueWait, the gateway holds it for a warm slot first and
+// retries instead of failing. An instance holds MaxConcurrency requests
+// (SCF web-function multi-concurrency set to the engine's batch; 1 is the
+// seed's event function), packed onto as few instances as possible; a
+// request's service time is latency.StepTime at its instance's occupancy,
+// and execution is billed per instance-second while a request runs
+// (instances-starting time is not billed). Besides the scaler's policies
+// three references run: traditional, ondemand and oracle (see
+// PolicyOracle). The 10-second tick bills idle provisioned concurrency on
 // the window's maximum concurrency, reclaims on-demand instances idle for
 // KeepAlive, and runs SCF's utilisation tracking when the tracking policy
 // set it; every sixth tick closes a Cloud Monitor minute (published
-// MonitorDelay later) and runs the scaler policy, the scaler package's own
-// code, on the samples published by then.
+// MonitorDelay later) and, every ScalerTick, the scaler policy runs, the
+// scaler package's own code, on the samples published by then (their
+// concurrency counted in instances: busy requests over MaxConcurrency)
+// and, for inflight, on the gateways' readings, one per 10-second tick.
 package sim
 
 import (
