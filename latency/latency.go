@@ -108,6 +108,24 @@ type Model struct {
 	// MaxBatch is how many sequences one instance decodes together
 	// (the engine's max_batch_size); 0 means 1.
 	MaxBatch int
+	// MemBytesPerSecond and KVBytesPerToken are the GPU's memory
+	// bandwidth and the model's KV cache per token of context, which
+	// StepTime prices context reads with; zero means the H200 13B bf16
+	// constants (HBMBytesPerSecond, KVBytesPerToken).
+	MemBytesPerSecond float64
+	KVBytes           float64
+}
+
+// kvTime is the time to read tokens tokens of KV cache, in ns.
+func (m Model) kvTime(tokens int) float64 {
+	bw, kv := m.MemBytesPerSecond, m.KVBytes
+	if bw <= 0 {
+		bw = HBMBytesPerSecond
+	}
+	if kv <= 0 {
+		kv = KVBytesPerToken
+	}
+	return float64(tokens) * kv / bw * float64(time.Second)
 }
 
 // Calibration is the subset of a calibration run the model is fitted
@@ -260,9 +278,7 @@ func (m Model) ServiceTime(promptTokens, outputTokens, concurrent int) time.Dura
 // takes 0.
 func (m Model) StepTime(decoding, contextTokens, prefillTokens int) time.Duration {
 	d, c, p := max(0, decoding), max(0, contextTokens), max(0, prefillTokens)
-	kv := func(tokens int) float64 {
-		return float64(tokens) * KVBytesPerToken / HBMBytesPerSecond * float64(time.Second)
-	}
+	kv := m.kvTime
 	var t float64
 	switch {
 	case p > 0:

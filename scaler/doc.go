@@ -36,6 +36,11 @@
 //     provisions ahead of predicted demand by the cold-start time.
 //   - "tracking" ([TrackingPolicy]) hands scaling to SCF's own
 //     ConcurrencyUtilizationTracking and returns the configuration to set.
+//   - "inflight" ([InFlightPolicy]) scales on the requests in flight and
+//     queued as the gateways count them ([GatewaySignal], shared through
+//     Redis), seconds old instead of Cloud Monitor's minutes, in instances
+//     of InstanceConcurrency slots. [Tick] does not read the gateways yet,
+//     so in the deployed function it holds; the simulator feeds it.
 //
 // For a valid configuration, every decision's target lies within the
 // policy's [Min, Max], even when it holds for lack of data; it carries

@@ -66,9 +66,13 @@ type Inputs struct {
 	// Forecast is a prediction of the function's samples for the coming
 	// periods, with Time set to the instant each sample predicts: for a
 	// seasonal-naive forecast, the samples of the same periods one day
-	// earlier moved forward by 24 h. Only [PredictivePolicy] reads it; nil
-	// means no forecast.
+	// earlier moved forward by 24 h. [PredictivePolicy] and
+	// [InFlightPolicy] read it; nil means no forecast.
 	Forecast []Sample
+	// Gateway is the window of gateway readings, oldest first, the newest
+	// at most a few seconds old. Only [InFlightPolicy] reads it; nil
+	// means the gateways publish none.
+	Gateway []GatewaySignal
 }
 
 // provisioned returns N, never negative.
@@ -83,4 +87,29 @@ func ordered(samples []Sample) bool {
 		}
 	}
 	return true
+}
+
+// GatewaySignal is one reading of the gateways' own counters of the model
+// function's traffic, which they share through Redis: a faster signal
+// than Cloud Monitor, which publishes each minute about two minutes late.
+// The zero GatewaySignal is a reading of an idle function.
+type GatewaySignal struct {
+	// Time is when the counters were read.
+	Time time.Time `json:"time"`
+	// InFlight is how many requests the gateways have sent to the model
+	// function and not yet seen answered, summed over gateways.
+	InFlight int `json:"in_flight"`
+	// Queued is how many requests wait in a gateway for a warm slot.
+	Queued int `json:"queued"`
+	// PeakInFlight is the most requests in flight plus queued since the
+	// previous reading; below InFlight+Queued (0: not kept) it counts as
+	// InFlight+Queued.
+	PeakInFlight int `json:"peak_in_flight"`
+}
+
+// demand is the reading's requests wanting a slot: the peak since the
+// previous reading, never below the current count. Negative counts are
+// a broken source and count as 0.
+func (g GatewaySignal) demand() int {
+	return max(g.PeakInFlight, max(g.InFlight, 0)+max(g.Queued, 0), 0)
 }

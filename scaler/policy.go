@@ -66,6 +66,7 @@ type DecisionInputs struct {
 	Seed     SeedInputs     `json:"seed,omitzero"`
 	Stable   StableInputs   `json:"stable,omitzero"`
 	Forecast ForecastInputs `json:"forecast,omitzero"`
+	InFlight InFlightInputs `json:"inflight,omitzero"`
 }
 
 // SeedInputs is what [SeedPolicy] decided from.
@@ -147,6 +148,19 @@ type PolicyConfig struct {
 	Lead time.Duration `mapstructure:"lead"`
 	// Score configures the seed policy's load score.
 	Score ScoreConfig `mapstructure:"score"`
+	// InstanceConcurrency is how many requests one instance of the model
+	// function serves at once (its MaxConcurrency, the engine's batch
+	// slots), 1 to 100: inflight divides requests by it to count
+	// instances. Default 1, one request per instance.
+	InstanceConcurrency int `mapstructure:"instance_concurrency"`
+	// InFlightUtilisation is the share of provisioned slots inflight
+	// keeps busy at the window's peak, in (0, 1). Default 0.8: the gateway
+	// signal is seconds old, so less headroom than Cloud Monitor's needs.
+	InFlightUtilisation float64 `mapstructure:"inflight_utilisation"`
+	// InFlightWindow is how long inflight keeps a reading's demand, its
+	// scale-in delay, 0 to 24 h. Default 1 min: idle on-demand instances
+	// stay warm, free, for minutes after a scale-in.
+	InFlightWindow time.Duration `mapstructure:"inflight_window"`
 }
 
 // DefaultPolicyConfig returns the defaults documented on [PolicyConfig].
@@ -163,6 +177,9 @@ func DefaultPolicyConfig() PolicyConfig {
 		MaxScaleDownFactor:  0.5,
 		Lead:                time.Minute,
 		Score:               DefaultScoreConfig(),
+		InstanceConcurrency: 1,
+		InFlightUtilisation: 0.8,
+		InFlightWindow:      time.Minute,
 	}
 }
 
@@ -180,5 +197,10 @@ func (c PolicyConfig) Validate() error {
 	p.checkStable(c.TargetUtilisation, c.LowUtilisation, c.StabilizationWindow, c.MaxScaleDownFactor)
 	p.checkDuration("lead", c.Lead, 24*time.Hour)
 	p.checkScore("score.", c.Score)
+	p.checkSlots(c.InstanceConcurrency)
+	if !open01(c.InFlightUtilisation) {
+		p.add("inflight_utilisation", c.InFlightUtilisation, "0 < inflight_utilisation < 1")
+	}
+	p.checkDuration("inflight_window", c.InFlightWindow, 24*time.Hour)
 	return p.err()
 }

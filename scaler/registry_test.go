@@ -20,7 +20,7 @@ func TestPolicyByName(t *testing.T) {
 		{"stable", cfg, stable, nil},
 		{"predictive", cfg, PredictivePolicy{StablePolicy: stable, Lead: time.Minute}, nil},
 		{"tracking", cfg, TrackingPolicy{Min: 2, Max: 40, TrackingTarget: 0.7}, nil},
-		{"Seed", cfg, nil, []string{`scaler: unknown policy "Seed" (known: predictive, seed, stable, tracking)`}},
+		{"Seed", cfg, nil, []string{`scaler: unknown policy "Seed" (known: inflight, predictive, seed, stable, tracking)`}},
 		{"", cfg, nil, []string{`unknown policy ""`}},
 		{"stable", PolicyConfig{}, nil, []string{"min:", "max_scale_down_factor:"}},
 		{"tracking", func() PolicyConfig { c := cfg; c.TargetUtilisation = 0.999; return c }(), nil, []string{"tracking_target"}},
@@ -34,7 +34,7 @@ func TestPolicyByName(t *testing.T) {
 			}
 		})
 	}
-	if names := PolicyNames(); !reflect.DeepEqual(names, []string{"predictive", "seed", "stable", "tracking"}) {
+	if names := PolicyNames(); !reflect.DeepEqual(names, []string{"inflight", "predictive", "seed", "stable", "tracking"}) {
 		t.Errorf("PolicyNames() = %v", names)
 	}
 }

@@ -53,3 +53,14 @@ func (p *problems) checkDuration(key string, d, hi time.Duration) {
 		p.add(key, d, fmt.Sprintf("0s to %v", hi))
 	}
 }
+
+// MaxInstanceConcurrency is SCF's largest MaxConcurrency for a web
+// function's request multi-concurrency.
+const MaxInstanceConcurrency = 100
+
+// checkSlots validates instance_concurrency; 0 means 1.
+func (p *problems) checkSlots(n int) {
+	if n < 0 || n > MaxInstanceConcurrency {
+		p.add("instance_concurrency", n, fmt.Sprintf("1 to %d", MaxInstanceConcurrency))
+	}
+}

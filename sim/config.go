@@ -63,6 +63,32 @@ type Config struct {
 	// below 1 counts as 1.
 	GatewayRPS   float64
 	GatewayBurst int
+	// MaxConcurrency is how many requests one instance serves at once:
+	// SCF's request multi-concurrency of web functions, set to the
+	// engine's batch slots. Default latency.DefaultMaxBatch (8); 1 is the
+	// seed's one request per instance (event functions), 1 to 100.
+	MaxConcurrency int
+	// QueueWait, when > 0, has the gateway hold a request that finds no
+	// free slot on a started instance for up to QueueWait, rather than
+	// sending it at once to a cold start; a request SCF would throttle
+	// stays queued and is retried instead of failing. 0: no queue.
+	QueueWait time.Duration
+	// ScalerTick is how often the scaler runs, a multiple of 10 s up to
+	// 1 h. Default 1 min. SCF timers take a seconds field (7-field cron,
+	// tencent-cloud.md section 6.2), so "*/10 * * * * * *" is assumed
+	// to fire every 10 s; only the gateway signal changes that often.
+	ScalerTick time.Duration
+	// SignalDelay is how old a gateway reading must be before the scaler
+	// sees it (the Redis round trip). The gateways are read once per
+	// 10-second platform tick, so any delay in (0, 10 s] hands the
+	// scaler the previous tick's reading. Default 1 s.
+	SignalDelay time.Duration
+	// GPUPricePerSecond, when > 0, is the price of one GPU instance-second
+	// of execution in USD, billed on top of the GB-s of MemoryMB; idle
+	// provisioned GPU instances pay it at SCF's idle-to-usage ratio
+	// (PriceIdleGBs / PriceGBs, an assumption: GPU prices are not
+	// published). See EstimatedT4PricePerSecond.
+	GPUPricePerSecond float64
 	// Progress, if set, is called with the share of virtual time done.
 	Progress func(done float64)
 }
@@ -84,6 +110,9 @@ func DefaultConfig() Config {
 		BytesPerToken:      4,
 		InitialProvisioned: -1,
 		TraditionalQueue:   100000,
+		MaxConcurrency:     latency.DefaultMaxBatch,
+		ScalerTick:         time.Minute,
+		SignalDelay:        time.Second,
 	}
 	c.Scaler.Max, c.Scaler.Limit = c.ConcurrencyLimit, c.ConcurrencyLimit
 	return c
@@ -118,6 +147,18 @@ func (c Config) Validate() error {
 	}
 	if c.TraditionalQueue < 0 {
 		errs = append(errs, fmt.Errorf("traditional_queue %d: want >= 0", c.TraditionalQueue))
+	}
+	if c.MaxConcurrency < 1 || c.MaxConcurrency > scaler.MaxInstanceConcurrency {
+		errs = append(errs, fmt.Errorf("max_concurrency %d: want 1 to %d", c.MaxConcurrency, scaler.MaxInstanceConcurrency))
+	}
+	if c.QueueWait < 0 || c.SignalDelay < 0 || c.SignalDelay > tick {
+		errs = append(errs, fmt.Errorf("queue_wait %v and signal_delay %v: want >= 0, signal_delay <= %v", c.QueueWait, c.SignalDelay, tick))
+	}
+	if c.ScalerTick < tick || c.ScalerTick > time.Hour || c.ScalerTick%tick != 0 {
+		errs = append(errs, fmt.Errorf("scaler_tick %v: want a multiple of %v up to 1h", c.ScalerTick, tick))
+	}
+	if !(c.GPUPricePerSecond >= 0) || math.IsInf(c.GPUPricePerSecond, 0) {
+		errs = append(errs, fmt.Errorf("gpu_price_per_second %v: want >= 0", c.GPUPricePerSecond))
 	}
 	if err := c.Scaler.Validate(); err != nil {
 		errs = append(errs, err)

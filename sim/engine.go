@@ -21,7 +21,18 @@ const (
 type engine struct {
 	cfg        Config
 	policyName string
-	policy     scaler.Policy // nil: the traditional fleet runs instead
+	// policy is nil for the references: the traditional fleet, ondemand
+	// (no provisioned concurrency) and oracle.
+	policy scaler.Policy
+	// oracle serves every request at once on an instance that exists
+	// only while busy: never cold, never throttled, no idle fee.
+	oracle bool
+	// queue is the gateway's queue for a warm slot (QueueWait > 0).
+	queue gatewayQueue
+	// signals are the gateway readings, one a tick; sigPeak is the most
+	// requests in flight plus queued since the last.
+	signals []scaler.GatewaySignal
+	sigPeak int
 
 	traffic traffic
 	events  eventQueue
@@ -52,7 +63,7 @@ func (e *engine) run() Result {
 		n := c.InitialProvisioned
 		if n < 0 {
 			p := e.traffic.prof
-			n = int(math.Ceil(p.Rates[0]*MeanService(p, c.Latency).Seconds()/c.Scaler.TargetUtilisation - 1e-9))
+			n = int(math.Ceil(p.Rates[0]*MeanService(p, c.Latency).Seconds()/c.Scaler.TargetUtilisation/float64(c.MaxConcurrency) - 1e-9))
 		}
 		n = min(max(n, c.Scaler.Min), c.Scaler.Max, c.ConcurrencyLimit)
 		e.prov.target, e.prov.ready = n, n
@@ -81,12 +92,19 @@ func (e *engine) run() Result {
 		}
 		e.advance(t)
 		if !e.events.empty() && e.events.next() == t {
-			ev := e.events.pop()
-			if ev.kind == kindDone {
+			switch ev := e.events.pop(); ev.kind {
+			case kindDone:
 				e.onDone(ev)
-			} else {
+			case kindProvUp:
 				e.onProvUp()
+				e.drain()
+			case kindODUp:
+				e.od.up(e.now, e.slots())
+				e.drain()
+			case kindQueueTimeout:
+				e.expire()
 			}
+			e.noteBusy()
 			continue
 		}
 		e.onArrival(t)
@@ -103,23 +121,26 @@ func (e *engine) onArrival(t int64) {
 		e.reject()
 		return
 	}
-	ev := event{kind: kindDone, arrival: t, tokens: tok.Output}
-	ev.service = int64(e.cfg.Latency.ServiceTime(int(tok.Prompt), int(tok.Output), 1))
+	ev := event{kind: kindDone, arrival: t, tok: tok}
 	if e.trad.size > 0 {
 		e.arriveTraditional(ev)
 	} else {
-		e.arrive(ev)
+		e.place(ev, false)
 	}
 	e.noteBusy()
 }
 
 func (e *engine) onDone(ev event) {
 	e.serve(ev)
+	s := e.slots()
 	switch ev.inst {
 	case instProv:
-		e.prov.release()
+		e.prov.used--
+		e.drain()
+		e.prov.shrink(s)
 	case instOnDemand:
-		e.od.release(e.now)
+		e.od.release(e.now, s)
+		e.drain()
 	case instTrad:
 		e.doneTraditional()
 	}
@@ -129,21 +150,26 @@ func (e *engine) onDone(ev event) {
 // the traffic's end, after which the scaler no longer runs.
 func (e *engine) onTick(ticks int, end int64) {
 	c := e.cfg
-	if e.trad.size == 0 {
+	if e.trad.size == 0 && !e.oracle {
 		e.billIdle(e.winMax)
 	}
 	windowMax := e.winMax
 	e.winMax = e.busy()
 	e.od.refill(c.BurstPerMinute, tick)
 	e.od.reclaim(e.now, c.KeepAlive)
+	e.retryThrottled()
+	e.readGateway()
 	if e.tracking.cfg != nil {
 		e.track(windowMax)
 	}
-	if ticks%ticksPerMin == 0 {
+	minute := ticks%ticksPerMin == 0
+	if minute {
 		e.closeMinute()
-		if e.policy != nil && e.now <= end {
-			e.decide()
-		}
+	}
+	if e.policy != nil && e.now <= end && ticks%int(c.ScalerTick/tick) == 0 {
+		e.decide()
+	}
+	if minute {
 		if c.Progress != nil && end > 0 {
 			c.Progress(min(float64(e.now)/float64(end), 1))
 		}

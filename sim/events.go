@@ -8,6 +8,11 @@ const (
 	kindDone eventKind = iota
 	// kindProvUp: a provisioned instance has started and can serve.
 	kindProvUp
+	// kindODUp: the oldest cold-starting on-demand instance serves.
+	kindODUp
+	// kindQueueTimeout: a request queued in the gateway has waited
+	// QueueWait for a warm slot.
+	kindQueueTimeout
 )
 
 // instKind is the kind of instance a request runs on.
@@ -26,9 +31,9 @@ type event struct {
 	seq     uint64
 	kind    eventKind
 	inst    instKind
-	arrival int64 // the request's arrival, ns of virtual time
-	service int64 // the request's service time, ns
-	tokens  int32 // the request's output tokens
+	arrival int64  // the request's arrival, ns of virtual time
+	service int64  // the request's service time, ns
+	tok     Tokens // the request's size
 }
 
 // eventQueue orders the pending events by due time, ties in the order

@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"slices"
 	"time"
 
 	"github.com/scfgate/scfgate/scaler"
@@ -30,9 +31,7 @@ func (e *engine) setTarget(n int) {
 		p.starting++
 		e.events.schedule(event{at: slot + int64(e.cfg.ColdStart), kind: kindProvUp})
 	}
-	if surplus := p.ready - n; surplus > 0 {
-		p.ready -= min(surplus, p.ready-p.busy)
-	}
+	p.shrink(e.slots())
 }
 
 // tracking is SCF's ConcurrencyUtilizationTracking, once the tracking
@@ -84,8 +83,18 @@ func (e *engine) decide() {
 		Available:    e.prov.ready,
 		MemorySizeMB: c.MemoryMB,
 	}
+	if e.policyName == scaler.PolicyInFlight {
+		// the readings of the last inflight window, SignalDelay old
+		from := now.Add(-c.Scaler.InFlightWindow)
+		i, _ := slices.BinarySearchFunc(e.signals, from, func(g scaler.GatewaySignal, t time.Time) int { return g.Time.Compare(t) })
+		j := len(e.signals)
+		for j > i && e.signals[j-1].Time.Add(c.SignalDelay).After(now) {
+			j--
+		}
+		in.Gateway = e.signals[i:j]
+	}
 	// seasonal-naive forecast: the same minutes a day earlier
-	if e.policyName == scaler.PolicyPredictive {
+	if e.policyName == scaler.PolicyPredictive || e.policyName == scaler.PolicyInFlight {
 		from := now.Add(-24 * time.Hour)
 		to := from.Add(c.Scaler.Lead + 2*time.Minute)
 		for _, s := range e.samples {
@@ -107,4 +116,20 @@ func (e *engine) decide() {
 	if d.Target != e.prov.target {
 		e.setTarget(d.Target)
 	}
+}
+
+// readGateway takes the gateways' reading of this tick: requests in
+// flight and queued now, and the most since the last reading.
+func (e *engine) readGateway() {
+	if e.policyName != scaler.PolicyInFlight {
+		return
+	}
+	inFlight := e.busyRequests()
+	e.signals = append(e.signals, scaler.GatewaySignal{
+		Time:         Epoch.Add(time.Duration(e.now)),
+		InFlight:     inFlight,
+		Queued:       e.queue.len(),
+		PeakInFlight: max(e.sigPeak, inFlight+e.queue.len()),
+	})
+	e.sigPeak = 0
 }

@@ -28,13 +28,24 @@ type MinuteStat struct {
 
 // Result is one policy's run.
 type Result struct {
-	Policy     string  `json:"policy"`
-	Arrivals   int64   `json:"arrivals"`
-	Served     int64   `json:"served"`
-	Throttled  int64   `json:"throttled"`
-	Rejected   int64   `json:"rejected"`
-	ColdStarts int64   `json:"cold_starts"`
-	CostUSD    float64 `json:"cost_usd"`
+	Policy   string `json:"policy"`
+	Arrivals int64  `json:"arrivals"`
+	Served   int64  `json:"served"`
+	// Throttled is the requests SCF answered with an error (429);
+	// Rejected those the gateway's rate limit refused; Queued those the
+	// gateway held for a warm slot, which are served, not lost.
+	Throttled int64 `json:"throttled"`
+	Rejected  int64 `json:"rejected"`
+	Queued    int64 `json:"queued"`
+	// ColdStarts is the requests that waited for an instance to start,
+	// ColdOver1s those that waited longer than 1 s; InstancesStarted is
+	// the on-demand instances started.
+	ColdStarts       int64   `json:"cold_starts"`
+	ColdOver1s       int64   `json:"cold_over_1s"`
+	InstancesStarted int64   `json:"instances_started"`
+	CostUSD          float64 `json:"cost_usd"`
+	// CostVsOracle is CostUSD over the oracle's (filled by Compare).
+	CostVsOracle float64 `json:"cost_vs_oracle"`
 	// Cost30DaysUSD is CostUSD scaled from the traffic's duration to 30
 	// days (the traffic repeating).
 	Cost30DaysUSD       float64 `json:"cost_30d_usd"`
@@ -49,6 +60,8 @@ type Result struct {
 	P50Ms               float64 `json:"p50_ms"`
 	P95Ms               float64 `json:"p95_ms"`
 	P99Ms               float64 `json:"p99_ms"`
+	P999Ms              float64 `json:"p999_ms"`
+	MaxMs               float64 `json:"max_ms"`
 	MeanLatencyMs       float64 `json:"mean_latency_ms"`
 	ColdStartShare      float64 `json:"cold_start_share"`
 	ThrottledShare      float64 `json:"throttled_share"`
@@ -80,6 +93,7 @@ type meter struct {
 	// every request's latency
 	lat    hist
 	latSum float64
+	latMax float64
 }
 
 // advance integrates the state up to t.
@@ -89,6 +103,7 @@ func (e *engine) advance(t int64) {
 		m.busyArea += float64(e.busy()) * dt
 		m.allocArea += float64(e.alloc()) * dt
 		m.inSysArea += float64(e.inSystem()) * dt
+		e.used.execS += float64(e.running()) * dt
 	}
 	m.lastT = t
 	e.now = t
@@ -101,6 +116,7 @@ func (e *engine) noteBusy() {
 	e.winMax = max(e.winMax, b)
 	e.meter.minute.BusyMax = max(e.meter.minute.BusyMax, b)
 	e.r.PeakBusy = max(e.r.PeakBusy, b)
+	e.sigPeak = max(e.sigPeak, e.busyRequests()+e.queue.len())
 }
 
 // serve records a request completed.
@@ -110,12 +126,12 @@ func (e *engine) serve(ev event) {
 	m.lat.add(lat)
 	m.minLat.add(lat)
 	m.latSum += lat
+	m.latMax = max(m.latMax, lat)
 	e.r.Served++
 	m.minute.Served++
 	m.minute.LatencySumMs += lat
-	e.used.execS += float64(ev.service) / 1e9
 	m.minDurSum += float64(ev.service) / 1e6
-	e.used.outBytes += float64(ev.tokens) * e.cfg.BytesPerToken
+	e.used.outBytes += float64(ev.tok.Output) * e.cfg.BytesPerToken
 }
 
 // reject records a request refused by the gateway or the traditional
@@ -168,6 +184,9 @@ func (e *engine) finish() Result {
 	if e.trad.size > 0 {
 		r.PeakProvisioned = e.trad.size
 	}
+	if e.oracle {
+		r.PeakProvisioned = 0
+	}
 	b := e.usage(simS).bill()
 	r.InvocationsUSD, r.UsageUSD, r.IdleProvisionedUSD, r.TrafficUSD = b.invocations, b.usage, b.idle, b.traffic
 	r.CostUSD = b.total()
@@ -176,6 +195,7 @@ func (e *engine) finish() Result {
 		r.Cost30DaysUSD = r.CostUSD * float64(30*24*time.Hour) / float64(d)
 	}
 	r.P50Ms, r.P95Ms, r.P99Ms = mt.lat.quantile(0.50), mt.lat.quantile(0.95), mt.lat.quantile(0.99)
+	r.P999Ms, r.MaxMs = mt.lat.quantile(0.999), mt.latMax
 	if r.Served > 0 {
 		r.MeanLatencyMs = mt.latSum / float64(r.Served)
 	}

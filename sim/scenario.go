@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/scfgate/scfgate/latency"
 )
 
 // Scenario is a simulation described in a file (YAML or JSON): the
@@ -53,6 +55,17 @@ type Scenario struct {
 	Max               int           `yaml:"max"`
 	GatewayRPS        float64       `yaml:"gateway_rps"`
 	GatewayBurst      int           `yaml:"gateway_burst"`
+	// Hardware names a latency hardware profile (latency.HardwareByName):
+	// its model and, unless ColdStart is set, its weights' load time.
+	// Empty: the calibrated H200 13B bf16.
+	Hardware            string        `yaml:"hardware"`
+	MaxConcurrency      int           `yaml:"max_concurrency"`
+	QueueWait           time.Duration `yaml:"queue_wait"`
+	ScalerTick          time.Duration `yaml:"scaler_tick"`
+	StabilizationWindow time.Duration `yaml:"stabilization_window"`
+	GPUPricePerSecond   float64       `yaml:"gpu_price_per_second"`
+	InFlightUtilisation float64       `yaml:"inflight_utilisation"`
+	InFlightWindow      time.Duration `yaml:"inflight_window"`
 }
 
 // LoadScenario reads a scenario file; a relative Trace becomes relative
@@ -77,9 +90,17 @@ func LoadScenario(path string) (Scenario, error) {
 	return s, nil
 }
 
-// Config returns DefaultConfig with the scenario's fields applied.
-func (s Scenario) Config() Config {
+// Config returns DefaultConfig with the scenario's fields applied, or an
+// error for an unknown hardware profile.
+func (s Scenario) Config() (Config, error) {
 	c := DefaultConfig()
+	if s.Hardware != "" {
+		h, err := latency.HardwareByName(s.Hardware)
+		if err != nil {
+			return Config{}, fmt.Errorf("sim: hardware: %w", err)
+		}
+		c.Latency, c.ColdStart = h.Model, h.ColdStart(0)
+	}
 	if s.Seed != 0 {
 		c.Seed = s.Seed
 	}
@@ -113,7 +134,26 @@ func (s Scenario) Config() Config {
 		c.Scaler.Limit = max(c.Scaler.Limit, s.Max)
 	}
 	c.GatewayRPS, c.GatewayBurst = s.GatewayRPS, s.GatewayBurst
-	return c
+	if s.MaxConcurrency != 0 {
+		c.MaxConcurrency = s.MaxConcurrency
+	}
+	if s.QueueWait != 0 {
+		c.QueueWait = s.QueueWait
+	}
+	if s.ScalerTick != 0 {
+		c.ScalerTick = s.ScalerTick
+	}
+	if s.StabilizationWindow != 0 {
+		c.Scaler.StabilizationWindow = s.StabilizationWindow
+	}
+	if s.InFlightUtilisation != 0 {
+		c.Scaler.InFlightUtilisation = s.InFlightUtilisation
+	}
+	if s.InFlightWindow != 0 {
+		c.Scaler.InFlightWindow = s.InFlightWindow
+	}
+	c.GPUPricePerSecond = s.GPUPricePerSecond
+	return c, nil
 }
 
 // Profile loads or generates the scenario's traffic, rescaled.

@@ -31,7 +31,9 @@ func TestScenarioFiles(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: %v", f, err)
 		}
-		if err := s.Config().Validate(); err != nil {
+		if c, err := s.Config(); err != nil {
+			t.Errorf("%s: %v", f, err)
+		} else if err := c.Validate(); err != nil {
 			t.Errorf("%s: %v", f, err)
 		}
 		// zero keeps the trace's own peak and duration

@@ -29,13 +29,14 @@ func MeanService(p Profile, m latency.Model) time.Duration {
 	return s / time.Duration(len(toks))
 }
 
-// TraditionalInstances is the fixed fleet for the profile's peak.
+// TraditionalInstances is the fixed fleet for the profile's peak, each
+// instance serving MaxConcurrency requests.
 func TraditionalInstances(p Profile, c Config) int {
 	u := c.TraditionalUtilisation
 	if !(u > 0 && u <= 1) {
 		u = c.Scaler.TargetUtilisation
 	}
-	return max(1, int(math.Ceil(p.Peak()*MeanService(p, c.Latency).Seconds()/u-1e-9)))
+	return max(1, int(math.Ceil(p.Peak()*MeanService(p, c.Latency).Seconds()/u/float64(max(c.MaxConcurrency, 1))-1e-9)))
 }
 
 // traditional is the fixed fleet of [PolicyTraditional], with its queue.
@@ -56,8 +57,9 @@ func (e *engine) arriveTraditional(ev event) {
 	f := &e.trad
 	ev.inst = instTrad
 	switch {
-	case f.busy < f.size:
+	case f.busy < f.size*e.slots():
 		f.busy++
+		ev.service = e.serviceTime(ev.tok, f.busy)
 		ev.at = ev.arrival + ev.service
 		e.events.schedule(ev)
 	case f.queued() < e.cfg.TraditionalQueue:
@@ -82,6 +84,7 @@ func (e *engine) doneTraditional() {
 		f.queue = append(f.queue[:0], f.queue[f.head:]...)
 		f.head = 0
 	}
+	next.service = e.serviceTime(next.tok, f.busy)
 	next.at = e.now + next.service
 	e.events.schedule(next)
 }

@@ -15,11 +15,12 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/scfgate/scfgate/latency"
 	"github.com/scfgate/scfgate/sim"
 )
 
 // simulateDefaultPolicies is the side-by-side comparison run by default.
-var simulateDefaultPolicies = []string{"seed", "stable", "tracking", "predictive", sim.PolicyTraditional}
+var simulateDefaultPolicies = []string{"seed", "stable", "tracking", "predictive", "inflight", sim.PolicyTraditional, sim.PolicyOnDemand, sim.PolicyOracle}
 
 func newSimulateCmd() *cobra.Command {
 	var (
@@ -32,17 +33,21 @@ func newSimulateCmd() *cobra.Command {
 		Use:   "simulate",
 		Short: "Replay traffic through a model of SCF and compare scaling policies and cost",
 		Long: `simulate replays a trace (or synthetic traffic), rescaled to a peak rate and a
-duration, through a discrete-event model of SCF (one request per instance,
-provisioned instances started at 100/min, on-demand cold starts and idle
-reclaim, the account concurrency limit, Cloud Monitor's per-minute samples
-published late) with the scaler firing every minute, and bills it with
-SCF's unit prices (international site, USD). Every policy sees the same
-arrivals. "traditional" is a fixed fleet sized for the peak at the target
-utilisation, always on, billed at the GB-s price.
+duration, through a discrete-event model of SCF (--max-concurrency requests
+per instance sharing a continuous batch, provisioned instances started at
+100/min, on-demand cold starts and idle reclaim, the account concurrency
+limit, Cloud Monitor's per-minute samples published late, optionally the
+gateway queueing for a warm slot) with the scaler firing every
+--scaler-tick, and bills it with SCF's unit prices (international site,
+USD). Every policy sees the same arrivals. Three references: "traditional"
+is a fixed fleet sized for the peak at the target utilisation, always on;
+"ondemand" is no provisioned concurrency at all; "oracle" is the lower
+bound, paying only for busy instance time, never cold, never throttled.
 
 It prints a table and, with --out, writes results.csv, summary.json,
-timeseries.csv (per policy and minute) and simulate.png/.svg (per policy:
-arrivals, started and busy instances, p99 per minute) to the folder.`,
+timeseries.csv (per policy and minute), simulate.png/.svg (per policy:
+arrivals, started and busy instances, p99 per minute) and pareto.png/.svg
+(cost against cold-start share) to the folder.`,
 		Example: `  scfgate simulate --trace ../shared/traces/AzureLLMInferenceTrace_conv.csv --peak-qps 500 --duration 24h
   scfgate simulate --synthetic diurnal --valley 0.18 --peak-qps 200 --duration 24h --out out/
   scfgate simulate --synthetic bursty --bursts 48 --burst-factor-min 5 --burst-factor-max 10 --peak-qps 200 --duration 24h
@@ -91,7 +96,15 @@ arrivals, started and busy instances, p99 per minute) to the folder.`,
 	f.IntVar(&sc.Max, "max", 0, "most provisioned instances a policy sets (0: the concurrency limit)")
 	f.Float64Var(&sc.GatewayRPS, "gateway-rps", 0, "the gateway's token bucket rate in front of SCF (0: none); requests it refuses are rejected")
 	f.IntVar(&sc.GatewayBurst, "gateway-burst", 1, "the gateway token bucket's burst")
-	f.StringVar(&out, "out", "", "folder for results.csv, summary.json, timeseries.csv and simulate.png/.svg")
+	f.StringVar(&sc.Hardware, "hardware", "", "latency hardware profile: "+hardwareNames()+" (default the calibrated H200)")
+	f.IntVar(&sc.MaxConcurrency, "max-concurrency", sim.DefaultConfig().MaxConcurrency, "requests one instance serves at once (1: the seed's one per instance)")
+	f.DurationVar(&sc.QueueWait, "queue-wait", 0, "how long the gateway holds a request for a warm slot before a cold start (0: never)")
+	f.DurationVar(&sc.ScalerTick, "scaler-tick", time.Minute, "how often the scaler runs, a multiple of 10s")
+	f.DurationVar(&sc.StabilizationWindow, "stabilization-window", 10*time.Minute, "stable's and predictive's scale-down window")
+	f.Float64Var(&sc.GPUPricePerSecond, "gpu-price", 0, "USD per GPU instance-second on top of GB-s (0: none; estimate for a T4: "+strconv.FormatFloat(sim.EstimatedT4PricePerSecond, 'g', 3, 64)+")")
+	f.Float64Var(&sc.InFlightUtilisation, "inflight-utilisation", 0.8, "the share of provisioned slots inflight keeps busy at peak")
+	f.DurationVar(&sc.InFlightWindow, "inflight-window", time.Minute, "how long inflight keeps a gateway reading's demand (its scale-in delay)")
+	f.StringVar(&out, "out", "", "folder for results.csv, summary.json, timeseries.csv, simulate.png/.svg and pareto.png/.svg")
 	return cmd
 }
 
@@ -129,6 +142,14 @@ func scenarioFields(s *sim.Scenario) []scenarioField {
 		{"max", &s.Max},
 		{"gateway-rps", &s.GatewayRPS},
 		{"gateway-burst", &s.GatewayBurst},
+		{"hardware", &s.Hardware},
+		{"max-concurrency", &s.MaxConcurrency},
+		{"queue-wait", &s.QueueWait},
+		{"scaler-tick", &s.ScalerTick},
+		{"stabilization-window", &s.StabilizationWindow},
+		{"gpu-price", &s.GPUPricePerSecond},
+		{"inflight-utilisation", &s.InFlightUtilisation},
+		{"inflight-window", &s.InFlightWindow},
 	}
 }
 
@@ -175,7 +196,10 @@ func runSimulate(cmd *cobra.Command, sc sim.Scenario, out string) error {
 	if err != nil {
 		return fmt.Errorf("simulate: %w", err)
 	}
-	c := sc.Config()
+	c, err := sc.Config()
+	if err != nil {
+		return fmt.Errorf("simulate: %w", err)
+	}
 	start := time.Now()
 	stderr := cmd.ErrOrStderr()
 	last := -1
@@ -219,7 +243,22 @@ func runSimulate(cmd *cobra.Command, sc sim.Scenario, out string) error {
 	if err := writeFileWith(filepath.Join(out, "timeseries.csv"), func(f io.Writer) error { return writeSimSeries(f, results) }); err != nil {
 		return err
 	}
-	return writeSimPlots(out, results)
+	if err := writeSimPlots(out, results); err != nil {
+		return err
+	}
+	return writeParetoPlot(out, results)
+}
+
+func hardwareNames() string {
+	var names []string
+	for _, h := range latency.HardwareProfiles() {
+		n := h.Name
+		if h.Estimated {
+			n += " (estimated)"
+		}
+		names = append(names, n)
+	}
+	return strings.Join(names, ", ")
 }
 
 func trafficName(sc sim.Scenario) string {
@@ -243,18 +282,19 @@ func writeFileWith(path string, write func(io.Writer) error) error {
 
 func writeSimTable(w io.Writer, rs []sim.Result) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "policy\tcost_usd\tcost_30d_usd\tsaving\tutil_peak\tutil_valley\tp50_ms\tp95_ms\tp99_ms\tcold_start\tthrottled\tpeak_prov\t")
+	fmt.Fprintln(tw, "policy\tcost_usd\tvs_oracle\tcost_30d_usd\tsaving\tutil_peak\tutil_valley\tp50_ms\tp99_ms\tp999_ms\tmax_ms\tcold_start\tcold>1s\tqueued\tthrottled\tpeak_prov\t")
 	for _, r := range rs {
-		fmt.Fprintf(tw, "%s\t%.2f\t%.2f\t%.1f%%\t%.1f%%\t%.1f%%\t%.0f\t%.0f\t%.0f\t%.3f%%\t%.3f%%\t%d\t\n",
-			r.Policy, r.CostUSD, r.Cost30DaysUSD, 100*r.SavingVsTraditional, 100*r.UtilPeak, 100*r.UtilValley,
-			r.P50Ms, r.P95Ms, r.P99Ms, 100*r.ColdStartShare, 100*r.ThrottledShare, r.PeakProvisioned)
+		fmt.Fprintf(tw, "%s\t%.2f\t%.3f\t%.2f\t%.1f%%\t%.1f%%\t%.1f%%\t%.0f\t%.0f\t%.0f\t%.0f\t%.3f%%\t%d\t%d\t%.3f%%\t%d\t\n",
+			r.Policy, r.CostUSD, r.CostVsOracle, r.Cost30DaysUSD, 100*r.SavingVsTraditional, 100*r.UtilPeak, 100*r.UtilValley,
+			r.P50Ms, r.P99Ms, r.P999Ms, r.MaxMs, 100*r.ColdStartShare, r.ColdOver1s, r.Queued, 100*r.ThrottledShare, r.PeakProvisioned)
 	}
 	return tw.Flush()
 }
 
 var simCSVHeader = []string{"policy", "arrivals", "served", "throttled", "rejected", "cold_starts", "cost_usd", "cost_30d_usd",
 	"saving_vs_traditional", "invocations_usd", "usage_usd", "idle_provisioned_usd", "traffic_usd", "util_peak", "util_valley",
-	"util_mean", "p50_ms", "p95_ms", "p99_ms", "mean_latency_ms", "cold_start_share", "throttled_share", "peak_provisioned", "peak_busy"}
+	"util_mean", "p50_ms", "p95_ms", "p99_ms", "mean_latency_ms", "cold_start_share", "throttled_share", "peak_provisioned", "peak_busy",
+	"cost_vs_oracle", "p999_ms", "max_ms", "cold_over_1s", "queued", "instances_started"}
 
 func writeSimCSV(w io.Writer, rs []sim.Result) error {
 	cw := csv.NewWriter(w)
@@ -267,7 +307,8 @@ func writeSimCSV(w io.Writer, rs []sim.Result) error {
 		if err := cw.Write([]string{r.Policy, i(r.Arrivals), i(r.Served), i(r.Throttled), i(r.Rejected), i(r.ColdStarts),
 			g(r.CostUSD), g(r.Cost30DaysUSD), g(r.SavingVsTraditional), g(r.InvocationsUSD), g(r.UsageUSD), g(r.IdleProvisionedUSD),
 			g(r.TrafficUSD), g(r.UtilPeak), g(r.UtilValley), g(r.UtilMean), g(r.P50Ms), g(r.P95Ms), g(r.P99Ms), g(r.MeanLatencyMs),
-			g(r.ColdStartShare), g(r.ThrottledShare), i(int64(r.PeakProvisioned)), i(int64(r.PeakBusy))}); err != nil {
+			g(r.ColdStartShare), g(r.ThrottledShare), i(int64(r.PeakProvisioned)), i(int64(r.PeakBusy)),
+			g(r.CostVsOracle), g(r.P999Ms), g(r.MaxMs), i(r.ColdOver1s), i(r.Queued), i(r.InstancesStarted)}); err != nil {
 			return err
 		}
 	}
@@ -280,7 +321,10 @@ func writeSimSummary(w io.Writer, sc sim.Scenario, prof sim.Profile, rs []sim.Re
 	for _, r := range rs {
 		policies[r.Policy] = r
 	}
-	c := sc.Config()
+	c, err := sc.Config()
+	if err != nil {
+		return err
+	}
 	doc := map[string]any{
 		"traffic": map[string]any{
 			"source":     trafficName(sc),
@@ -298,6 +342,11 @@ func writeSimSummary(w io.Writer, sc sim.Scenario, prof sim.Profile, rs []sim.Re
 			"provision_per_minute": c.ProvisionPerMinute,
 			"monitor_delay_s":      c.MonitorDelay.Seconds(),
 			"target_utilisation":   c.Scaler.TargetUtilisation,
+			"hardware":             hardwareOf(sc),
+			"max_concurrency":      c.MaxConcurrency,
+			"queue_wait_s":         c.QueueWait.Seconds(),
+			"scaler_tick_s":        c.ScalerTick.Seconds(),
+			"gpu_price_per_s":      c.GPUPricePerSecond,
 		},
 		"policies": policies,
 	}
@@ -323,4 +372,11 @@ func writeSimSeries(w io.Writer, rs []sim.Result) error {
 	}
 	cw.Flush()
 	return cw.Error()
+}
+
+func hardwareOf(sc sim.Scenario) string {
+	if sc.Hardware == "" {
+		return latency.HardwareH200
+	}
+	return sc.Hardware
 }

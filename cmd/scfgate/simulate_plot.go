@@ -91,3 +91,40 @@ func writeSimPlots(dir string, rs []sim.Result) error {
 	}
 	return nil
 }
+
+// writeParetoPlot draws pareto.png and pareto.svg in dir: each policy's
+// cost over the oracle's against its cold-start share, the trade-off a
+// policy picks; the oracle sits at (0, 1).
+func writeParetoPlot(dir string, rs []sim.Result) error {
+	p := plot.New()
+	p.Title.Text = "cost vs cold starts (lower left is better)"
+	p.X.Label.Text = "cold-start share of requests (%)"
+	p.Y.Label.Text = "cost / oracle's"
+	for i, r := range rs {
+		if r.CostVsOracle == 0 {
+			continue
+		}
+		s, err := plotter.NewScatter(plotter.XYs{{X: 100 * r.ColdStartShare, Y: r.CostVsOracle}})
+		if err != nil {
+			return err
+		}
+		s.Color = plotutil.Color(i)
+		s.Shape = plotutil.Shape(i)
+		s.Radius = vg.Points(4)
+		p.Add(s)
+		p.Legend.Add(r.Policy, s)
+		labels, err := plotter.NewLabels(plotter.XYLabels{XYs: plotter.XYs{{X: 100 * r.ColdStartShare, Y: r.CostVsOracle}}, Labels: []string{" " + r.Policy}})
+		if err != nil {
+			return err
+		}
+		p.Add(labels)
+	}
+	p.Legend.Top = true
+	for _, format := range []string{"png", "svg"} {
+		path := filepath.Join(dir, "pareto."+format)
+		if err := p.Save(7*vg.Inch, 5*vg.Inch, path); err != nil {
+			return fmt.Errorf("%s: %w", path, err)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,49 @@
+package scaler
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestInFlightPolicy(t *testing.T) {
+	now := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
+	p := DefaultInFlightPolicy()
+	p.InstanceConcurrency, p.Max = 8, 100
+	at := func(ago time.Duration, inFlight, queued, peak int) GatewaySignal {
+		return GatewaySignal{Time: now.Add(-ago), InFlight: inFlight, Queued: queued, PeakInFlight: peak}
+	}
+	for _, tt := range []struct {
+		name     string
+		in       Inputs
+		want     int
+		hold     bool
+		contains string
+	}{
+		{"no readings: hold", Inputs{Provisioned: 5}, 5, true, "no gateway reading"},
+		{"stale readings: hold", Inputs{Provisioned: 5, Gateway: []GatewaySignal{at(2*time.Minute, 64, 0, 0)}}, 5, true, "no gateway reading"},
+		// 64 in flight + 0 queued over 8 slots x 0.8 = 10 instances
+		{"scale up to demand", Inputs{Provisioned: 2, Gateway: []GatewaySignal{at(10*time.Second, 64, 0, 0)}}, 10, false, "peak demand 10"},
+		// the peak since the previous reading counts, and queued requests do
+		{"peak and queue", Inputs{Provisioned: 2, Gateway: []GatewaySignal{at(10*time.Second, 10, 6, 80)}}, 13, false, "80 requests"},
+		// scale in to the window's peak at once
+		{"scale in to window peak", Inputs{Provisioned: 30, Gateway: []GatewaySignal{at(50*time.Second, 32, 0, 0), at(10*time.Second, 1, 0, 0)}}, 5, false, ""},
+		{"idle: min", Inputs{Provisioned: 30, Gateway: []GatewaySignal{at(10*time.Second, 0, 0, 0)}}, 1, false, ""},
+		{"broken counts are zero", Inputs{Provisioned: 3, Gateway: []GatewaySignal{at(10*time.Second, -5, -5, -5)}}, 1, false, ""},
+		{"clamped to max", Inputs{Provisioned: 3, Gateway: []GatewaySignal{at(10*time.Second, 8000, 0, 0)}}, 100, false, "clamped"},
+		{"forecast floor", Inputs{Provisioned: 3, Gateway: []GatewaySignal{at(10*time.Second, 8, 0, 0)},
+			Forecast: []Sample{{Time: now.Add(30 * time.Second), ConcurrentExecutions: Observed(16)}}}, 20, false, "forecast"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			d := p.Decide(now, tt.in)
+			if d.Target != tt.want || d.Hold != tt.hold || !strings.Contains(d.Reason, tt.contains) || d.Policy != PolicyInFlight {
+				t.Errorf("target %d hold %v reason %q; want %d, %v, containing %q", d.Target, d.Hold, d.Reason, tt.want, tt.hold, tt.contains)
+			}
+		})
+	}
+	bad := p
+	bad.TargetUtilisation, bad.InstanceConcurrency = 1.5, 200
+	if err := bad.Validate(); err == nil || !strings.Contains(err.Error(), "inflight_utilisation") || !strings.Contains(err.Error(), "instance_concurrency") {
+		t.Errorf("Validate = %v", err)
+	}
+}
