@@ -90,6 +90,14 @@ func LoadScenario(path string) (Scenario, error) {
 	return s, nil
 }
 
+// seed is the scenario's random seed, the default one when unset.
+func (s Scenario) seed() uint64 {
+	if s.Seed != 0 {
+		return s.Seed
+	}
+	return DefaultConfig().Seed
+}
+
 // Config returns DefaultConfig with the scenario's fields applied, or an
 // error for an unknown hardware profile.
 func (s Scenario) Config() (Config, error) {
@@ -101,9 +109,7 @@ func (s Scenario) Config() (Config, error) {
 		}
 		c.Latency, c.ColdStart = h.Model, h.ColdStart(0)
 	}
-	if s.Seed != 0 {
-		c.Seed = s.Seed
-	}
+	c.Seed = s.seed()
 	if s.MemoryMB != 0 {
 		c.MemoryMB = s.MemoryMB
 	}
@@ -181,7 +187,7 @@ func (s Scenario) Profile() (Profile, error) {
 		}
 		if s.Synthetic == SynthBursty {
 			b := Bursts{Count: s.Bursts, FactorMin: s.BurstFactorMin, FactorMax: s.BurstFactorMax, Length: s.BurstLength}
-			p, err = Bursty(s.PeakQPS, d, b, s.Config().Seed)
+			p, err = Bursty(s.PeakQPS, d, b, s.seed())
 		} else {
 			p, err = Synthetic(s.Synthetic, s.PeakQPS, d, s.Valley)
 		}
