@@ -45,7 +45,7 @@ func actions(service string, iface reflect.Type) []string {
 var roles = []struct {
 	file    string   // the policy in cam/
 	role    string   // inputs.role of the functions that assume it
-	folders []string // function folders under functions/ naming that role
+	folders []string // instance folders (fn-<folder>) naming that role
 	calls   []string // the actions the functions' code calls
 }{
 	{
@@ -123,7 +123,7 @@ func TestPoliciesGrantExactlyTheCalls(t *testing.T) {
 func TestPoliciesMatchServerlessRoles(t *testing.T) {
 	for _, r := range roles {
 		for _, folder := range r.folders {
-			file := filepath.Join("..", "functions", folder, "serverless.yml")
+			file := filepath.Join("..", "fn-"+folder, "serverless.yml")
 			b, err := os.ReadFile(file)
 			if err != nil {
 				t.Fatal(err)

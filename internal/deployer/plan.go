@@ -16,7 +16,7 @@ const (
 	UpdateCode     Kind = "update code"
 	UpdateConfig   Kind = "update configuration"
 	Publish        Kind = "publish version"
-	Provision      Kind = "provision"   // provisioned concurrency on the new (or alias's) version, waited for
+	Provision      Kind = "provision" // provisioned concurrency on the new (or alias's) version, waited for
 	CreateAlias    Kind = "create alias"
 	MoveAlias      Kind = "move alias"
 	DeleteTrigger  Kind = "delete trigger"

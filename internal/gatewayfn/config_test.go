@@ -87,7 +87,7 @@ func TestLoadErrors(t *testing.T) {
 // TestShippedServerlessYML: the environment block of the function's
 // serverless.yml loads, and only changes what it means to change.
 func TestShippedServerlessYML(t *testing.T) {
-	raw, err := os.ReadFile("../../functions/gateway/serverless.yml")
+	raw, err := os.ReadFile("../../fn-gateway/serverless.yml")
 	if err != nil {
 		t.Fatal(err)
 	}

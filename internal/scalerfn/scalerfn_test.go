@@ -159,7 +159,7 @@ func TestSDKClientsNeedCredentials(t *testing.T) {
 // TestShippedServerlessYML checks that the scaler's serverless.yml, its
 // environment and its timer argument, load to a valid configuration.
 func TestShippedServerlessYML(t *testing.T) {
-	raw, err := os.ReadFile("../../functions/scaler/serverless.yml")
+	raw, err := os.ReadFile("../../fn-scaler/serverless.yml")
 	if err != nil {
 		t.Fatal(err)
 	}
