@@ -21,7 +21,7 @@ build: functions ## Build bin/scfgate and every function's dist/main
 functions: ## Build each function folder's dist/ (main, plus scf_bootstrap for web functions)
 	@for d in $(FUNCTIONS); do \
 		mkdir -p $$d/dist && \
-		CGO_ENABLED=0 $(GO) build -trimpath -o $$d/dist/main ./$$d || exit 1; \
+		CGO_ENABLED=0 $(GO) build -trimpath -ldflags "-s -w -buildid=" -o $$d/dist/main ./$$d || exit 1; \
 		if [ -f $$d/scf_bootstrap ]; then cp $$d/scf_bootstrap $$d/dist/scf_bootstrap && chmod 755 $$d/dist/scf_bootstrap; fi; \
 	done
 

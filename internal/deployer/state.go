@@ -191,9 +191,13 @@ func readRole(fn topology.Function, p *topology.Project) (string, error) {
 	return role, nil
 }
 
-// MaxZipBytes is the largest zip UpdateFunctionCode takes inline
-// (ZipFile, base64): 20 MB encoded (583/18581); larger code goes through COS.
-const MaxZipBytes = 20 * 1000 * 1000 / 4 * 3
+// MaxZipBytes is the largest zip sent inline (ZipFile, base64): the
+// whole API request must stay within API 3.0's 10 MB body limit (which
+// localcloud enforces too), although UpdateFunctionCode's page allows 20
+// MB (583/18581). Larger code goes through COS, which this deployer does
+// not do yet. Strip the binary (-ldflags "-s -w", as make functions and
+// internal/pack do) to stay below it.
+const MaxZipBytes = (10<<20 - 64<<10) / 4 * 3
 
 // zipDir zips every regular file of dir (not recursive: SCF's Go
 // packages are flat), sorted by name, executables 0755 and the rest 0644,
@@ -227,7 +231,7 @@ func zipDir(dir string) ([]byte, error) {
 		return nil, err
 	}
 	if buf.Len() > MaxZipBytes {
-		return nil, fmt.Errorf("%s zips to %d bytes, more than the %d SCF takes inline (upload through COS instead)", dir, buf.Len(), MaxZipBytes)
+		return nil, fmt.Errorf("%s zips to %d bytes, more than the %d an API request carries inline (strip the binary with -ldflags \"-s -w\", or upload through COS)", dir, buf.Len(), MaxZipBytes)
 	}
 	return buf.Bytes(), nil
 }
