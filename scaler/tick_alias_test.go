@@ -3,11 +3,10 @@ package scaler
 import (
 	"bytes"
 	"context"
+	"log/slog"
 	"slices"
 	"strings"
 	"testing"
-
-	"log/slog"
 )
 
 func TestTickFollowsAlias(t *testing.T) {
