@@ -3,12 +3,14 @@
 
 GO        ?= go
 BIN       := bin/scfgate
-# Function folders: every folder with a serverless.yml and a main package.
+# Function code folders (a main package each). Their serverless.yml files
+# are at the repository root: serverless.yml + fn-*/serverless.yml, the
+# layout `sls deploy` and `scfgate deploy` read (docs/deploy.md).
 FUNCTIONS := $(patsubst %/main.go,%,$(wildcard localcloud/fixtures/*/main.go functions/*/main.go))
 STATICCHECK ?= $(shell $(GO) env GOPATH)/bin/staticcheck
 STATICCHECK_VERSION := v0.8.2
 
-.PHONY: help build functions run test test-short bench lint fmt package clean
+.PHONY: help build functions run deploy deploy-plan test test-short bench lint fmt package clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -19,12 +21,18 @@ build: functions ## Build bin/scfgate and every function's dist/main
 functions: ## Build each function folder's dist/ (main, plus scf_bootstrap for web functions)
 	@for d in $(FUNCTIONS); do \
 		mkdir -p $$d/dist && \
-		CGO_ENABLED=0 $(GO) build -trimpath -o $$d/dist/main ./$$d || exit 1; \
+		CGO_ENABLED=0 $(GO) build -trimpath -ldflags "-s -w -buildid=" -o $$d/dist/main ./$$d || exit 1; \
 		if [ -f $$d/scf_bootstrap ]; then cp $$d/scf_bootstrap $$d/dist/scf_bootstrap && chmod 755 $$d/dist/scf_bootstrap; fi; \
 	done
 
 run: build ## Start the whole system locally (front door :8080, Tencent Cloud API :9090)
-	$(BIN) local --project functions
+	$(BIN) local --project .
+
+deploy: build ## Deploy the repository with scfgate deploy (credentials: TENCENTCLOUD_SECRET_ID/KEY; STAGE=dev)
+	$(BIN) deploy --stage $(or $(STAGE),dev)
+
+deploy-plan: build ## Print what scfgate deploy would change, change nothing
+	$(BIN) deploy --dry-run --stage $(or $(STAGE),dev)
 
 test: ## Vet and run every test, end-to-end tests included (starts Redis if none answers)
 	scripts/ensure-redis.sh

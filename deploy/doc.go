@@ -6,10 +6,15 @@
 //
 //   - cam_test.go: each policy grants exactly the cloud API actions the
 //     function's code calls (derived from the interfaces the SDK clients
-//     are used through), matches the role that the function's
-//     serverless.yml names, and the trust policy lets SCF assume the role;
+//     are used through, or from the SDK calls in the source), each on the
+//     resource its CAM level allows ("*" wherever Tencent's table says
+//     operation-level, disagrees with itself or is silent), matches the
+//     role that the function's serverless.yml names, and the trust
+//     policy lets SCF assume the role;
 //   - functions_test.go: the gateway's event and web variants share one
-//     build and one configuration.
+//     build and one configuration;
+//   - layout_test.go: `sls deploy` at the repository root finds every
+//     function, walking the folders as the components CLI does.
 //
 // scfgate validate checks the serverless.yml files themselves.
 package deploy

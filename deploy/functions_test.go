@@ -35,13 +35,13 @@ func TestGatewayVariantsShareConfiguration(t *testing.T) {
 		}
 		return f
 	}
-	event := read("../functions/gateway/serverless.yml")
-	web := read("../functions/gateway-web/serverless.yml")
+	event := read("../fn-gateway/serverless.yml")
+	web := read("../fn-gateway-web/serverless.yml")
 	if web.Inputs.Type != "web" || event.Inputs.Type != "" {
 		t.Errorf("types: gateway %q, gateway-web %q; want event (unset) and web", event.Inputs.Type, web.Inputs.Type)
 	}
-	if event.Inputs.Src.Src != "./dist" || web.Inputs.Src.Src != "../gateway/dist" {
-		t.Errorf("src: gateway %q, gateway-web %q; want ./dist and ../gateway/dist (one build)", event.Inputs.Src.Src, web.Inputs.Src.Src)
+	if event.Inputs.Src.Src != "../functions/gateway/dist" || web.Inputs.Src.Src != event.Inputs.Src.Src {
+		t.Errorf("src: gateway %q, gateway-web %q; want both ../functions/gateway/dist (one build)", event.Inputs.Src.Src, web.Inputs.Src.Src)
 	}
 	if event.Inputs.Region != web.Inputs.Region {
 		t.Errorf("regions differ: %q and %q", event.Inputs.Region, web.Inputs.Region)

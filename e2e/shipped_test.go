@@ -25,7 +25,7 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// shipped starts the functions/ project on localcloud, each function's
+// shipped starts the repository's project (the root serverless.yml and fn-*/) on localcloud, each function's
 // code built from its package the way `make functions` builds dist/, and
 // every other setting as the serverless.yml files say.
 func shipped(t *testing.T) *localcloud.Cloud {
@@ -34,7 +34,7 @@ func shipped(t *testing.T) *localcloud.Cloud {
 	for _, fn := range []string{"gateway", "model", "scaler"} {
 		code[fn] = functest.BuildFunction(t, "github.com/scfgate/scfgate/functions/"+fn)
 	}
-	project, err := topology.Load("../functions", topology.Vars{})
+	project, err := topology.Load("..", topology.Vars{})
 	if err != nil {
 		t.Fatal(err)
 	}

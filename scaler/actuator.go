@@ -4,17 +4,23 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 
 	"github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/common"
 	scf "github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/scf/v20180416"
 )
 
 // SCFAPI is the SCF calls [Actuator] makes; *scf.Client
-// (tencentcloud-sdk-go scf v20180416) implements it.
+// (tencentcloud-sdk-go scf v20180416) implements it. The alias calls and
+// DeleteProvisionedConcurrencyConfig are made only when the target
+// follows an alias.
 type SCFAPI interface {
 	GetFunctionWithContext(ctx context.Context, req *scf.GetFunctionRequest) (*scf.GetFunctionResponse, error)
 	GetProvisionedConcurrencyConfigWithContext(ctx context.Context, req *scf.GetProvisionedConcurrencyConfigRequest) (*scf.GetProvisionedConcurrencyConfigResponse, error)
 	PutProvisionedConcurrencyConfigWithContext(ctx context.Context, req *scf.PutProvisionedConcurrencyConfigRequest) (*scf.PutProvisionedConcurrencyConfigResponse, error)
+	DeleteProvisionedConcurrencyConfigWithContext(ctx context.Context, req *scf.DeleteProvisionedConcurrencyConfigRequest) (*scf.DeleteProvisionedConcurrencyConfigResponse, error)
+	GetAliasWithContext(ctx context.Context, req *scf.GetAliasRequest) (*scf.GetAliasResponse, error)
+	ListAliasesWithContext(ctx context.Context, req *scf.ListAliasesRequest) (*scf.ListAliasesResponse, error)
 }
 
 var _ SCFAPI = (*scf.Client)(nil)
@@ -194,6 +200,119 @@ func (a *Actuator) put(ctx context.Context, req *scf.PutProvisionedConcurrencyCo
 		return Action{Kind: ActionSkipped, Detail: "a change is in progress on SCF: next tick (" + detail + ")"}
 	}
 	return Action{Kind: ActionFailed, Detail: fmt.Sprintf("%v: PutProvisionedConcurrencyConfig: %v (%s)", ErrSCF, err, detail)}
+}
+
+// Resolve returns the version a.Target.Alias points at (its
+// FunctionVersion). Additional versions of a weighted alias (a canary)
+// keep whatever provisioned concurrency they have; the scaler scales the
+// primary. An alias on $LATEST cannot carry provisioned concurrency and
+// is an error.
+func (a *Actuator) Resolve(ctx context.Context) (string, error) {
+	req := scf.NewGetAliasRequest()
+	req.FunctionName = common.StringPtr(a.Target.Function)
+	req.Namespace = common.StringPtr(a.Target.namespace())
+	req.Name = common.StringPtr(a.Target.Alias)
+	resp, err := a.API.GetAliasWithContext(ctx, req)
+	if err != nil {
+		return "", fmt.Errorf("%w: GetAlias %s:%s: %w", ErrSCF, a.Target.Function, a.Target.Alias, err)
+	}
+	v := ""
+	if resp.Response != nil {
+		v = deref(resp.Response.FunctionVersion)
+	}
+	if !versionRE.MatchString(v) {
+		return "", fmt.Errorf("%w: alias %s of %s points at %q, not a published version: provisioned concurrency needs one (deploy with scfgate deploy, which publishes a version and moves the alias)",
+			ErrSCF, a.Target.Alias, a.Target.Function, v)
+	}
+	return v, nil
+}
+
+// Retired is a version whose provisioned concurrency a tick removed (or,
+// in dry-run mode, would have).
+type Retired struct {
+	Version   string `json:"version"`
+	Allocated int    `json:"allocated"`
+	// Done is false in dry-run mode and when the call failed (Error).
+	Done  bool   `json:"done"`
+	Error string `json:"error,omitempty"`
+}
+
+// Retire removes provisioned concurrency from the versions older than
+// current that no alias points at any more: what a deploy left behind
+// when it moved the alias. Versions newer than current are kept, since a
+// deploy warms the next version before it moves the alias to it; so is
+// every version any alias routes to, with any weight. It returns what
+// it removed, and an error only when the aliases or configurations could
+// not be listed (then nothing is removed).
+func (a *Actuator) Retire(ctx context.Context, current string) ([]Retired, error) {
+	pointed := map[string]bool{current: true}
+	for offset := 0; ; {
+		req := scf.NewListAliasesRequest()
+		req.FunctionName = common.StringPtr(a.Target.Function)
+		req.Namespace = common.StringPtr(a.Target.namespace())
+		req.Offset = common.StringPtr(fmt.Sprint(offset))
+		req.Limit = common.StringPtr("100")
+		resp, err := a.API.ListAliasesWithContext(ctx, req)
+		if err != nil {
+			return nil, fmt.Errorf("%w: ListAliases %s: %w", ErrSCF, a.Target.Function, err)
+		}
+		if resp.Response == nil {
+			break
+		}
+		for _, al := range resp.Response.Aliases {
+			if al == nil {
+				continue
+			}
+			pointed[deref(al.FunctionVersion)] = true
+			if al.RoutingConfig != nil {
+				for _, w := range al.RoutingConfig.AdditionalVersionWeights {
+					if w != nil {
+						pointed[deref(w.Version)] = true
+					}
+				}
+			}
+		}
+		offset += len(resp.Response.Aliases)
+		if len(resp.Response.Aliases) == 0 || uint64(offset) >= deref(resp.Response.TotalCount) {
+			break
+		}
+	}
+	req := scf.NewGetProvisionedConcurrencyConfigRequest()
+	req.FunctionName = common.StringPtr(a.Target.Function)
+	req.Namespace = common.StringPtr(a.Target.namespace())
+	resp, err := a.API.GetProvisionedConcurrencyConfigWithContext(ctx, req)
+	if err != nil {
+		return nil, fmt.Errorf("%w: GetProvisionedConcurrencyConfig %s: %w", ErrSCF, a.Target.Function, err)
+	}
+	if resp.Response == nil {
+		return nil, nil
+	}
+	cur, _ := strconv.ParseUint(current, 10, 64)
+	var out []Retired
+	for _, info := range resp.Response.Allocated {
+		if info == nil {
+			continue
+		}
+		v := deref(info.Qualifier)
+		n, err := strconv.ParseUint(v, 10, 64)
+		if err != nil || pointed[v] || n > cur {
+			continue
+		}
+		r := Retired{Version: v, Allocated: int(min(deref(info.AllocatedProvisionedConcurrencyNum), maxCount))}
+		if !a.DryRun {
+			del := scf.NewDeleteProvisionedConcurrencyConfigRequest()
+			del.FunctionName = common.StringPtr(a.Target.Function)
+			del.Namespace = common.StringPtr(a.Target.namespace())
+			del.Qualifier = common.StringPtr(v)
+			if _, err := a.API.DeleteProvisionedConcurrencyConfigWithContext(ctx, del); err != nil {
+				r.Error = fmt.Sprintf("%v: DeleteProvisionedConcurrencyConfig %s:%s: %v", ErrSCF, a.Target.Function, v, err)
+			} else {
+				r.Done = true
+			}
+		}
+		out = append(out, r)
+	}
+	return out, nil
 }
 
 func deref[T any](p *T) T {

@@ -67,6 +67,17 @@ type fakeSCF struct {
 	GetErr, PutErr error
 	gets, puts     int
 	lastPut        *scf.PutProvisionedConcurrencyConfigRequest
+
+	// Alias mode: aliases maps an alias name to its version, with the
+	// canary versions in weights; others are the provisioned versions
+	// besides the scaled one ("version -> allocated"); deleted records
+	// DeleteProvisionedConcurrencyConfig calls. AliasErr and DeleteErr
+	// fail those calls.
+	aliases             map[string]string
+	weights             map[string][]string
+	others              map[string]uint64
+	deleted             []string
+	AliasErr, DeleteErr error
 }
 
 func (f *fakeSCF) GetFunctionWithContext(_ context.Context, req *scf.GetFunctionRequest) (*scf.GetFunctionResponse, error) {
@@ -83,7 +94,14 @@ func (f *fakeSCF) GetProvisionedConcurrencyConfigWithContext(_ context.Context, 
 	f.gets++
 	resp := scf.NewGetProvisionedConcurrencyConfigResponse()
 	resp.Response = &scf.GetProvisionedConcurrencyConfigResponseParams{UnallocatedConcurrencyNum: common.Uint64Ptr(f.unallocated)}
-	if f.configured {
+	for v, n := range f.others {
+		if req.Qualifier == nil {
+			resp.Response.Allocated = append(resp.Response.Allocated, &scf.VersionProvisionedConcurrencyInfo{
+				Qualifier: common.StringPtr(v), AllocatedProvisionedConcurrencyNum: common.Uint64Ptr(n),
+				AvailableProvisionedConcurrencyNum: common.Uint64Ptr(n), Status: common.StringPtr(StatusDone)})
+		}
+	}
+	if f.configured && req.Qualifier != nil {
 		resp.Response.Allocated = []*scf.VersionProvisionedConcurrencyInfo{{
 			Qualifier:                          req.Qualifier,
 			AllocatedProvisionedConcurrencyNum: common.Uint64Ptr(f.allocated),
@@ -102,6 +120,50 @@ func (f *fakeSCF) PutProvisionedConcurrencyConfigWithContext(_ context.Context, 
 		return nil, f.PutErr
 	}
 	return scf.NewPutProvisionedConcurrencyConfigResponse(), nil
+}
+
+func (f *fakeSCF) GetAliasWithContext(_ context.Context, req *scf.GetAliasRequest) (*scf.GetAliasResponse, error) {
+	f.gets++
+	if f.AliasErr != nil {
+		return nil, f.AliasErr
+	}
+	v, ok := f.aliases[*req.Name]
+	if !ok {
+		return nil, sdkErr("ResourceNotFound.Alias")
+	}
+	resp := scf.NewGetAliasResponse()
+	resp.Response = &scf.GetAliasResponseParams{Name: req.Name, FunctionVersion: common.StringPtr(v)}
+	return resp, nil
+}
+
+func (f *fakeSCF) ListAliasesWithContext(_ context.Context, req *scf.ListAliasesRequest) (*scf.ListAliasesResponse, error) {
+	f.gets++
+	if f.AliasErr != nil {
+		return nil, f.AliasErr
+	}
+	resp := scf.NewListAliasesResponse()
+	resp.Response = &scf.ListAliasesResponseParams{TotalCount: common.Uint64Ptr(uint64(len(f.aliases)))}
+	for name, v := range f.aliases {
+		a := &scf.Alias{Name: common.StringPtr(name), FunctionVersion: common.StringPtr(v)}
+		for _, w := range f.weights[name] {
+			if a.RoutingConfig == nil {
+				a.RoutingConfig = &scf.RoutingConfig{}
+			}
+			a.RoutingConfig.AdditionalVersionWeights = append(a.RoutingConfig.AdditionalVersionWeights,
+				&scf.VersionWeight{Version: common.StringPtr(w), Weight: common.Float64Ptr(0.1)})
+		}
+		resp.Response.Aliases = append(resp.Response.Aliases, a)
+	}
+	return resp, nil
+}
+
+func (f *fakeSCF) DeleteProvisionedConcurrencyConfigWithContext(_ context.Context, req *scf.DeleteProvisionedConcurrencyConfigRequest) (*scf.DeleteProvisionedConcurrencyConfigResponse, error) {
+	f.puts++
+	if f.DeleteErr != nil {
+		return nil, f.DeleteErr
+	}
+	f.deleted = append(f.deleted, *req.Qualifier)
+	return scf.NewDeleteProvisionedConcurrencyConfigResponse(), nil
 }
 
 func (f *fakeSCF) calls() int {

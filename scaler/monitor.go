@@ -29,25 +29,38 @@ const (
 )
 
 // Target names the model function whose provisioned concurrency the
-// scaler sets.
+// scaler sets, and how the version that carries it is found.
+//
+// Two modes:
+//   - follow an alias (Alias set, Version ""): every tick resolves the
+//     alias to the version it points at (GetAlias), reads the alias's
+//     load, puts provisioned concurrency on that version, and removes it
+//     from older versions no alias points at any more. A deploy that
+//     moves the alias is followed within one tick.
+//   - a fixed version (Version set): the scaler never looks at aliases
+//     and never removes anything; Alias, if also set, only selects the
+//     Cloud Monitor series (the load that reaches Version through it).
 type Target struct {
 	// Namespace is the SCF namespace; "" means "default".
 	Namespace string `json:"namespace" mapstructure:"namespace"`
 	// Function is the function name; required.
 	Function string `json:"function" mapstructure:"function"`
-	// Version is the published version that carries the provisioned
-	// concurrency, a number such as "3". SCF refuses provisioned
-	// concurrency on $LATEST, and an alias cannot be resolved to its
-	// version here (the scaler calls no ListAliases), so it must be a
-	// version number: point the alias at that version and give both.
+	// Version is a published version number such as "3": fixed mode.
+	// SCF refuses provisioned concurrency on $LATEST. In alias mode it is
+	// "" in the configuration and the resolved version in a decision.
 	Version string `json:"version" mapstructure:"qualifier"`
-	// Alias, when set, is the alias whose traffic Cloud Monitor reports
-	// (dimension alias instead of version): the load that reaches Version
-	// through the alias. "" reads the version's own series.
+	// Alias is the alias to follow (with Version ""), or, with Version,
+	// the alias whose traffic Cloud Monitor reports (dimension alias
+	// instead of version).
 	Alias string `json:"alias,omitempty" mapstructure:"alias"`
 }
 
 var versionRE = regexp.MustCompile(`^[1-9][0-9]{0,9}$`)
+
+// aliasRE is SCF's alias name pattern as its console states it (letters,
+// digits, _ and -, starting with a letter, up to 64 characters);
+// $DEFAULT is SCF's own alias.
+var aliasRE = regexp.MustCompile(`^([A-Za-z][A-Za-z0-9_-]{0,63}|\$DEFAULT)$`)
 
 // namespace returns the namespace with SCF's default.
 func (t Target) namespace() string {
@@ -57,15 +70,25 @@ func (t Target) namespace() string {
 	return t.Namespace
 }
 
+// FollowsAlias reports whether the version is resolved from Alias on
+// every tick.
+func (t Target) FollowsAlias() bool { return t.Version == "" && t.Alias != "" }
+
 // Validate reports every invalid field, naming its key.
 func (t Target) Validate() error {
 	var p problems
 	if t.Function == "" {
 		p.add("function", `""`, "the model function's name")
 	}
-	if !versionRE.MatchString(t.Version) {
+	if t.Alias != "" && !aliasRE.MatchString(t.Alias) {
+		p.add("alias", fmt.Sprintf("%q", t.Alias), "an alias name such as \"live\" (letters, digits, _ and -), or $DEFAULT")
+	}
+	switch {
+	case t.Version == "" && t.Alias == "":
+		p.add("qualifier", `""`, "an alias to follow (alias: live), or a fixed published version number (qualifier: \"1\")")
+	case t.Version != "" && !versionRE.MatchString(t.Version):
 		p.add("qualifier", fmt.Sprintf("%q", t.Version),
-			"a published version number such as \"1\" (not $LATEST; an alias must be given as the version it points at)")
+			"a published version number such as \"1\" (not $LATEST; to follow an alias, set alias and leave qualifier empty)")
 	}
 	return p.err()
 }

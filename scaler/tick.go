@@ -96,6 +96,11 @@ type TickDecision struct {
 	Error string `json:"error,omitempty"`
 	// Action is what was done.
 	Action Action `json:"action"`
+	// Retired lists the older versions, no longer behind any alias, whose
+	// provisioned concurrency this tick removed (alias mode only);
+	// RetireError is set when they could not be listed.
+	Retired     []Retired `json:"retired,omitempty"`
+	RetireError string    `json:"retire_error,omitempty"`
 }
 
 // Rejected is the tick's answer to a configuration it cannot run: a hold
@@ -121,9 +126,11 @@ func flat(s string) string {
 }
 
 // Tick runs one scaling tick at now: it validates cfg (an invalid one
-// makes no API call), reads the version's state from SCF and its window
-// from Cloud Monitor, lets the policy decide, and carries the decision
-// out. It never fails: every outcome is a [TickDecision], logged as one
+// makes no API call), resolves the alias to its version when the target
+// follows one, reads the version's state from SCF and its window from
+// Cloud Monitor, lets the policy decide, carries the decision out, and
+// (alias mode) removes provisioned concurrency from older versions no
+// alias points at any more. It never fails: every outcome is a [TickDecision], logged as one
 // line with every input and output.
 //
 // When Cloud Monitor cannot be read, the tick holds: the count is only
@@ -135,7 +142,7 @@ func Tick(ctx context.Context, now time.Time, cfg TickConfig, deps Deps) TickDec
 	return td
 }
 
-func tick(ctx context.Context, now time.Time, cfg TickConfig, deps Deps) TickDecision {
+func tick(ctx context.Context, now time.Time, cfg TickConfig, deps Deps) (td TickDecision) {
 	policy, err := cfg.policy()
 	if err != nil {
 		td := Rejected(now, cfg.Policy, err)
@@ -143,7 +150,27 @@ func tick(ctx context.Context, now time.Time, cfg TickConfig, deps Deps) TickDec
 		return td
 	}
 	act := &Actuator{API: deps.SCF, Target: cfg.Target, DryRun: cfg.DryRun}
-	td := TickDecision{Function: cfg.Target, DryRun: cfg.DryRun}
+	td = TickDecision{Function: cfg.Target, DryRun: cfg.DryRun}
+	if cfg.Target.FollowsAlias() {
+		v, err := act.Resolve(ctx)
+		if err != nil {
+			td.Decision = Decision{Time: now, Policy: cfg.Policy, Hold: true, Reason: "alias unresolved: hold"}
+			td.Error = err.Error()
+			td.Action = Action{Kind: ActionHeld, Detail: "no change without the version the alias points at"}
+			return td
+		}
+		act.Target.Version = v
+		td.Function.Version = v
+		cfg.Target.Version = v
+		// Removing what a redeploy left behind does not depend on the
+		// load, so it runs after the decision whatever its outcome.
+		defer func() {
+			td.Retired, err = act.Retire(ctx, v)
+			if err != nil {
+				td.RetireError = err.Error()
+			}
+		}()
+	}
 	st, err := act.Observe(ctx)
 	if err != nil {
 		td.Decision = Decision{Time: now, Policy: cfg.Policy, Hold: true, Reason: "SCF state unreadable: hold"}
@@ -205,7 +232,7 @@ func logDecision(ctx context.Context, logger *slog.Logger, td TickDecision) {
 	}
 	level := slog.LevelInfo
 	switch {
-	case td.Error != "":
+	case td.Error != "" || td.RetireError != "":
 		level = slog.LevelError
 	case td.MonitorError != "" || td.Hold:
 		level = slog.LevelWarn
@@ -214,6 +241,7 @@ func logDecision(ctx context.Context, logger *slog.Logger, td TickDecision) {
 		slog.String("policy", td.Policy),
 		slog.String("function", td.Function.Function),
 		slog.String("version", td.Function.Version),
+		slog.String("alias", td.Function.Alias),
 		slog.Int("current", td.Current),
 		slog.Int("target", td.Target),
 		slog.Bool("hold", td.Hold),

@@ -21,7 +21,9 @@ folders) exactly as scfgate local does, and checks it against the rules of Tence
 required keys, name patterns, runtimes, memory (64, or 128-3072 in steps of 128), timeout (1-900),
 7-field cron expressions, event types and their parameters, environment size, request
 multi-concurrency (instanceConcurrencyConfig: web functions only, maxConcurrency 1-100). Errors name the file,
-the line, the key and the allowed values. sls deploy itself validates only on Tencent's servers.`,
+the line, the key and the allowed values. sls deploy itself validates only on Tencent's servers.
+With no argument it checks the current folder, as sls deploy there would read it: at the repository
+root, the root serverless.yml and every fn-*/serverless.yml.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if len(args) == 0 {
 				args = []string{"."}

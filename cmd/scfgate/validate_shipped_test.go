@@ -8,8 +8,9 @@ import (
 	"testing"
 )
 
-// shipped is the project sls deploy deploys and make run runs.
-const shipped = "../../functions"
+// shipped is the project sls deploy deploys and make run runs: the
+// repository root (serverless.yml and fn-*/serverless.yml).
+const shipped = "../.."
 
 // runValidate runs `scfgate validate args...` and returns its standard
 // output, standard error and error.
@@ -27,10 +28,10 @@ func runValidate(t *testing.T, args ...string) (string, string, error) {
 func TestValidateShippedFunctions(t *testing.T) {
 	out, errOut, err := runValidate(t, shipped)
 	if err != nil {
-		t.Fatalf("functions/ is invalid: %v\n%s", err, errOut)
+		t.Fatalf("the repository's serverless.yml files are invalid: %v\n%s", err, errOut)
 	}
 	for _, fn := range []string{"gateway", "gateway-web", "model", "scaler"} {
-		if !strings.Contains(out, "ok: "+filepath.Join(shipped, fn, "serverless.yml")+": "+fn+"-dev-scfgate") {
+		if !strings.Contains(out, "ok: "+filepath.Join(shipped, "fn-"+fn, "serverless.yml")+": "+fn+"-dev-scfgate") {
 			t.Errorf("no ok line for %s:\n%s", fn, out)
 		}
 	}
@@ -41,32 +42,46 @@ func TestValidateShippedFunctions(t *testing.T) {
 	}
 }
 
-// copyShipped copies every serverless.yml of functions/ (not the built
-// code) into a temporary project and returns its folder.
+// copyShipped copies the root serverless.yml and those of the immediate
+// sub-folders (not the built code) into a temporary project and returns
+// its folder.
 func copyShipped(t *testing.T) string {
 	t.Helper()
-	dst := filepath.Join(t.TempDir(), "functions")
-	err := filepath.WalkDir(shipped, func(path string, d os.DirEntry, err error) error {
-		if err != nil || d.IsDir() || d.Name() != "serverless.yml" {
-			return err
-		}
-		rel, err := filepath.Rel(shipped, path)
-		if err != nil {
-			return err
-		}
-		b, err := os.ReadFile(path)
-		if err != nil {
-			return err
-		}
-		if err := os.MkdirAll(filepath.Join(dst, filepath.Dir(rel)), 0o755); err != nil {
-			return err
-		}
-		return os.WriteFile(filepath.Join(dst, rel), b, 0o644)
-	})
+	dst := filepath.Join(t.TempDir(), "repo")
+	files, err := filepath.Glob(filepath.Join(shipped, "*", "serverless.yml"))
 	if err != nil {
 		t.Fatal(err)
 	}
+	for _, path := range append(files, filepath.Join(shipped, "serverless.yml")) {
+		rel, err := filepath.Rel(shipped, path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.MkdirAll(filepath.Join(dst, filepath.Dir(rel)), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dst, rel), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
 	return dst
+}
+
+// validate with no argument checks the folder it runs in: at the
+// repository root, every function.
+func TestValidateDefaultsToTheRoot(t *testing.T) {
+	t.Chdir(shipped)
+	out, errOut, err := runValidate(t)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, errOut)
+	}
+	if n := strings.Count(out, "ok: "); n != 4 {
+		t.Errorf("%d functions validated, want 4:\n%s", n, out)
+	}
 }
 
 // edit rewrites one file of the project with change.
@@ -130,9 +145,9 @@ func TestValidateShippedOptions(t *testing.T) {
 		name, file, first string
 		want              string // in the output, if set
 	}{
-		{"gateway apigw trigger", "gateway/serverless.yml", "- apigw:", "gateway-dev-scfgate (Go1, Event, 128 MB, timeout 1m0s, 0 timers, 2 HTTP triggers)"},
-		{"model CFS mount", "model/serverless.yml", "vpcConfig:", ""},
-		{"model GPU node", "model/serverless.yml", "nodeType: GPU", ""},
+		{"gateway apigw trigger", "fn-gateway/serverless.yml", "- apigw:", "gateway-dev-scfgate (Go1, Event, 128 MB, timeout 1m0s, 0 timers, 2 HTTP triggers)"},
+		{"model CFS mount", "fn-model/serverless.yml", "vpcConfig:", ""},
+		{"model GPU node", "fn-model/serverless.yml", "nodeType: GPU", ""},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -162,29 +177,29 @@ func TestValidateBrokenShippedVariants(t *testing.T) {
 	}
 	tests := []struct {
 		name   string
-		file   string // the file changed, relative to functions/
+		file   string // the file changed, relative to the root
 		change func(*testing.T, string) string
 		want   []string // in standard error, besides the file's path
 	}{
-		{"memorySize 4096", "model/serverless.yml", replace("memorySize: 1024", "memorySize: 4096"),
+		{"memorySize 4096", "fn-model/serverless.yml", replace("memorySize: 1024", "memorySize: 4096"),
 			[]string{"inputs.memorySize", "4096 MB is not allowed", "3072"}},
-		{"timeout 1000", "gateway/serverless.yml", replace("timeout: 60", "timeout: 1000"),
+		{"timeout 1000", "fn-gateway/serverless.yml", replace("timeout: 60", "timeout: 1000"),
 			[]string{"inputs.timeout", "1000 s is not allowed", "900"}},
-		{"6-field cron", "scaler/serverless.yml", replace(`cronExpression: "0 */1 * * * * *"`, `cronExpression: "0 */1 * * * *"`),
+		{"6-field cron", "fn-scaler/serverless.yml", replace(`cronExpression: "0 */1 * * * * *"`, `cronExpression: "0 */1 * * * *"`),
 			[]string{"cronExpression", "6 fields", "7"}},
-		{"unknown event type", "gateway-web/serverless.yml", replace("    - http:\n", "    - websocket:\n"),
+		{"unknown event type", "fn-gateway-web/serverless.yml", replace("    - http:\n", "    - websocket:\n"),
 			[]string{"inputs.events[0]", `unknown trigger type "websocket"`, "timer, http, apigw"}},
-		{"environment over 4 KB", "gateway/serverless.yml",
+		{"environment over 4 KB", "fn-gateway/serverless.yml",
 			replace(`SCFGATE_GATEWAY_RETRY_MAX: "2"`, `SCFGATE_GATEWAY_RETRY_MAX: "2"`+"\n      SCFGATE_GATEWAY_PAD: "+strings.Repeat("x", 4096)),
 			[]string{"inputs.environment.variables", "at most 4096 bytes"}},
-		{"web function with a timer", "gateway-web/serverless.yml",
+		{"web function with a timer", "fn-gateway-web/serverless.yml",
 			replace("    - http:\n", "    - timer:\n        parameters:\n          cronExpression: \"0 */1 * * * * *\"\n          enable: true\n    - http:\n"),
 			[]string{"inputs.events[0].timer", "web functions"}},
 		// The seed's serverless.yml as written (its line breaks lost):
 		// not YAML at all, so the file and line are all there is to name.
-		{"seed as written", "model/serverless.yml", seed("seed.yml"), []string{"malformed YAML"}},
+		{"seed as written", "fn-model/serverless.yml", seed("seed.yml"), []string{"malformed YAML"}},
 		// The seed with its indentation restored (deploy-sls.md §2).
-		{"seed indented", "model/serverless.yml", seed("seed-indented.yml"),
+		{"seed indented", "fn-model/serverless.yml", seed("seed-indented.yml"),
 			[]string{"top level", `unknown key "components"`, "component: required", "name: required"}},
 	}
 	for _, tc := range tests {
@@ -209,12 +224,12 @@ func TestValidateBrokenShippedVariants(t *testing.T) {
 // what the project means, so validate fails naming the file and the key.
 func TestValidateTimerWithoutEnable(t *testing.T) {
 	project := copyShipped(t)
-	edit(t, project, "scaler/serverless.yml", replace("          enable: true\n", ""))
+	edit(t, project, "fn-scaler/serverless.yml", replace("          enable: true\n", ""))
 	_, errOut, err := runValidate(t, project)
 	if err == nil {
 		t.Fatal("a timer without enable: true passed validation")
 	}
-	for _, w := range []string{filepath.Join(project, "scaler", "serverless.yml"), "parameters.enable", "switched off"} {
+	for _, w := range []string{filepath.Join(project, "fn-scaler", "serverless.yml"), "parameters.enable", "switched off"} {
 		if !strings.Contains(errOut, w) {
 			t.Errorf("standard error does not name %q:\n%s", w, errOut)
 		}

@@ -87,7 +87,7 @@ func TestLoadErrors(t *testing.T) {
 // TestShippedServerlessYML: the environment block of the function's
 // serverless.yml loads, and only changes what it means to change.
 func TestShippedServerlessYML(t *testing.T) {
-	raw, err := os.ReadFile("../../functions/gateway/serverless.yml")
+	raw, err := os.ReadFile("../../fn-gateway/serverless.yml")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -111,7 +111,7 @@ func TestShippedServerlessYML(t *testing.T) {
 	want := gateway.Default()
 	want.Models = []gateway.Model{{Name: "hunyuan-13b", Backend: "model", MaxOutputTokens: 4096, ContextWindow: 8192}}
 	want.Backends = []gateway.BackendConfig{{Name: "model", Kind: "http",
-		HTTP: gateway.HTTPConfig{Function: "model-${stage}-${app}", Region: "ap-guangzhou", Auth: gateway.AuthCAM, Intranet: true}}}
+		HTTP: gateway.HTTPConfig{Function: "model-${stage}-${app}", Qualifier: "live", Region: "ap-guangzhou", Auth: gateway.AuthCAM, Intranet: true}}}
 	want.Keys = []gateway.Key{}
 	want.Limits.Global = gateway.Bucket{QPS: 20, Burst: 5}
 	if !reflect.DeepEqual(c, want) {

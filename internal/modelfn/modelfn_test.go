@@ -82,7 +82,7 @@ func TestFromEnv(t *testing.T) {
 // The environment block shipped in functions/model/serverless.yml
 // configures the defaults.
 func TestShippedConfigIsDefault(t *testing.T) {
-	b, err := os.ReadFile("../../functions/model/serverless.yml")
+	b, err := os.ReadFile("../../fn-model/serverless.yml")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -159,7 +159,7 @@ func TestSDKClientsNeedCredentials(t *testing.T) {
 // TestShippedServerlessYML checks that the scaler's serverless.yml, its
 // environment and its timer argument, load to a valid configuration.
 func TestShippedServerlessYML(t *testing.T) {
-	raw, err := os.ReadFile("../../functions/scaler/serverless.yml")
+	raw, err := os.ReadFile("../../fn-scaler/serverless.yml")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -188,7 +188,7 @@ func TestShippedServerlessYML(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Policy != scaler.PolicyTracking || c.Target.Version != "1" || c.DryRun || c.Policies.Max != 50 {
+	if c.Policy != scaler.PolicyTracking || c.Target.Version != "" || c.Target.Alias != "live" || !c.Target.FollowsAlias() || c.DryRun || c.Policies.Max != 50 {
 		t.Errorf("config = %+v", c)
 	}
 }
