@@ -2,7 +2,6 @@ package localcloud
 
 import (
 	"bytes"
-	"context"
 	"encoding/base64"
 	"encoding/json"
 	"io"
@@ -15,7 +14,6 @@ import (
 	"time"
 
 	"github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/common"
-	"github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/common/profile"
 	monitor "github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/monitor/v20180724"
 	scf "github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/scf/v20180416"
 
@@ -29,26 +27,10 @@ import (
 // does, with a seeded routing source.
 func startEmpty(t *testing.T) *testCloud {
 	t.Helper()
-	c, err := New(Config{SecretID: testSecretID, SecretKey: testSecretKey, Region: region,
-		Host: runtime.Config{ProvisionPerMinute: 6000, RoutingSource: rand.NewPCG(1, 2)}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	c.Start(context.Background())
-	t.Cleanup(func() { c.Close() })
-	prof := profile.NewClientProfile()
-	prof.HttpProfile.Endpoint = c.APIEndpoint()
-	prof.HttpProfile.Scheme = "HTTP"
-	cred := common.NewCredential(testSecretID, testSecretKey)
-	sc, err := scf.NewClient(cred, region, prof)
-	if err != nil {
-		t.Fatal(err)
-	}
-	mc, err := monitor.NewClient(cred, region, prof)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &testCloud{Cloud: c, scf: sc, monitor: mc}
+	return startCloud(t, func(cfg *Config) {
+		cfg.Project = nil
+		cfg.Host.RoutingSource = rand.NewPCG(1, 2)
+	})
 }
 
 // echoZip is the echo fixture packed as `scfgate package` packs a
