@@ -336,15 +336,23 @@ func TestDeployErrors(t *testing.T) {
 		code string
 	}{
 		{"exists", func() error { return create(nil) }, "ResourceInUse.Function"},
-		{"bad name", func() error { return create(func(r *scf.CreateFunctionRequest) { r.FunctionName = common.StringPtr("1x") }) }, "InvalidParameterValue.FunctionName"},
+		{"bad name", func() error {
+			return create(func(r *scf.CreateFunctionRequest) { r.FunctionName = common.StringPtr("1x") })
+		}, "InvalidParameterValue.FunctionName"},
 		{"memory", func() error {
-			return create(func(r *scf.CreateFunctionRequest) { r.FunctionName, r.MemorySize = common.StringPtr("m"+"x"), common.Int64Ptr(100) })
+			return create(func(r *scf.CreateFunctionRequest) {
+				r.FunctionName, r.MemorySize = common.StringPtr("m"+"x"), common.Int64Ptr(100)
+			})
 		}, "InvalidParameterValue.MemorySize"},
 		{"runtime", func() error {
-			return create(func(r *scf.CreateFunctionRequest) { r.FunctionName, r.Runtime = common.StringPtr("rt"), common.StringPtr("Nodejs16.13") })
+			return create(func(r *scf.CreateFunctionRequest) {
+				r.FunctionName, r.Runtime = common.StringPtr("rt"), common.StringPtr("Nodejs16.13")
+			})
 		}, "InvalidParameterValue.Runtime"},
 		{"not base64", func() error {
-			return create(func(r *scf.CreateFunctionRequest) { r.FunctionName, r.Code.ZipFile = common.StringPtr("b6"), common.StringPtr("%%%") })
+			return create(func(r *scf.CreateFunctionRequest) {
+				r.FunctionName, r.Code.ZipFile = common.StringPtr("b6"), common.StringPtr("%%%")
+			})
 		}, "InvalidParameterValue.ZipFileBase64BinasciiError"},
 		{"not a zip", func() error {
 			return create(func(r *scf.CreateFunctionRequest) {
@@ -352,7 +360,9 @@ func TestDeployErrors(t *testing.T) {
 			})
 		}, "InvalidParameterValue.ZipFile"},
 		{"COS code", func() error {
-			return create(func(r *scf.CreateFunctionRequest) { r.FunctionName, r.Code = common.StringPtr("cos"), &scf.Code{CosBucketName: common.StringPtr("b")} })
+			return create(func(r *scf.CreateFunctionRequest) {
+				r.FunctionName, r.Code = common.StringPtr("cos"), &scf.Code{CosBucketName: common.StringPtr("b")}
+			})
 		}, "InvalidParameterValue.Code"},
 		{"concurrency on event function", func() error {
 			return create(func(r *scf.CreateFunctionRequest) {
