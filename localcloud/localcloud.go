@@ -1,36 +1,45 @@
 // Package localcloud is a local Tencent Cloud SCF: it runs a project's
 // real function binaries, serves the SCF and Cloud Monitor APIs for them,
-// and fires their triggers, all from the project's serverless.yml files.
+// and fires their triggers, from the project's serverless.yml files or
+// from what a deployer creates through the SCF API.
 //
 // A Cloud ties the parts together: the runtime host (runtime), the Tencent
 // Cloud API 3.0 endpoint (cloudapi with scfapi and monitorapi), the HTTP
 // front door (trigger) and the timers (timer). Each HTTP-triggered function
 // is reachable on the front door under /<instance>/, where <instance> is
-// the component instance name of its serverless.yml (`name:`); a Function
-// URL with `authType: CAM` there accepts only requests signed with the
-// local API's keys or the role credentials functions are handed. The SCF
-// API's ListTriggers reports each function's triggers, a Function URL's
-// TriggerDesc carrying that front-door URL, so a caller finds a function's
-// URL as it would in the cloud. A web function with
+// the component instance name of its serverless.yml (`name:`), or, for a
+// function created through the API, its function name; a Function URL
+// with `authType: CAM` there accepts only requests signed with the local
+// API's keys or the role credentials functions are handed. The SCF API's
+// ListTriggers and GetFunction report each function's triggers, a Function
+// URL's TriggerDesc carrying that front-door URL, so a caller finds a
+// function's URL as it would in the cloud. A web function with
 // `instanceConcurrencyConfig` serves up to maxConcurrency requests per
 // instance (see runtime).
+//
+// A Cloud may start empty (Config.Project nil): a deployer then creates
+// functions, versions, aliases, triggers and provisioned concurrency with
+// the official SDK (see scfapi), and each trigger runs as soon as it is
+// created: the front door and the timers are rebuilt on every trigger
+// change. Invocations, Function URLs and timers go through aliases: each
+// request to an alias is routed to its primary or additional version (see
+// runtime), and the provisioned instances of the version that gets it
+// serve it.
 package localcloud
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
-	"sort"
+	"os"
 	"sync"
 	"time"
 
 	"github.com/scfgate/scfgate/internal/tencentcloud"
-	"github.com/scfgate/scfgate/internal/tencentcloud/tc3"
 	"github.com/scfgate/scfgate/localcloud/cloudapi"
 	"github.com/scfgate/scfgate/localcloud/metrics"
 	"github.com/scfgate/scfgate/localcloud/monitorapi"
@@ -38,7 +47,6 @@ import (
 	"github.com/scfgate/scfgate/localcloud/scfapi"
 	"github.com/scfgate/scfgate/localcloud/timer"
 	"github.com/scfgate/scfgate/localcloud/topology"
-	"github.com/scfgate/scfgate/localcloud/trigger"
 )
 
 // Environment variables localcloud gives every function so that
@@ -50,6 +58,7 @@ const (
 
 // Config configures a Cloud.
 type Config struct {
+	// Project is deployed at start; nil starts an empty Cloud.
 	Project       *topology.Project
 	FrontDoorAddr string // "" means 127.0.0.1:0
 	APIAddr       string // "" means 127.0.0.1:0
@@ -64,7 +73,17 @@ type Config struct {
 	// Now is the API's clock (signature expiry, GetMonitorData's default
 	// EndTime); nil means time.Now.
 	Now func() time.Time
+	// CodeDir is where code uploaded through the API is unpacked; "" means
+	// a temporary folder removed by Close.
+	CodeDir string
+	// MaxAPIBodyBytes caps API request bodies; 0 means 32 MiB, room for
+	// the base64 of the 20 MB ZipFile the SDK documents (cloudapi's own
+	// default, Tencent's 10 MiB API limit, would refuse that).
+	MaxAPIBodyBytes int64
 }
+
+// defaultMaxAPIBody fits a 20 MB zip in base64 (4/3) plus the envelope.
+const defaultMaxAPIBody = 32 << 20
 
 // Cloud is a running local SCF.
 type Cloud struct {
@@ -72,11 +91,18 @@ type Cloud struct {
 	Metrics *metrics.Store
 	API     *cloudapi.Server
 
-	cfg       Config
-	logger    *slog.Logger
-	frontDoor http.Handler
-	timers    *timer.Scheduler
-	routes    []Route
+	cfg      Config
+	logger   *slog.Logger
+	triggers *triggerStore
+	codeDir  string
+	tempCode bool // codeDir is ours to remove
+
+	mu         sync.Mutex // guards what follows
+	frontDoor  http.Handler
+	routes     []Route
+	timers     *timer.Scheduler
+	runCtx     context.Context // set by Start
+	stopTimers context.CancelFunc
 
 	apiLn, fdLn net.Listener
 	servers     []*http.Server
@@ -93,12 +119,10 @@ type Route struct {
 	AuthType string // Function URLs: "NONE" or "CAM" (signed requests only)
 }
 
-// New deploys the project's functions on a new runtime host and prepares
-// the API, the front door and the timers. Nothing listens until Start.
+// New deploys the project's functions (none when Config.Project is nil)
+// on a new runtime host and prepares the API, the front door and the
+// timers. Nothing listens until Start.
 func New(cfg Config) (*Cloud, error) {
-	if cfg.Project == nil {
-		return nil, errors.New("localcloud: no project")
-	}
 	if cfg.SecretID == "" || cfg.SecretKey == "" {
 		return nil, errors.New("localcloud: SecretID and SecretKey are required")
 	}
@@ -127,32 +151,47 @@ func New(cfg Config) (*Cloud, error) {
 		hc.ExtraEnv[k] = v
 	}
 	host := runtime.NewHost(hc)
-	c := &Cloud{Host: host, Metrics: store, cfg: cfg, logger: logger, apiLn: apiLn, fdLn: fdLn}
+	c := &Cloud{Host: host, Metrics: store, cfg: cfg, logger: logger, apiLn: apiLn, fdLn: fdLn, codeDir: cfg.CodeDir}
+	c.cfg.Host = hc
 	fail := func(err error) (*Cloud, error) {
 		apiLn.Close()
 		fdLn.Close()
 		host.Close()
+		if c.tempCode {
+			os.RemoveAll(c.codeDir)
+		}
 		return nil, err
+	}
+	if c.codeDir == "" {
+		if c.codeDir, err = os.MkdirTemp("", "localcloud-code-"); err != nil {
+			return fail(fmt.Errorf("localcloud: code folder: %w", err))
+		}
+		c.tempCode = true
 	}
 
 	now := cfg.Now
 	if now == nil {
 		now = time.Now
 	}
+	maxBody := cfg.MaxAPIBodyBytes
+	if maxBody <= 0 {
+		maxBody = defaultMaxAPIBody
+	}
 	c.API = cloudapi.New(cloudapi.Config{
-		Credentials: []cloudapi.Credential{{SecretID: cfg.SecretID, SecretKey: cfg.SecretKey}},
-		Logger:      logger.With("component", "cloudapi"),
-		Now:         now,
+		Credentials:  []cloudapi.Credential{{SecretID: cfg.SecretID, SecretKey: cfg.SecretKey}},
+		Logger:       logger.With("component", "cloudapi"),
+		Now:          now,
+		MaxBodyBytes: maxBody,
 	})
-	triggers := triggerList{}
-	scfapi.Register(c.API, host, triggers)
+	c.triggers = newTriggerStore(c, now)
+	scfapi.Register(c.API, host, scfapi.Options{Triggers: c.triggers, CodeDir: c.codeDir})
 	monitorapi.Register(c.API, store, host, now)
 
-	var routes []trigger.Route
-	var timers []timer.Trigger
-	deployed := now()
-	for _, fn := range cfg.Project.Functions {
-		triggers.add(fn, c.FrontDoorURL()+"/"+fn.Instance, deployed)
+	var functions []topology.Function
+	if cfg.Project != nil {
+		functions = cfg.Project.Functions
+	}
+	for _, fn := range functions {
 		if err := host.Deploy(fn.Spec); err != nil {
 			return fail(fmt.Errorf("localcloud: deploy %s (%s): %w", fn.Spec.Name, fn.File, err))
 		}
@@ -161,94 +200,14 @@ func New(cfg Config) (*Cloud, error) {
 				return fail(err)
 			}
 		}
-		for _, t := range fn.Timers {
-			timers = append(timers, timer.Trigger{
-				Namespace: fn.Spec.Namespace, Function: fn.Spec.Name, Qualifier: t.Qualifier,
-				Name: t.Name, Cron: t.Cron, Argument: t.Argument, Enabled: t.Enabled,
-			})
-		}
-		for _, h := range fn.HTTP {
-			kind := h.Kind
-			if fn.Spec.Type == runtime.WebFunction {
-				kind = "web"
-			}
-			r := trigger.Route{
-				Kind: kind, Namespace: fn.Spec.Namespace, Function: fn.Spec.Name, Qualifier: h.Qualifier,
-				PathPrefix: "/" + fn.Instance, Integrated: true, AuthType: h.AuthType,
-			}
-			routes = append(routes, r)
-			c.routes = append(c.routes, Route{Function: fn.Spec.Name, Kind: kind, Path: r.PathPrefix + "/", AuthType: h.AuthType})
-			break // one route per function: its first HTTP trigger
+		if err := c.triggers.addProject(fn); err != nil {
+			return fail(fmt.Errorf("localcloud: triggers of %s (%s): %w", fn.Spec.Name, fn.File, err))
 		}
 	}
-	sort.Slice(c.routes, func(i, j int) bool { return c.routes[i].Path < c.routes[j].Path })
-	c.frontDoor, err = trigger.New(routes, host, host, logger.With("component", "frontdoor"), trigger.Options{
-		Now: now,
-		// CAM-authenticated Function URLs accept what a caller in the cloud
-		// would sign with: the API's keys and the role credentials
-		// functions are handed.
-		Credentials: []tc3.Credential{
-			{SecretID: cfg.SecretID, SecretKey: cfg.SecretKey},
-			{SecretID: hc.SecretID, SecretKey: hc.SecretKey, Token: hc.SessionToken},
-		},
-	})
-	if err != nil {
-		return fail(fmt.Errorf("localcloud: front door: %w", err))
-	}
-	c.timers, err = timer.New(timers, timerInvoker{host}, logger.With("component", "timer"))
-	if err != nil {
-		return fail(fmt.Errorf("localcloud: timers: %w", err))
+	if err := c.reload(); err != nil {
+		return fail(err)
 	}
 	return c, nil
-}
-
-// triggerList answers ListTriggers with the triggers each function was
-// deployed with.
-type triggerList map[[2]string][]scfapi.Trigger
-
-func (l triggerList) Triggers(namespace, function string) []scfapi.Trigger {
-	return l[[2]string{namespace, function}]
-}
-
-// add records fn's triggers; url is where the front door serves it.
-func (l triggerList) add(fn topology.Function, url string, at time.Time) {
-	namespace := fn.Spec.Namespace
-	if namespace == "" {
-		namespace = "default"
-	}
-	k := [2]string{namespace, fn.Spec.Name}
-	qualifier := func(q string) string {
-		if q == "" {
-			return runtime.DefaultAlias // the component's default
-		}
-		return q
-	}
-	for _, t := range fn.Timers {
-		desc, _ := json.Marshal(map[string]string{"cron": t.Cron})
-		l[k] = append(l[k], scfapi.Trigger{Name: t.Name, Type: "timer", Qualifier: qualifier(t.Qualifier), Desc: string(desc),
-			Enabled: t.Enabled, CustomArgument: t.Argument, Added: at})
-	}
-	for _, h := range fn.HTTP {
-		var desc []byte
-		switch h.Kind {
-		case topology.KindHTTP:
-			d := tencentcloud.FunctionURLTrigger{AuthType: h.AuthType}
-			d.NetConfig.EnableExtranet, d.NetConfig.EnableIntranet = h.EnableExtranet, h.EnableIntranet
-			// Each URL is the front door's, given where SCF would give one;
-			// with neither network enabled SCF serves the URL nowhere, but
-			// localcloud serves it anyway, as the internet URL.
-			if h.EnableExtranet || !h.EnableIntranet {
-				d.InternetUrl = url
-			}
-			if h.EnableIntranet {
-				d.IntranetUrl = url
-			}
-			desc, _ = json.Marshal(d)
-		default:
-			desc, _ = json.Marshal(map[string]any{"service": map[string]string{"subDomain": url}})
-		}
-		l[k] = append(l[k], scfapi.Trigger{Name: h.Name, Type: h.Kind, Qualifier: qualifier(h.Qualifier), Desc: string(desc), Enabled: true, Added: at})
-	}
 }
 
 // provision does what the scf component does with inputs.provisionedNum:
@@ -297,7 +256,7 @@ func (c *Cloud) Start(ctx context.Context) {
 	for _, s := range []struct {
 		ln net.Listener
 		h  http.Handler
-	}{{c.apiLn, c.API}, {c.fdLn, c.frontDoor}} {
+	}{{c.apiLn, c.API}, {c.fdLn, http.HandlerFunc(c.serveFrontDoor)}} {
 		srv := &http.Server{Handler: s.h, ReadHeaderTimeout: 10 * time.Second}
 		c.servers = append(c.servers, srv)
 		c.wg.Add(1)
@@ -308,11 +267,31 @@ func (c *Cloud) Start(ctx context.Context) {
 			}
 		}()
 	}
-	c.wg.Add(2)
+	c.wg.Add(1)
 	go func() { defer c.wg.Done(); c.Host.Run(ctx) }()
+	c.mu.Lock()
+	c.runCtx = ctx
+	c.startTimersLocked()
+	c.mu.Unlock()
+}
+
+// startTimersLocked runs the current timer scheduler, stopping the one
+// it replaces. A trigger change restarts the timers: each trigger then
+// fires at its next instant after the restart.
+func (c *Cloud) startTimersLocked() {
+	if c.runCtx == nil {
+		return // not started yet: Start runs them
+	}
+	if c.stopTimers != nil {
+		c.stopTimers()
+	}
+	ctx, cancel := context.WithCancel(c.runCtx)
+	c.stopTimers = cancel
+	sched := c.timers
+	c.wg.Add(1)
 	go func() {
 		defer c.wg.Done()
-		if err := c.timers.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
+		if err := sched.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
 			c.logger.Error("timers stopped", "error", err)
 		}
 	}()
@@ -326,7 +305,20 @@ func (c *Cloud) APIEndpoint() string { return c.apiLn.Addr().String() }
 func (c *Cloud) FrontDoorURL() string { return "http://" + c.fdLn.Addr().String() }
 
 // Routes lists the HTTP-triggered functions and their paths.
-func (c *Cloud) Routes() []Route { return append([]Route(nil), c.routes...) }
+func (c *Cloud) Routes() []Route {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]Route(nil), c.routes...)
+}
+
+// serveFrontDoor hands the request to the front door of the current
+// triggers.
+func (c *Cloud) serveFrontDoor(w http.ResponseWriter, r *http.Request) {
+	c.mu.Lock()
+	fd := c.frontDoor
+	c.mu.Unlock()
+	fd.ServeHTTP(w, r)
+}
 
 // Close stops serving, stops the timers and every function process.
 func (c *Cloud) Close() error {
@@ -343,6 +335,9 @@ func (c *Cloud) Close() error {
 		c.fdLn.Close()
 		c.Host.Close()
 		c.wg.Wait()
+		if c.tempCode {
+			os.RemoveAll(c.codeDir)
+		}
 	})
 	return nil
 }

@@ -18,12 +18,20 @@ func newLocalCmd() *cobra.Command {
 		Short: "Run the project's functions on a local SCF (runtime host, Tencent Cloud API, triggers)",
 		Long: `local reads the project's serverless.yml files, the same ones sls deploy uses, runs every
 function's binary the way SCF does, serves the SCF and Cloud Monitor APIs on the API address and
-the HTTP-triggered functions on the front door, and fires timer triggers. Ctrl-C stops everything.`,
+the HTTP-triggered functions on the front door, and fires timer triggers. Ctrl-C stops everything.
+
+With --empty it reads no project and starts with no functions: the API, the front door and the
+timers wait for a deployer. Anything that speaks the SCF API through the official SDK (scfgate
+deploy, with the endpoint and SecretId the banner prints) then creates functions from their zips
+(CreateFunction with Code.ZipFile), publishes versions, points aliases, adds timers and Function
+URLs and sets provisioned concurrency; each function runs as soon as it is created and each
+Function URL is served on the front door as soon as CreateTrigger returns, under /<function name>/.`,
 		Args: cobra.NoArgs,
 		RunE: runLocal,
 	}
 	f := cmd.Flags()
 	f.String("project", "", "serverless.yml file or project folder (default .)")
+	f.Bool("empty", false, "start with no functions and wait for a deployer (ignores --project and --stage)")
 	f.String("stage", "", "stage override, like sls deploy --stage")
 	f.String("front-door", "", "front door address (default 127.0.0.1:8080)")
 	f.String("api", "", "Tencent Cloud API address (default 127.0.0.1:9090)")
@@ -52,12 +60,18 @@ func runLocal(cmd *cobra.Command, _ []string) error {
 	}
 	logger := newLogger(cmd.ErrOrStderr(), cfg.Log)
 	lc := cfg.Local
-	project, err := topology.Load(lc.Project, topology.Vars{Stage: lc.Stage, Env: os.LookupEnv})
+	empty, err := cmd.Flags().GetBool("empty")
 	if err != nil {
 		return err
 	}
-	for _, w := range project.Warnings {
-		logger.Warn("project", "warning", w)
+	var project *topology.Project
+	if !empty {
+		if project, err = topology.Load(lc.Project, topology.Vars{Stage: lc.Stage, Env: os.LookupEnv}); err != nil {
+			return err
+		}
+		for _, w := range project.Warnings {
+			logger.Warn("project", "warning", w)
+		}
 	}
 	var fnOut io.Writer
 	if lc.FunctionLogs {
@@ -93,10 +107,16 @@ func printBanner(w io.Writer, c *localcloud.Cloud, secretID string) {
 	fmt.Fprintf(w, "localcloud is running\n")
 	fmt.Fprintf(w, "  Tencent Cloud API: http://%s  (SecretId %s; SDK: Endpoint %q, Scheme \"HTTP\")\n", c.APIEndpoint(), secretID, c.APIEndpoint())
 	fmt.Fprintf(w, "  front door:        %s\n", c.FrontDoorURL())
-	for _, r := range c.Routes() {
+	routes := c.Routes()
+	for _, r := range routes {
 		fmt.Fprintf(w, "    %-8s %s%s  -> %s\n", r.Kind, c.FrontDoorURL(), r.Path, r.Function)
 	}
-	fmt.Fprintf(w, "try:\n  %s\n", tryLine(c))
+	if len(c.Host.Functions("")) == 0 {
+		fmt.Fprintf(w, "no functions yet: deploy with the SCF API at the endpoint above (e.g. scfgate deploy);\n")
+		fmt.Fprintf(w, "  a Function URL of function F is served at %s/F/ once created\n", c.FrontDoorURL())
+	} else {
+		fmt.Fprintf(w, "try:\n  %s\n", tryLine(c))
+	}
 	fmt.Fprintf(w, "Ctrl-C stops localcloud and every function process.\n")
 }
 

@@ -85,9 +85,12 @@ import (
 	"time"
 )
 
-// Key identifies one function version's series. Version is "$LATEST" or a
-// published version number.
-type Key struct{ Namespace, Function, Version string }
+// Key identifies one series: a function version's (Version "$LATEST" or a
+// published version number, Alias empty) or the traffic sent through one
+// alias of a function (Alias set, Version empty), whichever versions
+// served it, as Cloud Monitor's version and alias dimensions tell them
+// apart.
+type Key struct{ Namespace, Function, Version, Alias string }
 
 // Outcome is how a finished invocation ended.
 type Outcome int

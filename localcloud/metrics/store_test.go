@@ -133,7 +133,7 @@ func TestTimeline(t *testing.T) {
 		{"quiet gap reads zero invocations", keyMain, "Invocation", p10, 140, 290, zeroFilled(140, 290, 10)},
 		{"quiet gap has no duration", keyMain, "Duration", p10, 140, 290, []pt{}},
 		{"end before start", keyMain, "Invocation", p10, 60, 0, []pt{}},
-		{"unknown key", Key{"default", "nope", "$LATEST"}, "Invocation", p10, 0, 399, []pt{}},
+		{"unknown key", Key{Namespace: "default", Function: "nope", Version: "$LATEST"}, "Invocation", p10, 0, 399, []pt{}},
 		{"monitor spelling of $LATEST and default namespace",
 			Key{Function: "chat", Version: "$latest"}, "Invocation", p300, 0, 399, []pt{{0, 5}, {300, 1}}},
 
@@ -161,8 +161,8 @@ func TestTimeline(t *testing.T) {
 }
 
 func TestRetention(t *testing.T) {
-	kA := Key{"default", "a", "1"}
-	kB := Key{"default", "b", "1"}
+	kA := Key{Namespace: "default", Function: "a", Version: "1"}
+	kB := Key{Namespace: "default", Function: "b", Version: "1"}
 	s := NewStore(time.Minute) // 6 buckets
 	s.Invocation(kB, at(0), time.Millisecond, OK)
 	s.Concurrency(kA, at(0), 3)
@@ -224,7 +224,7 @@ func TestRetentionKeepsMemoryBounded(t *testing.T) {
 			if !tt.fill {
 				return
 			}
-			k := Key{"default", "f", "1"}
+			k := Key{Namespace: "default", Function: "f", Version: "1"}
 			// Three times the retention, one record per second, with a
 			// late record now and then.
 			n := 3 * tt.keep * bucketSeconds
@@ -254,7 +254,7 @@ func TestRetentionKeepsMemoryBounded(t *testing.T) {
 }
 
 func TestInputsSanitized(t *testing.T) {
-	k := Key{"default", "f", "1"}
+	k := Key{Namespace: "default", Function: "f", Version: "1"}
 	s := NewStore(0)
 	s.Invocation(k, at(0), -time.Second, OK)
 	s.Concurrency(k, at(0), -4)
@@ -335,8 +335,8 @@ func TestMetricsAllQueryable(t *testing.T) {
 func TestConcurrentUse(t *testing.T) {
 	const goroutines, perG = 16, 1000
 	keys := []Key{
-		{"default", "a", "$LATEST"}, {"default", "a", "1"},
-		{"ns2", "a", "$LATEST"}, {"default", "b", "$LATEST"},
+		{Namespace: "default", Function: "a", Version: "$LATEST"}, {Namespace: "default", Function: "a", Version: "1"},
+		{Namespace: "ns2", Function: "a", Version: "$LATEST"}, {Namespace: "default", Function: "b", Version: "$LATEST"},
 	}
 	type totals struct {
 		inv, errs, thr float64
@@ -428,7 +428,7 @@ func TestConcurrentUse(t *testing.T) {
 // moves on, buckets expire, and recording allocates nothing.
 func TestInvocationDoesNotAllocate(t *testing.T) {
 	s := NewStore(time.Minute)
-	k := Key{"default", "f", "1"}
+	k := Key{Namespace: "default", Function: "f", Version: "1"}
 	var ms int64
 	record := func() {
 		ms += 250
@@ -444,7 +444,7 @@ func TestInvocationDoesNotAllocate(t *testing.T) {
 
 func BenchmarkInvocation(b *testing.B) {
 	s := NewStore(time.Hour)
-	k := Key{"default", "chat", "$LATEST"}
+	k := Key{Namespace: "default", Function: "chat", Version: "$LATEST"}
 	b.ReportAllocs()
 	i := int64(0)
 	for b.Loop() {
@@ -457,7 +457,7 @@ func BenchmarkInvocation(b *testing.B) {
 
 func BenchmarkInvocationParallel(b *testing.B) {
 	s := NewStore(time.Hour)
-	keys := []Key{{"default", "a", "$LATEST"}, {"default", "b", "$LATEST"}, {"default", "c", "1"}, {"default", "d", "1"}}
+	keys := []Key{{Namespace: "default", Function: "a", Version: "$LATEST"}, {Namespace: "default", Function: "b", Version: "$LATEST"}, {Namespace: "default", Function: "c", Version: "1"}, {Namespace: "default", Function: "d", Version: "1"}}
 	b.ReportAllocs()
 	var next sync.Mutex
 	g := 0

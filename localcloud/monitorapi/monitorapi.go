@@ -4,8 +4,13 @@
 //
 // Dimensions are functionName, namespace (the international docs' typo
 // "namspace" is accepted too) and either version (e.g. "$latest", matched
-// case-insensitively) or alias, which is resolved to the version it points
-// at now. Each instance in the request gets one DataPoint carrying its
+// case-insensitively) or alias. A version's series is every request that
+// version served, whatever it was sent to; an alias's series is the
+// traffic sent through that alias, whichever version served it (so the
+// two versions of a weighted alias together make up the alias's
+// Invocation). Neither names a version: the series of $LATEST. These
+// semantics are an assumption: Tencent's metric page (248/37207) lists
+// the dimensions, not how an alias's traffic is attributed. Each instance in the request gets one DataPoint carrying its
 // dimensions back; periods without data are absent, as Cloud Monitor
 // drops them. Assumptions where the docs are silent: StartTime defaults to
 // one hour before EndTime, and times without a zone are Beijing time; an unknown function yields an empty DataPoint
@@ -39,7 +44,8 @@ type Series interface {
 	Query(k metrics.Key, metric string, period time.Duration, start, end time.Time) ([]metrics.Point, error)
 }
 
-// Resolver maps an alias to the version it points at.
+// Resolver tells whether an alias exists (it maps it to the version it
+// points at).
 type Resolver interface {
 	Resolve(namespace, name, qualifier string) (string, error)
 }
@@ -202,11 +208,10 @@ func (a *api) key(i int, inst *monitor.Instance) (metrics.Key, bool, error) {
 		if version != "" {
 			return metrics.Key{}, false, cloudapi.Errorf("InvalidParameterValue", "Instances.%d.Dimensions: give version or alias, not both", i)
 		}
-		v, err := a.resolver.Resolve(ns, fn, alias)
-		if err != nil {
+		if _, err := a.resolver.Resolve(ns, fn, alias); err != nil {
 			return metrics.Key{}, false, nil
 		}
-		version = v
+		return metrics.Key{Namespace: ns, Function: fn, Alias: alias}, true, nil
 	}
 	if version == "" || strings.EqualFold(version, "$latest") {
 		version = "$LATEST"

@@ -69,13 +69,14 @@ package runtime
 
 import (
 	"context"
-	"crypto/rand"
+	crand "crypto/rand"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"maps"
+	"math/rand/v2"
 	"net/http"
 	"os"
 	"slices"
@@ -133,6 +134,10 @@ type Config struct {
 	FunctionOutput io.Writer
 	Logger         *slog.Logger // nil discards
 	Now            func() time.Time
+	// RoutingSource draws the weighted choice of an alias with an
+	// additional version; nil means a randomly seeded source. Tests pass a
+	// seeded one to make the split deterministic.
+	RoutingSource rand.Source
 }
 
 // ConcurrencyMetric is what the ConcurrentExecutions metric counts.
@@ -169,6 +174,9 @@ func (c Config) withDefaults() Config {
 	if c.Now == nil {
 		c.Now = time.Now
 	}
+	if c.RoutingSource == nil {
+		c.RoutingSource = rand.NewPCG(rand.Uint64(), rand.Uint64())
+	}
 	return c
 }
 
@@ -177,6 +185,7 @@ type Host struct {
 	cfg Config
 
 	mu        sync.Mutex
+	rand      *rand.Rand // guarded by mu
 	functions map[fnKey]*function
 	usedMB    int // sum over versions of max(active, provisioned) x memory
 	closed    bool
@@ -189,7 +198,8 @@ type fnKey struct{ namespace, name string }
 type function struct {
 	key         fnKey
 	versions    map[string]*version // "$LATEST", "1", ...
-	aliases     map[string]string   // "$DEFAULT" -> "$LATEST"
+	aliases     map[string]*Alias   // "$DEFAULT" -> "$LATEST" at first
+	aliasBusy   map[string]int      // requests running through each alias
 	lastVersion int
 	added       time.Time
 }
@@ -216,6 +226,7 @@ type version struct {
 	provState string
 	provWhy   string
 	gen       int                   // bumped by Deploy: instances of older generations are retired
+	deleted   bool                  // its function or itself was deleted: it no longer counts against the quota
 	envCache  sync.Map              // envKey -> invocation Environment JSON
 	trackTo   int                   // current capacity under ConcurrencyUtilizationTracking
 	tracking  scaler.TrackingWindow // ConcurrencyUtilizationTracking's scale-in memory
@@ -238,6 +249,7 @@ type InstanceInfo struct {
 // NewHost returns a Host with no functions.
 func NewHost(cfg Config) *Host {
 	h := &Host{cfg: cfg.withDefaults(), functions: map[fnKey]*function{}, stop: make(chan struct{})}
+	h.rand = rand.New(h.cfg.RoutingSource)
 	return h
 }
 
@@ -251,25 +263,78 @@ func (h *Host) now() time.Time { return h.cfg.Now() }
 // replaced on their next use.
 func (h *Host) Deploy(spec FunctionSpec) error {
 	spec = normalize(spec)
+	if err := checkSpec(spec); err != nil {
+		return err
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.deployLocked(spec)
+	return nil
+}
+
+// CreateFunction deploys a new function, as the CreateFunction action
+// does: ResourceInUse.Function if one of that name exists.
+func (h *Host) CreateFunction(spec FunctionSpec) error {
+	spec = normalize(spec)
+	if err := checkSpec(spec); err != nil {
+		return err
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if _, ok := h.functions[fnKey{spec.Namespace, spec.Name}]; ok {
+		return apiError("ResourceInUse.Function", "function %s already exists in namespace %s", spec.Name, spec.Namespace)
+	}
+	h.deployLocked(spec)
+	return nil
+}
+
+// UpdateFunction changes $LATEST through change, which edits a copy of
+// its spec (UpdateFunctionCode, UpdateFunctionConfiguration). Published
+// versions keep their snapshot. It returns the new $LATEST.
+func (h *Host) UpdateFunction(namespace, name string, change func(*FunctionSpec) error) (VersionInfo, error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	fn, err := h.lookupLocked(namespace, name)
+	if err != nil {
+		return VersionInfo{}, err
+	}
+	spec := fn.versions[LatestVersion].info.Spec
+	spec.Environment = maps.Clone(spec.Environment)
+	if err := change(&spec); err != nil {
+		return VersionInfo{}, err
+	}
+	spec.Namespace, spec.Name = fn.key.namespace, fn.key.name
+	spec = normalize(spec)
+	if err := checkSpec(spec); err != nil {
+		return VersionInfo{}, err
+	}
+	h.deployLocked(spec)
+	return fn.versions[LatestVersion].info, nil
+}
+
+func checkSpec(spec FunctionSpec) error {
 	if spec.Name == "" {
 		return errors.New("runtime: function name is empty")
 	}
 	if spec.Type == EventFunction && spec.Handler == "" {
-		return fmt.Errorf("runtime: function %s: handler is empty", spec.Name)
+		return apiError("InvalidParameterValue.Handler", "function %s: handler is empty", spec.Name)
 	}
 	if spec.MaxConcurrency > 1 && spec.Type != WebFunction {
-		return fmt.Errorf("runtime: function %s: MaxConcurrency %d: request multi-concurrency is for web functions only", spec.Name, spec.MaxConcurrency)
+		return apiError("InvalidParameterValue.InstanceConcurrencyConfig", "function %s: MaxConcurrency %d: request multi-concurrency is for web functions only", spec.Name, spec.MaxConcurrency)
 	}
 	if spec.MaxConcurrency > MaxInstanceConcurrency {
-		return fmt.Errorf("runtime: function %s: MaxConcurrency %d is over SCF's limit of %d", spec.Name, spec.MaxConcurrency, MaxInstanceConcurrency)
+		return apiError("InvalidParameterValue.MaxConcurrency", "function %s: MaxConcurrency %d is over SCF's limit of %d", spec.Name, spec.MaxConcurrency, MaxInstanceConcurrency)
 	}
+	return nil
+}
+
+func (h *Host) deployLocked(spec FunctionSpec) {
 	now := h.now()
-	h.mu.Lock()
-	defer h.mu.Unlock()
 	k := fnKey{spec.Namespace, spec.Name}
 	fn := h.functions[k]
 	if fn == nil {
-		fn = &function{key: k, versions: map[string]*version{}, aliases: map[string]string{DefaultAlias: LatestVersion}, added: now}
+		fn = &function{key: k, versions: map[string]*version{}, added: now, aliasBusy: map[string]int{},
+			aliases: map[string]*Alias{DefaultAlias: {Name: DefaultAlias, Version: LatestVersion, Added: now, Modified: now}}}
 		h.functions[k] = fn
 	}
 	latest := fn.versions[LatestVersion]
@@ -292,6 +357,62 @@ func (h *Host) Deploy(spec FunctionSpec) error {
 	latest.info.Spec = spec
 	latest.info.Description = spec.Description
 	latest.info.Modified = now
+}
+
+// DeleteFunction removes a function with every version, alias and
+// provisioned instance, or, with qualifier set, one published version
+// (not one an alias routes to: UnsupportedOperation.AliasBind). Requests
+// in flight finish; idle instances stop at once.
+func (h *Host) DeleteFunction(namespace, name, qualifier string) error {
+	h.mu.Lock()
+	fn, err := h.lookupLocked(namespace, name)
+	if err != nil {
+		h.mu.Unlock()
+		return err
+	}
+	var gone []*version
+	if qualifier == "" {
+		delete(h.functions, fn.key)
+		for _, v := range fn.versions {
+			gone = append(gone, v)
+		}
+	} else {
+		v := fn.versions[qualifier]
+		switch {
+		case qualifier == LatestVersion:
+			h.mu.Unlock()
+			return apiError("InvalidParameterValue.Qualifier", "$LATEST cannot be deleted on its own: delete the function")
+		case v == nil:
+			h.mu.Unlock()
+			return versionNotFound(name, qualifier)
+		}
+		for _, a := range fn.aliases {
+			if a.routesTo(qualifier) {
+				h.mu.Unlock()
+				return apiError("UnsupportedOperation.AliasBind", "version %s of %s is bound to alias %s: repoint the alias first", qualifier, name, a.Name)
+			}
+		}
+		delete(fn.versions, qualifier)
+		gone = append(gone, v)
+	}
+	var idle []*instance
+	for _, v := range gone {
+		h.usedMB -= v.footprintMB()
+		v.deleted = true
+		v.provSet, v.prov, v.trackTo, v.schedules = false, ProvisionedConfig{}, 0, nil
+		v.provGen++
+		for inst := range v.all {
+			inst.retired = true
+			if inst.inflight == 0 {
+				delete(v.all, inst)
+				idle = append(idle, inst)
+			}
+		}
+	}
+	h.mu.Unlock()
+	for _, inst := range idle {
+		go inst.kill()
+	}
 	return nil
 }
 
@@ -334,21 +455,6 @@ func (h *Host) PublishVersion(namespace, name, description string) (VersionInfo,
 	v.info.Spec.Environment = maps.Clone(latest.info.Spec.Environment)
 	fn.versions[v.info.Version] = v
 	return v.info, nil
-}
-
-// SetAlias points an alias (e.g. $DEFAULT) at a version.
-func (h *Host) SetAlias(namespace, name, alias, target string) error {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	fn, err := h.lookupLocked(namespace, name)
-	if err != nil {
-		return err
-	}
-	if _, ok := fn.versions[target]; !ok {
-		return versionNotFound(name, target)
-	}
-	fn.aliases[alias] = target
-	return nil
 }
 
 // Function describes the version a qualifier (version or alias; "" means
@@ -474,8 +580,8 @@ func (h *Host) resolveLocked(namespace, name, qualifier string) (*version, error
 	if qualifier == "" {
 		qualifier = LatestVersion
 	}
-	if target, ok := fn.aliases[qualifier]; ok {
-		qualifier = target
+	if a, ok := fn.aliases[qualifier]; ok {
+		qualifier = a.Version // the primary version: descriptions never draw a route
 	}
 	v := fn.versions[qualifier]
 	if v == nil {
@@ -601,7 +707,7 @@ func (h *Host) instanceEnv(v *version, port int, tmp string) []string {
 
 func newID() string {
 	var b [16]byte
-	_, _ = rand.Read(b[:])
+	_, _ = crand.Read(b[:])
 	b[6] = b[6]&0x0f | 0x40 // version 4
 	b[8] = b[8]&0x3f | 0x80 // RFC 4122 variant
 	s := hex.EncodeToString(b[:])

@@ -28,7 +28,7 @@ func (h *Host) Invoke(ctx context.Context, inv Invocation) (*Result, error) {
 		inv.RequestID = newID()
 	}
 	h.mu.Lock()
-	v, err := h.resolveLocked(inv.Namespace, inv.Function, inv.Qualifier)
+	v, alias, err := h.routeLocked(inv.Namespace, inv.Function, inv.Qualifier)
 	h.mu.Unlock()
 	if err != nil {
 		return nil, err
@@ -40,12 +40,12 @@ func (h *Host) Invoke(ctx context.Context, inv Invocation) (*Result, error) {
 		h.wg.Add(1)
 		go func() {
 			defer h.wg.Done()
-			res, err := h.run(context.Background(), v, inv)
+			res, err := h.run(context.Background(), v, alias, inv)
 			h.logOutcome(inv, res, err)
 		}()
 		return &Result{RequestID: inv.RequestID, Version: v.info.Version}, nil
 	}
-	return h.run(ctx, v, inv)
+	return h.run(ctx, v, alias, inv)
 }
 
 func checkEvent(spec FunctionSpec, inv Invocation) error {
@@ -88,17 +88,19 @@ func (h *Host) logOutcome(inv Invocation, res *Result, err error) {
 }
 
 // run admits, acquires an instance, invokes and releases.
-func (h *Host) run(ctx context.Context, v *version, inv Invocation) (*Result, error) {
+func (h *Host) run(ctx context.Context, v *version, alias string, inv Invocation) (*Result, error) {
 	spec := v.info.Spec
-	key := metricsKey(v)
+	keys := seriesOf(v, alias)
 	inst, cold, err := h.acquire(ctx, v)
 	if err != nil {
 		var se *Error
 		if errors.As(err, &se) && se.Status == StatusConcurrencyLimit {
-			h.cfg.Metrics.Throttled(key, h.now())
+			now := h.now()
+			keys.each(func(k metrics.Key) { h.cfg.Metrics.Throttled(k, now) })
 		}
 		return nil, err
 	}
+	h.aliasBusy(v, alias, +1)
 	res := &Result{RequestID: inv.RequestID, Version: v.info.Version, ColdStart: cold}
 	if cold {
 		res.InitDuration = inst.initTime
@@ -166,11 +168,14 @@ func (h *Host) run(ctx context.Context, v *version, inv Invocation) (*Result, er
 	if res.FunctionError != nil {
 		outcome = metrics.FunctionError
 	}
-	h.cfg.Metrics.Invocation(key, end, res.Duration, outcome)
-	if res.MemUsageBytes > 0 {
-		h.cfg.Metrics.Memory(key, end, float64(res.MemUsageBytes)/(1<<20))
-	}
-	h.release(v, inst, keep)
+	keys.each(func(k metrics.Key) {
+		h.cfg.Metrics.Invocation(k, end, res.Duration, outcome)
+		if res.MemUsageBytes > 0 {
+			h.cfg.Metrics.Memory(k, end, float64(res.MemUsageBytes)/(1<<20))
+		}
+	})
+	h.aliasBusy(v, alias, -1)
+	h.release(v, inst, keep, alias)
 	return res, nil
 }
 
@@ -201,6 +206,46 @@ type envKey struct {
 
 func metricsKey(v *version) metrics.Key {
 	return metrics.Key{Namespace: v.fn.key.namespace, Function: v.fn.key.name, Version: v.info.Version}
+}
+
+// seriesKeys are the series one request is observed in: its version's
+// and, when it came through an alias, the alias's (Cloud Monitor's alias
+// dimension: the traffic sent through the alias, whichever version served
+// it).
+type seriesKeys struct {
+	version, alias metrics.Key
+	viaAlias       bool
+}
+
+func seriesOf(v *version, alias string) seriesKeys {
+	k := seriesKeys{version: metricsKey(v), viaAlias: alias != ""}
+	if k.viaAlias {
+		k.alias = metrics.Key{Namespace: v.fn.key.namespace, Function: v.fn.key.name, Alias: alias}
+	}
+	return k
+}
+
+func (k seriesKeys) each(f func(metrics.Key)) {
+	f(k.version)
+	if k.viaAlias {
+		f(k.alias)
+	}
+}
+
+// aliasBusy moves the number of requests running through an alias by
+// delta and records it as the alias's ConcurrentExecutions. It counts
+// requests from the moment they have an instance, so a request waiting for
+// a cold start shows in its version's level but not yet in its alias's.
+func (h *Host) aliasBusy(v *version, alias string, delta int) {
+	if alias == "" {
+		return
+	}
+	h.mu.Lock()
+	n := v.fn.aliasBusy[alias] + delta
+	v.fn.aliasBusy[alias] = n
+	now := h.now()
+	h.mu.Unlock()
+	h.cfg.Metrics.Concurrency(seriesOf(v, alias).alias, now, n)
 }
 
 // pendingStart is an on-demand instance being started, with the requests
@@ -390,7 +435,7 @@ func (h *Host) levelLocked(v *version) int {
 // retired: it takes no new requests and is stopped when its last one
 // ends; a provisioned one is then replaced. The instance's busy time since
 // it was last billed is billed as MemDuration.
-func (h *Host) release(v *version, inst *instance, keep bool) {
+func (h *Host) release(v *version, inst *instance, keep bool, alias string) {
 	h.mu.Lock()
 	now := h.now()
 	billed := max(0, now.Sub(inst.billedTo))
@@ -411,9 +456,9 @@ func (h *Host) release(v *version, inst *instance, keep bool) {
 	}
 	level := h.levelLocked(v)
 	h.mu.Unlock()
-	key := metricsKey(v)
-	h.cfg.Metrics.Concurrency(key, now, level)
-	h.cfg.Metrics.MemDuration(key, now, float64(v.info.Spec.MemoryMB)*float64(billed)/float64(time.Millisecond))
+	h.cfg.Metrics.Concurrency(metricsKey(v), now, level)
+	mbms := float64(v.info.Spec.MemoryMB) * float64(billed) / float64(time.Millisecond)
+	seriesOf(v, alias).each(func(k metrics.Key) { h.cfg.Metrics.MemDuration(k, now, mbms) })
 	if stop {
 		go inst.kill()
 	}
@@ -427,7 +472,9 @@ func (h *Host) release(v *version, inst *instance, keep bool) {
 func (h *Host) changeFootprintLocked(v *version, change func()) {
 	before := v.footprintMB()
 	change()
-	h.usedMB += v.footprintMB() - before
+	if !v.deleted {
+		h.usedMB += v.footprintMB() - before
+	}
 }
 
 func (v *version) footprintMB() int {
@@ -443,7 +490,7 @@ func (h *Host) ServeWeb(w http.ResponseWriter, r *http.Request, namespace, funct
 		requestID = newID()
 	}
 	h.mu.Lock()
-	v, err := h.resolveLocked(namespace, function, qualifier)
+	v, alias, err := h.routeLocked(namespace, function, qualifier)
 	h.mu.Unlock()
 	if err == nil && v.info.Spec.Type != WebFunction {
 		err = &Error{Status: StatusInvalidParameter, Code: "InvalidParameterValue.FunctionType",
@@ -453,16 +500,18 @@ func (h *Host) ServeWeb(w http.ResponseWriter, r *http.Request, namespace, funct
 		writeSCFError(w, err, requestID)
 		return
 	}
-	key := metricsKey(v)
+	keys := seriesOf(v, alias)
 	inst, _, err := h.acquire(r.Context(), v)
 	if err != nil {
 		var se *Error
 		if errors.As(err, &se) && se.Status == StatusConcurrencyLimit {
-			h.cfg.Metrics.Throttled(key, h.now())
+			now := h.now()
+			keys.each(func(k metrics.Key) { h.cfg.Metrics.Throttled(k, now) })
 		}
 		writeSCFError(w, err, requestID)
 		return
 	}
+	h.aliasBusy(v, alias, +1)
 	ctx, cancel := context.WithTimeout(r.Context(), v.info.Spec.Timeout)
 	defer cancel()
 	rec := &statusRecorder{ResponseWriter: w}
@@ -484,13 +533,18 @@ func (h *Host) ServeWeb(w http.ResponseWriter, r *http.Request, namespace, funct
 	} else if rec.status >= 500 || !keep {
 		outcome = metrics.FunctionError
 	}
-	h.cfg.Metrics.Invocation(key, end, d, outcome)
+	var rss int64
 	if keep {
-		if rss := inst.rss(end); rss > 0 {
-			h.cfg.Metrics.Memory(key, end, float64(rss)/(1<<20))
-		}
+		rss = inst.rss(end)
 	}
-	h.release(v, inst, keep)
+	keys.each(func(k metrics.Key) {
+		h.cfg.Metrics.Invocation(k, end, d, outcome)
+		if rss > 0 {
+			h.cfg.Metrics.Memory(k, end, float64(rss)/(1<<20))
+		}
+	})
+	h.aliasBusy(v, alias, -1)
+	h.release(v, inst, keep, alias)
 }
 
 // SCFErrorBody is the JSON body localcloud's HTTP paths answer a function

@@ -50,6 +50,19 @@ type FunctionSpec struct {
 	// 0 means 1, one request per instance, which is all event functions
 	// allow.
 	MaxConcurrency int
+	// ConcurrencyType is InstanceConcurrencyConfig.Type as deployed
+	// ("Request-Based", "Session-Based"); "" when the function was given
+	// no InstanceConcurrencyConfig. DynamicConcurrency is its
+	// DynamicEnabled. Both are reported back as set; the host always
+	// serves static request multi-concurrency of MaxConcurrency.
+	ConcurrencyType    string
+	DynamicConcurrency bool
+	// Role is the execution role (CAM role name); instances get the
+	// host's role credentials whatever it is.
+	Role string
+	// CodeSize is the size in bytes of the code package it was deployed
+	// from (0 for a folder).
+	CodeSize int64
 }
 
 // MaxInstanceConcurrency is SCF's upper bound of MaxConcurrency.

@@ -1,8 +1,62 @@
 // Package scfapi serves the SCF API (service scf, version 2018-04-16) of
-// localcloud from the runtime host: InvokeFunction, Invoke, GetFunction,
-// ListFunctions, ListVersionByFunction, PublishVersion, ListTriggers and
-// the provisioned concurrency actions. Requests and responses use the official SDK's
-// parameter types, so the wire shape is the SDK's own.
+// localcloud from the runtime host: invocation (InvokeFunction, Invoke),
+// deployment (CreateFunction, UpdateFunctionCode,
+// UpdateFunctionConfiguration, GetFunction, DeleteFunction, ListFunctions,
+// PublishVersion, ListVersionByFunction), aliases (CreateAlias,
+// UpdateAlias, GetAlias, ListAliases, DeleteAlias), triggers
+// (CreateTrigger, DeleteTrigger, ListTriggers) and provisioned concurrency
+// (Put/Get/DeleteProvisionedConcurrencyConfig). Requests and responses use
+// the official SDK's parameter types, so the wire shape is the SDK's own,
+// and errors carry the codes of the SDK's errors.go. A deployer written
+// against the SDK deploys to localcloud as to Tencent Cloud.
+//
+// Deployment, and where localcloud's behaviour is an assumption:
+//   - Code comes as Code.ZipFile (CreateFunction) or ZipFile / Code.ZipFile
+//     (UpdateFunctionCode): a base64 zip, unpacked into a folder of its own
+//     under Options.CodeDir (file modes kept, no links, at most 500 MB
+//     unpacked). COS, demo, git and image sources are
+//     InvalidParameterValue.Code. Runtime must be Go1 (SCF's default,
+//     Python2.7, is refused: localcloud runs executables only).
+//   - CreateFunction and updates take effect at once: Status is Active
+//     when the call returns (SCF goes through Creating/Updating; a deployer
+//     that waits for Active works with both). The first request after an
+//     update cold-starts the new code; requests in flight finish on the
+//     old. UpdateFunctionConfiguration changes only the fields given; an
+//     Environment given replaces every variable. Publish "TRUE" on either
+//     update publishes a version.
+//   - PublishVersion snapshots $LATEST's code folder and configuration;
+//     later updates of $LATEST never change a published version.
+//   - GetFunction reports everything a deployer sets (code size, handler,
+//     runtime, type, memory, timeout, init timeout, environment, role,
+//     description, InstanceConcurrencyConfig as given) and the function's
+//     triggers, so a deployer can diff.
+//   - DeleteFunction without Qualifier removes the function, its aliases,
+//     triggers and provisioned concurrency; with one, that published
+//     version, refused with UnsupportedOperation.AliasBind while an alias
+//     routes to it.
+//
+// Aliases: $DEFAULT exists from creation, pointing at $LATEST, and cannot
+// be deleted (InvalidParameterValue.Alias) but can be repointed. A named
+// alias (1-64 letters, digits, '_' and '-', starting with a letter) points
+// at a primary version and at most one additional version with a weight
+// in [0, 1] (RoutingConfig.AdditionalVersionWeights): each request through
+// it goes to the additional version with that probability. Rule-based
+// routes (RoutingConfig.AddtionVersionMatchs, Tencent's spelling) are kept
+// and reported but do not route locally. GetFunction with an alias
+// describes its primary version. An unknown alias is ResourceNotFound.Alias
+// in the alias actions and ResourceNotFound.Version where a qualifier is
+// expected. No limit on the number of aliases is applied.
+//
+// Triggers (CreateTrigger, DeleteTrigger): types timer and http (Function
+// URL). A timer's TriggerDesc is the 7-field cron (or {"cron":...}), its
+// CustomArgument the event's Message, Enable OPEN (default) or CLOSE. A
+// Function URL's TriggerDesc is {"AuthType":"NONE"|"CAM","NetConfig":
+// {"EnableIntranet":bool,"EnableExtranet":bool}}; the front door serves it
+// as soon as CreateTrigger returns, at the URL ListTriggers and
+// GetFunction report. Qualifier defaults to $LATEST in both actions, as
+// the SDK documents, so a trigger created on $DEFAULT is deleted by naming
+// $DEFAULT. A function has at most one Function URL (an assumption:
+// LimitExceeded.Trigger); web functions take no timers.
 //
 // Assumptions where Tencent's documentation is silent:
 //   - An invocation that ran and failed (status 430, 433, 434, 405, 407) and
@@ -56,6 +110,14 @@ type Host interface {
 	Functions(namespace string) []runtime.VersionInfo
 	Versions(namespace, name string) ([]runtime.VersionInfo, error)
 	PublishVersion(namespace, name, description string) (runtime.VersionInfo, error)
+	CreateFunction(spec runtime.FunctionSpec) error
+	UpdateFunction(namespace, name string, change func(*runtime.FunctionSpec) error) (runtime.VersionInfo, error)
+	DeleteFunction(namespace, name, qualifier string) error
+	CreateAlias(namespace, function string, a runtime.Alias) error
+	UpdateAlias(namespace, function string, a runtime.Alias) error
+	GetAlias(namespace, function, name string) (runtime.Alias, error)
+	Aliases(namespace, function, version string) ([]runtime.Alias, error)
+	DeleteAlias(namespace, function, name string) error
 	SetProvisioned(namespace, name, qualifier string, cfg runtime.ProvisionedConfig) error
 	Provisioned(namespace, name, qualifier string) ([]runtime.ProvisionedStatus, int, error)
 	DeleteProvisioned(namespace, name, qualifier string) error
@@ -71,19 +133,35 @@ type Trigger struct {
 	Desc           string // TriggerDesc
 	Enabled        bool
 	CustomArgument string
+	Description    string
 	Added          time.Time
 }
 
-// TriggerSource lists the triggers of a function (nil: none).
-type TriggerSource interface {
-	Triggers(namespace, function string) []Trigger
+// Options configures the SCF actions.
+type Options struct {
+	// Triggers keeps and runs triggers; nil means no function has any and
+	// CreateTrigger is refused.
+	Triggers TriggerStore
+	// CodeDir is where uploaded code packages are unpacked, one folder
+	// each; "" refuses code uploads.
+	CodeDir string
 }
 
-// Register adds the SCF actions to s. triggers answers ListTriggers; nil
-// means no function has triggers.
-func Register(s *cloudapi.Server, h Host, triggers TriggerSource) {
-	a := &actions{host: h, triggers: triggers}
+// Register adds the SCF actions to s.
+func Register(s *cloudapi.Server, h Host, opts Options) {
+	a := &actions{host: h, triggers: opts.Triggers, code: &codeStore{root: opts.CodeDir}}
 	for name, fn := range map[string]cloudapi.Handler{
+		"CreateFunction":                     a.createFunction,
+		"UpdateFunctionCode":                 a.updateFunctionCode,
+		"UpdateFunctionConfiguration":        a.updateFunctionConfiguration,
+		"DeleteFunction":                     a.deleteFunction,
+		"CreateAlias":                        a.createAlias,
+		"UpdateAlias":                        a.updateAlias,
+		"GetAlias":                           a.getAlias,
+		"ListAliases":                        a.listAliases,
+		"DeleteAlias":                        a.deleteAlias,
+		"CreateTrigger":                      a.createTrigger,
+		"DeleteTrigger":                      a.deleteTrigger,
 		"InvokeFunction":                     a.invokeFunction,
 		"Invoke":                             a.invoke,
 		"GetFunction":                        a.getFunction,
@@ -101,7 +179,8 @@ func Register(s *cloudapi.Server, h Host, triggers TriggerSource) {
 
 type actions struct {
 	host     Host
-	triggers TriggerSource
+	triggers TriggerStore
+	code     *codeStore
 }
 
 const timeLayout = "2006-01-02 15:04:05"
@@ -262,11 +341,19 @@ func (a *actions) getFunction(_ context.Context, req *cloudapi.Request) (any, er
 	if err := required("FunctionName", p.FunctionName); err != nil {
 		return nil, err
 	}
-	info, err := a.host.Function(str(p.Namespace, "default"), *p.FunctionName, str(p.Qualifier, runtime.LatestVersion))
+	namespace := str(p.Namespace, "default")
+	info, err := a.host.Function(namespace, *p.FunctionName, str(p.Qualifier, runtime.LatestVersion))
 	if err != nil {
 		return nil, hostError(err)
 	}
-	return functionDetail(info), nil
+	out := functionDetail(info)
+	out.Triggers = []*scf.Trigger{}
+	if a.triggers != nil {
+		for _, t := range a.triggers.Triggers(namespace, *p.FunctionName) {
+			out.Triggers = append(out.Triggers, triggerOut(t))
+		}
+	}
+	return out, nil
 }
 
 func functionDetail(info runtime.VersionInfo) *scf.GetFunctionResponseParams {
@@ -295,10 +382,19 @@ func functionDetail(info runtime.VersionInfo) *scf.GetFunctionResponseParams {
 		Environment:     &scf.Environment{Variables: vars},
 		UseGpu:          ptr("FALSE"),
 		FunctionId:      ptr("lf-" + s.Namespace + "-" + s.Name),
+		Role:            ptr(s.Role),
+		CodeSize:        ptr(s.CodeSize),
 	}
-	if s.Type == runtime.WebFunction && s.MaxConcurrency > 1 {
+	if s.Type == runtime.WebFunction && (s.MaxConcurrency > 1 || s.ConcurrencyType != "") {
+		typ, dyn := s.ConcurrencyType, "FALSE"
+		if typ == "" {
+			typ = "Request-Based"
+		}
+		if s.DynamicConcurrency {
+			dyn = "TRUE"
+		}
 		out.InstanceConcurrencyConfig = &scf.InstanceConcurrencyConfig{
-			Type: ptr("Request-Based"), DynamicEnabled: ptr("FALSE"), MaxConcurrency: ptr(uint64(s.MaxConcurrency)),
+			Type: ptr(typ), DynamicEnabled: ptr(dyn), MaxConcurrency: ptr(uint64(s.MaxConcurrency)),
 		}
 	}
 	return out
@@ -452,7 +548,7 @@ func (a *actions) listTriggers(_ context.Context, req *cloudapi.Request) (any, e
 		resp.Triggers = append(resp.Triggers, &scf.TriggerInfo{
 			Enable: &enable, Qualifier: ptr(t.Qualifier), TriggerName: ptr(t.Name), Type: ptr(t.Type),
 			TriggerDesc: ptr(t.Desc), AvailableStatus: ptr("Available"), CustomArgument: ptr(t.CustomArgument),
-			AddTime: ptr(at), ModTime: ptr(at), Description: ptr(""),
+			AddTime: ptr(at), ModTime: ptr(at), Description: ptr(t.Description),
 		})
 	}
 	return resp, nil
@@ -477,7 +573,7 @@ func triggerFilter(filters []*scf.Filter) (func(Trigger) bool, error) {
 		case "TriggerName":
 			field = func(t Trigger) string { return t.Name }
 		case "Description":
-			field = func(Trigger) string { return "" }
+			field = func(t Trigger) string { return t.Description }
 		default:
 			return nil, cloudapi.Errorf("InvalidParameterValue.Filters", "Filters.%d.Name %q is not supported; allowed: Qualifier, TriggerName, Description", i, *f.Name)
 		}
@@ -516,7 +612,7 @@ func (a *actions) publishVersion(_ context.Context, req *cloudapi.Request) (any,
 	}
 	s := v.Spec
 	return &scf.PublishVersionResponseParams{
-		FunctionVersion: ptr(v.Version), CodeSize: ptr(int64(0)), MemorySize: ptr(int64(s.MemoryMB)),
+		FunctionVersion: ptr(v.Version), CodeSize: ptr(s.CodeSize), MemorySize: ptr(int64(s.MemoryMB)),
 		Description: ptr(v.Description), Handler: ptr(s.Handler), Timeout: ptr(int64(s.Timeout / time.Second)),
 		Runtime: ptr(s.Runtime), Namespace: ptr(s.Namespace),
 	}, nil
