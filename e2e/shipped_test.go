@@ -3,10 +3,8 @@ package e2e
 import (
 	"context"
 	"errors"
-	"io"
 	"net/http"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -15,8 +13,6 @@ import (
 	"github.com/openai/openai-go/v3/option"
 
 	"github.com/scfgate/scfgate/internal/functest"
-	"github.com/scfgate/scfgate/localcloud"
-	"github.com/scfgate/scfgate/localcloud/topology"
 )
 
 func TestMain(m *testing.M) {
@@ -25,57 +21,19 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// shipped starts the repository's project (the root serverless.yml and fn-*/) on localcloud, each function's
-// code built from its package the way `make functions` builds dist/, and
-// every other setting as the serverless.yml files say.
-func shipped(t *testing.T) *localcloud.Cloud {
-	t.Helper()
-	code := map[string]string{}
-	for _, fn := range []string{"gateway", "model", "scaler"} {
-		code[fn] = functest.BuildFunction(t, "github.com/scfgate/scfgate/functions/"+fn)
-	}
-	project, err := topology.Load("..", topology.Vars{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i := range project.Functions {
-		spec := &project.Functions[i].Spec
-		// src points at <folder>/dist, or ../gateway/dist for gateway-web.
-		folder := filepath.Base(filepath.Dir(spec.CodeDir))
-		dir, ok := code[folder]
-		if !ok {
-			t.Fatalf("function %s: code folder %s is none of %v", spec.Name, spec.CodeDir, code)
-		}
-		spec.CodeDir = dir
-	}
-	c, err := localcloud.New(localcloud.Config{Project: project, SecretID: "AKIDe2eshipped", SecretKey: "e2e-shipped-secret",
-		Region: "ap-guangzhou", FunctionOutput: functionLogs()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	c.Start(context.Background())
-	t.Cleanup(func() { c.Close() })
-	return c
-}
-
-func route(t *testing.T, c *localcloud.Cloud, prefix string) string {
-	t.Helper()
-	for _, r := range c.Routes() {
-		if strings.HasPrefix(r.Function, prefix+"-") {
-			return c.FrontDoorURL() + r.Path
-		}
-	}
-	t.Fatalf("no route for %s in %+v", prefix, c.Routes())
-	return ""
+// gatewayClient is an official OpenAI client of the web gateway's Function
+// URL on the repository deployed to a fresh localcloud.
+func gatewayClient(t *testing.T, retries int) openai.Client {
+	d := functest.DeployRepository(t, "..", nil)
+	return openai.NewClient(option.WithBaseURL(d.FunctionURL(t, "gateway-web-dev-scfgate")+"/v1"),
+		option.WithAPIKey("unused"), option.WithMaxRetries(retries))
 }
 
 // TestShippedGatewayStreamsTokens streams 200 tokens through the web
 // gateway with the official OpenAI client: the first token must arrive
 // long before the last, in many chunks.
 func TestShippedGatewayStreamsTokens(t *testing.T) {
-	c := shipped(t)
-	client := openai.NewClient(option.WithBaseURL(strings.TrimSuffix(route(t, c, "gateway-web"), "/")+"/v1"),
-		option.WithAPIKey("unused"), option.WithMaxRetries(0))
+	client := gatewayClient(t, 0)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	params := openai.ChatCompletionNewParams{
@@ -130,11 +88,9 @@ func TestShippedGatewayStreamsTokens(t *testing.T) {
 // a valid one: the invalid ones are 400s naming the field, and they do not
 // open the backend's circuit for everyone.
 func TestShippedClientErrorsStayTheClients(t *testing.T) {
-	c := shipped(t)
 	// The shipped gateway allows 20 requests/s in bursts of 5: the client
 	// waits out the 429s as OpenAI's clients do (Retry-After).
-	client := openai.NewClient(option.WithBaseURL(strings.TrimSuffix(route(t, c, "gateway-web"), "/")+"/v1"),
-		option.WithAPIKey("unused"), option.WithMaxRetries(20))
+	client := gatewayClient(t, 20)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	msgs := []openai.ChatCompletionMessageParamUnion{openai.UserMessage("hello")}
@@ -156,11 +112,3 @@ func TestShippedClientErrorsStayTheClients(t *testing.T) {
 	}
 }
 
-// functionLogs is where the functions' output goes: stderr with
-// SCFGATE_E2E_LOGS=1, else nowhere.
-func functionLogs() io.Writer {
-	if os.Getenv("SCFGATE_E2E_LOGS") != "" {
-		return os.Stderr
-	}
-	return io.Discard
-}

@@ -61,8 +61,9 @@ type FunctionSpec struct {
 	// host's role credentials whatever it is.
 	Role string
 	// CodeSize is the size in bytes of the code package it was deployed
-	// from (0 for a folder).
-	CodeSize int64
+	// from (0 for a folder); CodeSha256 its hex SHA-256 ("" for a folder).
+	CodeSize   int64
+	CodeSha256 string
 }
 
 // MaxInstanceConcurrency is SCF's upper bound of MaxConcurrency.

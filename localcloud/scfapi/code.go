@@ -3,7 +3,9 @@ package scfapi
 import (
 	"archive/zip"
 	"bytes"
+	"crypto/sha256"
 	"encoding/base64"
+	"encoding/hex"
 	"fmt"
 	"io"
 	"os"
@@ -28,30 +30,32 @@ type codeStore struct {
 }
 
 // unpack decodes a base64 zip (Code.ZipFile) into a new folder under the
-// store's root and returns the folder and the zip's size. File modes are
+// store's root and returns the folder, the zip's size and its hex SHA-256
+// (what GetFunctionAddress reports as CodeSha256). File modes are
 // kept, so the zips `scfgate package` builds (main and scf_bootstrap
 // 0755) run as they are.
-func (c *codeStore) unpack(function, b64 string) (dir string, size int64, err error) {
+func (c *codeStore) unpack(function, b64 string) (dir string, size int64, sha string, err error) {
 	if c.root == "" {
-		return "", 0, cloudapi.Errorf("InvalidParameterValue.Code", "this localcloud has no folder to unpack code into")
+		return "", 0, "", cloudapi.Errorf("InvalidParameterValue.Code", "this localcloud has no folder to unpack code into")
 	}
 	data, err := base64.StdEncoding.DecodeString(b64)
 	if err != nil {
-		return "", 0, cloudapi.Errorf("InvalidParameterValue.ZipFileBase64BinasciiError", "ZipFile is not valid base64: %v", err)
+		return "", 0, "", cloudapi.Errorf("InvalidParameterValue.ZipFileBase64BinasciiError", "ZipFile is not valid base64: %v", err)
 	}
 	zr, err := zip.NewReader(bytes.NewReader(data), int64(len(data)))
 	if err != nil {
-		return "", 0, cloudapi.Errorf("InvalidParameterValue.ZipFile", "ZipFile is not a zip file: %v", err)
+		return "", 0, "", cloudapi.Errorf("InvalidParameterValue.ZipFile", "ZipFile is not a zip file: %v", err)
 	}
 	dir = filepath.Join(c.root, fmt.Sprintf("%s-%d", function, c.seq.Add(1)))
 	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return "", 0, fmt.Errorf("scfapi: code folder: %w", err)
+		return "", 0, "", fmt.Errorf("scfapi: code folder: %w", err)
 	}
 	if err := extract(zr, dir); err != nil {
 		os.RemoveAll(dir)
-		return "", 0, err
+		return "", 0, "", err
 	}
-	return dir, int64(len(data)), nil
+	sum := sha256.Sum256(data)
+	return dir, int64(len(data)), hex.EncodeToString(sum[:]), nil
 }
 
 // extract writes every entry of zr under dir, refusing entries that

@@ -64,7 +64,7 @@ func (a *actions) createFunction(_ context.Context, req *cloudapi.Request) (any,
 	if zip == "" {
 		return nil, cloudapi.MissingParameter("Code.ZipFile")
 	}
-	if spec.CodeDir, spec.CodeSize, err = a.code.unpack(spec.Name, zip); err != nil {
+	if spec.CodeDir, spec.CodeSize, spec.CodeSha256, err = a.code.unpack(spec.Name, zip); err != nil {
 		return nil, err
 	}
 	if err := a.host.CreateFunction(spec); err != nil {
@@ -95,12 +95,12 @@ func (a *actions) updateFunctionCode(_ context.Context, req *cloudapi.Request) (
 	if _, err := a.host.Function(namespace, *p.FunctionName, runtime.LatestVersion); err != nil {
 		return nil, hostError(err)
 	}
-	dir, size, err := a.code.unpack(*p.FunctionName, zip)
+	dir, size, sha, err := a.code.unpack(*p.FunctionName, zip)
 	if err != nil {
 		return nil, err
 	}
 	_, err = a.host.UpdateFunction(namespace, *p.FunctionName, func(s *runtime.FunctionSpec) error {
-		s.CodeDir, s.CodeSize = dir, size
+		s.CodeDir, s.CodeSize, s.CodeSha256 = dir, size, sha
 		if p.Handler != nil && *p.Handler != "" {
 			s.Handler = *p.Handler
 		}

@@ -165,6 +165,7 @@ func Register(s *cloudapi.Server, h Host, opts Options) {
 		"InvokeFunction":                     a.invokeFunction,
 		"Invoke":                             a.invoke,
 		"GetFunction":                        a.getFunction,
+		"GetFunctionAddress":                 a.getFunctionAddress,
 		"ListFunctions":                      a.listFunctions,
 		"ListVersionByFunction":              a.listVersions,
 		"PublishVersion":                     a.publishVersion,
@@ -354,6 +355,25 @@ func (a *actions) getFunction(_ context.Context, req *cloudapi.Request) (any, er
 		}
 	}
 	return out, nil
+}
+
+// getFunctionAddress answers where a version's code package is and its
+// SHA-256. SCF answers with a COS download URL; localcloud, which keeps
+// the unpacked folder, answers with a file:// URL of it. A version
+// started from a folder (serverless.yml) has no package: CodeSha256 "".
+func (a *actions) getFunctionAddress(_ context.Context, req *cloudapi.Request) (any, error) {
+	var p scf.GetFunctionAddressRequestParams
+	if err := req.Decode(&p); err != nil {
+		return nil, err
+	}
+	if err := required("FunctionName", p.FunctionName); err != nil {
+		return nil, err
+	}
+	info, err := a.host.Function(str(p.Namespace, "default"), *p.FunctionName, str(p.Qualifier, runtime.LatestVersion))
+	if err != nil {
+		return nil, hostError(err)
+	}
+	return &scf.GetFunctionAddressResponseParams{Url: ptr("file://" + info.Spec.CodeDir), CodeSha256: ptr(info.Spec.CodeSha256)}, nil
 }
 
 func functionDetail(info runtime.VersionInfo) *scf.GetFunctionResponseParams {

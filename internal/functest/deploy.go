@@ -1,0 +1,165 @@
+package functest
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/common"
+	"github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/common/profile"
+	scf "github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/scf/v20180416"
+
+	"github.com/scfgate/scfgate/internal/deployer"
+	"github.com/scfgate/scfgate/internal/pack"
+	"github.com/scfgate/scfgate/internal/tencentcloud"
+	"github.com/scfgate/scfgate/localcloud"
+	"github.com/scfgate/scfgate/localcloud/topology"
+)
+
+// Deployment is the repository's project deployed with scfgate's deployer
+// to a fresh, empty localcloud: what `make run` runs and `scfgate deploy`
+// deploys, the shipped topology as users meet it.
+type Deployment struct {
+	Cloud     *localcloud.Cloud
+	Functions []deployer.Desired
+	ctx       context.Context
+	cred      *common.Credential
+}
+
+// Deploy secrets of the local cloud the tests start.
+const (
+	deploySecretID  = "AKIDfunctest"
+	deploySecretKey = "functest-secret"
+)
+
+// DeployRepository builds every function of the project at root (the
+// repository: its root serverless.yml and fn-*/) as `make functions` does,
+// starts an empty localcloud and deploys the project to it through the
+// SCF API with alias live. edit, when not nil, changes the loaded project
+// first (a test's faster timers). Function output goes to stderr when
+// SCFGATE_E2E_LOGS is set. It skips under -short.
+func DeployRepository(t *testing.T, root string, edit func(*topology.Project)) *Deployment {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("end-to-end: builds, deploys and starts the functions")
+	}
+	project, err := topology.Load(root, topology.Vars{Stage: "dev", Env: func(string) (string, bool) { return "", false }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	codes := map[string]string{}
+	for i := range project.Functions {
+		fn := &project.Functions[i]
+		// src is <repo>/functions/<name>/dist.
+		name := filepath.Base(filepath.Dir(fn.Spec.CodeDir))
+		if _, ok := codes[name]; !ok {
+			codes[name] = buildPackage(t, root, name)
+		}
+		fn.Spec.CodeDir = codes[name]
+	}
+	if edit != nil {
+		edit(project)
+	}
+	var out io.Writer = io.Discard
+	if os.Getenv("SCFGATE_E2E_LOGS") != "" {
+		out = os.Stderr
+	}
+	cloud, err := localcloud.New(localcloud.Config{Project: &topology.Project{App: project.App, Stage: project.Stage},
+		SecretID: deploySecretID, SecretKey: deploySecretKey, FunctionOutput: out})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(func() {
+		cancel()
+		cloud.Close()
+	})
+	cloud.Start(ctx)
+	fns, err := deployer.FromProject(project, "live")
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := &Deployment{Cloud: cloud, Functions: fns, ctx: ctx, cred: common.NewCredential(deploySecretID, deploySecretKey)}
+	d.Deploy(t, deployer.Options{Waits: deployer.Waits{Poll: 100 * time.Millisecond, Warm: 2 * time.Minute}})
+	return d
+}
+
+// buildPackage builds functions/<name> the way `make functions` does
+// (stripped, so that it fits an API request) into a temporary dist/.
+func buildPackage(t *testing.T, root, name string) string {
+	t.Helper()
+	dir := t.TempDir()
+	if b, err := os.ReadFile(filepath.Join(root, "functions", name, "scf_bootstrap")); err == nil {
+		if err := os.WriteFile(filepath.Join(dir, "scf_bootstrap"), b, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	fn := pack.Function{Name: name, Pkg: "github.com/scfgate/scfgate/functions/" + name, Dir: dir}
+	if _, err := pack.Build(context.Background(), fn, t.TempDir()); err != nil {
+		t.Fatal(err)
+	}
+	if b, err := os.ReadFile(filepath.Join(dir, "scf_bootstrap")); err == nil {
+		if err := os.WriteFile(filepath.Join(dir, "dist", "scf_bootstrap"), b, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return filepath.Join(dir, "dist")
+}
+
+// SCF is an official SDK client of the local cloud's API.
+func (d *Deployment) SCF(t *testing.T) *scf.Client {
+	t.Helper()
+	prof := profile.NewClientProfile()
+	prof.HttpProfile.Endpoint = d.Cloud.APIEndpoint()
+	prof.HttpProfile.Scheme = "HTTP"
+	c, err := scf.NewClient(d.cred, "ap-guangzhou", prof)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// Deploy runs the deployer over d.Functions and returns what it printed.
+func (d *Deployment) Deploy(t *testing.T, opts deployer.Options) string {
+	t.Helper()
+	api := func(string) (deployer.SCFAPI, error) { return d.SCF(t), nil }
+	var out bytes.Buffer
+	if err := deployer.Deploy(d.ctx, api, d.Functions, opts, &out); err != nil {
+		t.Fatalf("deploy: %v\n%s", err, out.String())
+	}
+	return out.String()
+}
+
+// FunctionURL is the public Function URL of fn (no trailing slash), found
+// as a user finds it: ListTriggers. It must serve alias live.
+func (d *Deployment) FunctionURL(t *testing.T, fn string) string {
+	t.Helper()
+	req := scf.NewListTriggersRequest()
+	req.FunctionName = common.StringPtr(fn)
+	resp, err := d.SCF(t).ListTriggersWithContext(d.ctx, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tr := range resp.Response.Triggers {
+		if *tr.Type != tencentcloud.FunctionURLTriggerType {
+			continue
+		}
+		if *tr.Qualifier != "live" {
+			t.Errorf("Function URL %s of %s invokes %s, not alias live", *tr.TriggerName, fn, *tr.Qualifier)
+		}
+		u, err := tencentcloud.ParseFunctionURLTrigger(*tr.TriggerDesc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if u.InternetUrl != "" {
+			return strings.TrimSuffix(u.InternetUrl, "/")
+		}
+	}
+	t.Fatalf("%s has no public Function URL", fn)
+	return ""
+}
