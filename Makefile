@@ -25,8 +25,8 @@ functions: ## Build each function folder's dist/ (main, plus scf_bootstrap for w
 		if [ -f $$d/scf_bootstrap ]; then cp $$d/scf_bootstrap $$d/dist/scf_bootstrap && chmod 755 $$d/dist/scf_bootstrap; fi; \
 	done
 
-run: build ## Start the whole system locally (front door :8080, Tencent Cloud API :9090)
-	$(BIN) local --project .
+run: build ## Start an empty localcloud and deploy the repository to it (front door :8080, API :9090)
+	$(BIN) local --deploy --project .
 
 deploy: build ## Deploy the repository with scfgate deploy (credentials: TENCENTCLOUD_SECRET_ID/KEY; STAGE=dev)
 	$(BIN) deploy --stage $(or $(STAGE),dev)

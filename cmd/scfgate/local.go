@@ -1,12 +1,18 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"os"
+	"strings"
 
 	"github.com/spf13/cobra"
+	"github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/common"
+	scf "github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/scf/v20180416"
 
+	"github.com/scfgate/scfgate/internal/deployer"
+	"github.com/scfgate/scfgate/internal/tencentcloud"
 	"github.com/scfgate/scfgate/localcloud"
 	"github.com/scfgate/scfgate/localcloud/runtime"
 	"github.com/scfgate/scfgate/localcloud/topology"
@@ -20,6 +26,10 @@ func newLocalCmd() *cobra.Command {
 function's binary the way SCF does, serves the SCF and Cloud Monitor APIs on the API address and
 the HTTP-triggered functions on the front door, and fires timer triggers. Ctrl-C stops everything.
 
+With --deploy it starts empty and then deploys the project through its own SCF API, exactly as
+scfgate deploy deploys to Tencent Cloud (code zips, versions, alias live, warm provisioned
+concurrency, Function URLs, timers): make run does this, so the deploy path runs every time.
+
 With --empty it reads no project and starts with no functions: the API, the front door and the
 timers wait for a deployer. Anything that speaks the SCF API through the official SDK (scfgate
 deploy, with the endpoint and SecretId the banner prints) then creates functions from their zips
@@ -32,6 +42,7 @@ Function URL is served on the front door as soon as CreateTrigger returns, under
 	f := cmd.Flags()
 	f.String("project", "", "serverless.yml file or project folder (default .)")
 	f.Bool("empty", false, "start with no functions and wait for a deployer (ignores --project and --stage)")
+	f.Bool("deploy", false, "start empty, then deploy the project to it through the SCF API as scfgate deploy does (alias live): what make run does")
 	f.String("stage", "", "stage override, like sls deploy --stage")
 	f.String("front-door", "", "front door address (default 127.0.0.1:8080)")
 	f.String("api", "", "Tencent Cloud API address (default 127.0.0.1:9090)")
@@ -64,7 +75,11 @@ func runLocal(cmd *cobra.Command, _ []string) error {
 	if err != nil {
 		return err
 	}
-	var project *topology.Project
+	deploy, err := cmd.Flags().GetBool("deploy")
+	if err != nil {
+		return err
+	}
+	var project, toDeploy *topology.Project
 	if !empty {
 		if project, err = topology.Load(lc.Project, topology.Vars{Stage: lc.Stage, Env: os.LookupEnv}); err != nil {
 			return err
@@ -72,6 +87,9 @@ func runLocal(cmd *cobra.Command, _ []string) error {
 		for _, w := range project.Warnings {
 			logger.Warn("project", "warning", w)
 		}
+	}
+	if deploy && project != nil {
+		toDeploy, project = project, &topology.Project{App: project.App, Stage: project.Stage}
 	}
 	var fnOut io.Writer
 	if lc.FunctionLogs {
@@ -97,10 +115,29 @@ func runLocal(cmd *cobra.Command, _ []string) error {
 	}
 	defer cloud.Close()
 	cloud.Start(cmd.Context())
+	if toDeploy != nil {
+		if err := deployLocal(cmd.Context(), cloud, toDeploy, lc.SecretID, lc.SecretKey, cmd.OutOrStdout()); err != nil {
+			return err
+		}
+	}
 	printBanner(cmd.OutOrStdout(), cloud, lc.SecretID)
 	<-cmd.Context().Done()
 	logger.Info("stopping: every function process is being stopped")
 	return cloud.Close()
+}
+
+// deployLocal deploys p to the running cloud through its SCF API with the
+// official SDK, as scfgate deploy does (alias live).
+func deployLocal(ctx context.Context, c *localcloud.Cloud, p *topology.Project, secretID, secretKey string, out io.Writer) error {
+	fns, err := deployer.FromProject(p, deployer.DefaultAlias)
+	if err != nil {
+		return err
+	}
+	cred := common.NewCredential(secretID, secretKey)
+	ep := tencentcloud.Endpoint{Host: c.APIEndpoint(), Scheme: "http"}
+	api := func(region string) (deployer.SCFAPI, error) { return scf.NewClient(cred, region, ep.Profile()) }
+	fmt.Fprintf(out, "deploying %s to localcloud (scfgate deploy --endpoint %s --scheme http)\n", p.Dir, c.APIEndpoint())
+	return deployer.Deploy(ctx, api, fns, deployer.Options{}, out)
 }
 
 func printBanner(w io.Writer, c *localcloud.Cloud, secretID string) {
@@ -120,18 +157,24 @@ func printBanner(w io.Writer, c *localcloud.Cloud, secretID string) {
 	fmt.Fprintf(w, "Ctrl-C stops localcloud and every function process.\n")
 }
 
-// tryLine is a working curl command for the banner: a chat completion when
-// the project has scfgate's gateway function, else an echo request to the
-// first event function.
+// tryLine is a working curl command for the banner: a streamed chat
+// completion when the project has scfgate's web gateway, a whole one for
+// its event gateway, else an echo request to the first event function.
 func tryLine(c *localcloud.Cloud) string {
-	var first string
+	var first, gateway string
 	for _, r := range c.Routes() {
-		if r.Path == "/gateway/" {
-			return fmt.Sprintf(`curl -s %s%sv1/chat/completions -H 'Content-Type: application/json' -d '{"model":"hunyuan-13b","messages":[{"role":"user","content":"hello"}]}'`, c.FrontDoorURL(), r.Path)
+		switch {
+		case strings.HasPrefix(r.Function, "gateway-web-"):
+			return fmt.Sprintf(`curl -N %s%sv1/chat/completions -H 'Content-Type: application/json' -d '{"model":"hunyuan-13b","stream":true,"max_tokens":200,"messages":[{"role":"user","content":"hello"}]}'`, c.FrontDoorURL(), r.Path)
+		case strings.HasPrefix(r.Function, "gateway-"):
+			gateway = r.Path
 		}
 		if first == "" && r.Kind != "web" {
 			first = r.Path
 		}
+	}
+	if gateway != "" {
+		return fmt.Sprintf(`curl -s %s%sv1/chat/completions -H 'Content-Type: application/json' -d '{"model":"hunyuan-13b","messages":[{"role":"user","content":"hello"}]}'`, c.FrontDoorURL(), gateway)
 	}
 	if first == "" {
 		return fmt.Sprintf("curl -s %s/", c.FrontDoorURL())
