@@ -12,6 +12,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/scfgate/scfgate/gateway"
+	"github.com/scfgate/scfgate/internal/gatewayfn"
 	"github.com/scfgate/scfgate/scaler"
 )
 
@@ -80,7 +81,9 @@ func roles(t *testing.T) []role {
 			// InvokeFunctionUrl when an http backend is a CAM Function
 			// URL, which the gateway signs (tencentcloud.
 			// SignFunctionURLRequest; the model function's URL is CAM).
-			calls: append(actions("scf", reflect.TypeFor[gateway.Invoker]()), "scf:InvokeFunctionUrl"),
+			// ListTriggers finds that URL (gatewayfn.TriggerLister).
+			calls: slices.Concat(actions("scf", reflect.TypeFor[gateway.Invoker]()),
+				actions("scf", reflect.TypeFor[gatewayfn.TriggerLister]()), []string{"scf:InvokeFunctionUrl"}),
 		},
 		{
 			file: "cam/model-policy.json", role: "scfgate-model", folders: []string{"model"},
@@ -122,6 +125,7 @@ var resourceOf = map[string]string{
 	"scf:GetProvisionedConcurrencyConfig": "*",
 	"scf:PutProvisionedConcurrencyConfig": "*",
 	"scf:GetAlias":                        "*",
+	"scf:ListTriggers":                    "*",
 	"scf:ListAliases":                     "*",
 	// Cloud Monitor's GetMonitorData has no resource-level authorisation.
 	"monitor:GetMonitorData": "*",
@@ -139,7 +143,7 @@ func TestPoliciesGrantExactlyTheCalls(t *testing.T) {
 	want := map[string][]string{
 		"cam/scaler-policy.json": {"monitor:GetMonitorData", "scf:DeleteProvisionedConcurrencyConfig", "scf:GetAlias", "scf:GetFunction",
 			"scf:GetProvisionedConcurrencyConfig", "scf:ListAliases", "scf:PutProvisionedConcurrencyConfig"},
-		"cam/gateway-policy.json": {"scf:InvokeFunction", "scf:InvokeFunctionUrl"},
+		"cam/gateway-policy.json": {"scf:InvokeFunction", "scf:InvokeFunctionUrl", "scf:ListTriggers"},
 		"cam/model-policy.json":   {"cos:GetBucket", "cos:GetObject", "cos:HeadObject", "hunyuan:ChatCompletions"},
 	}
 	for _, r := range roles(t) {

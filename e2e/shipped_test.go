@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"net/http"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -12,19 +11,13 @@ import (
 	"github.com/openai/openai-go/v3"
 	"github.com/openai/openai-go/v3/option"
 
-	"github.com/scfgate/scfgate/internal/functest"
+	"github.com/scfgate/scfgate/internal/repotest"
 )
-
-func TestMain(m *testing.M) {
-	code := m.Run()
-	functest.Cleanup()
-	os.Exit(code)
-}
 
 // gatewayClient is an official OpenAI client of the web gateway's Function
 // URL on the repository deployed to a fresh localcloud.
 func gatewayClient(t *testing.T, retries int) openai.Client {
-	d := functest.DeployRepository(t, "..", nil)
+	d := repotest.DeployRepository(t, "..", nil)
 	return openai.NewClient(option.WithBaseURL(d.FunctionURL(t, "gateway-web-dev-scfgate")+"/v1"),
 		option.WithAPIKey("unused"), option.WithMaxRetries(retries))
 }
@@ -111,4 +104,3 @@ func TestShippedClientErrorsStayTheClients(t *testing.T) {
 		t.Errorf("answer = %+v", resp)
 	}
 }
-

@@ -14,6 +14,7 @@ import (
 
 	"github.com/scfgate/scfgate/internal/deployer"
 	"github.com/scfgate/scfgate/internal/functest"
+	"github.com/scfgate/scfgate/internal/repotest"
 	"github.com/scfgate/scfgate/localcloud/topology"
 )
 
@@ -28,7 +29,7 @@ import (
 func TestDeployToLocalcloud(t *testing.T) {
 	// Let the scaler tick every few seconds on a short window so that it
 	// follows a redeploy within the test.
-	d := functest.DeployRepository(t, filepath.Join("..", ".."), func(p *topology.Project) {
+	d := repotest.DeployRepository(t, filepath.Join("..", ".."), func(p *topology.Project) {
 		for i := range p.Functions {
 			for j := range p.Functions[i].Timers {
 				p.Functions[i].Timers[j].Cron = "*/3 * * * * * *"
@@ -69,9 +70,17 @@ func TestDeployToLocalcloud(t *testing.T) {
 		t.Fatalf("alias live -> version %s has no ready provisioned instance", v1)
 	}
 
-	// Traffic through the gateway's Function URL.
+	// Traffic through the gateway's Function URL: served by the
+	// provisioned instance of alias live's version, no cold start.
 	url := d.FunctionURL(t, "gateway-dev-scfgate")
 	chat(t, url)
+	chat(t, url)
+	for _, in := range d.Cloud.Host.Instances("default", model) {
+		if !in.Provisioned || in.Version != v1 {
+			t.Errorf("model instance %s (version %s, provisioned %v) started for the traffic: want only version %s's provisioned one",
+				in.ID, in.Version, in.Provisioned, v1)
+		}
+	}
 
 	if out := d.Deploy(t, deployer.Options{DryRun: true}); !strings.Contains(out, "\nno changes\n") {
 		t.Errorf("re-run plans changes:\n%s", out)

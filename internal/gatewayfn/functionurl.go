@@ -13,8 +13,10 @@ import (
 	"github.com/scfgate/scfgate/internal/tencentcloud"
 )
 
-// triggerLister is the one SCF API call the resolver makes.
-type triggerLister interface {
+// TriggerLister is the one SCF API call the gateway function makes itself
+// (to find a backend's Function URL); deploy/cam_test.go derives the
+// gateway role's policy from it.
+type TriggerLister interface {
 	ListTriggersWithContext(ctx context.Context, req *scf.ListTriggersRequest) (*scf.ListTriggersResponse, error)
 }
 
@@ -25,10 +27,10 @@ type triggerLister interface {
 // connection failure.
 type functionURLs struct {
 	region    string // the gateway's, for functions that name none
-	newLister func(region string) (triggerLister, error)
+	newLister func(region string) (TriggerLister, error)
 
 	mu      sync.Mutex
-	listers map[string]triggerLister // by region
+	listers map[string]TriggerLister // by region
 }
 
 var _ gateway.FunctionURLResolver = (*functionURLs)(nil)
@@ -36,8 +38,8 @@ var _ gateway.FunctionURLResolver = (*functionURLs)(nil)
 // newFunctionURLs makes a resolver whose SDK clients sign with cred and
 // call ep.
 func newFunctionURLs(region string, cred common.CredentialIface, ep tencentcloud.Endpoint) *functionURLs {
-	return &functionURLs{region: region, listers: map[string]triggerLister{},
-		newLister: func(region string) (triggerLister, error) {
+	return &functionURLs{region: region, listers: map[string]TriggerLister{},
+		newLister: func(region string) (TriggerLister, error) {
 			prof := ep.Profile()
 			prof.NetworkFailureMaxRetries = 0 // the gateway retries the request itself
 			c, err := scf.NewClient(nil, region, prof)
@@ -49,7 +51,7 @@ func newFunctionURLs(region string, cred common.CredentialIface, ep tencentcloud
 		}}
 }
 
-func (f *functionURLs) lister(region string) (triggerLister, error) {
+func (f *functionURLs) lister(region string) (TriggerLister, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if l, ok := f.listers[region]; ok {

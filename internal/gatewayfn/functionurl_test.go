@@ -42,8 +42,8 @@ func TestFunctionURLs(t *testing.T) {
 		trigger("http", "$DEFAULT", desc),
 	}}
 	var regions []string
-	f := &functionURLs{region: "ap-guangzhou", listers: map[string]triggerLister{},
-		newLister: func(region string) (triggerLister, error) { regions = append(regions, region); return lister, nil }}
+	f := &functionURLs{region: "ap-guangzhou", listers: map[string]TriggerLister{},
+		newLister: func(region string) (TriggerLister, error) { regions = append(regions, region); return lister, nil }}
 	ctx := context.Background()
 	ref := gateway.FunctionRef{Function: "model-dev-scfgate", Namespace: "default", Qualifier: "$DEFAULT"}
 	u, err := f.FunctionURL(ctx, ref)
@@ -69,7 +69,7 @@ func TestFunctionURLs(t *testing.T) {
 		"bad description": {triggers: []*scf.TriggerInfo{trigger("http", "$DEFAULT", `not json`)}},
 		"api error":       {err: errors.New("AuthFailure")},
 	} {
-		f := &functionURLs{region: "ap-guangzhou", listers: map[string]triggerLister{"ap-guangzhou": l}}
+		f := &functionURLs{region: "ap-guangzhou", listers: map[string]TriggerLister{"ap-guangzhou": l}}
 		if u, err := f.FunctionURL(ctx, gateway.FunctionRef{Function: "m", Namespace: "default", Qualifier: "$DEFAULT"}); err == nil {
 			t.Errorf("%s: %q", name, u)
 		}

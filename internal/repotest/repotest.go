@@ -1,4 +1,7 @@
-package functest
+// Package repotest deploys the repository to a fresh, empty localcloud for
+// end-to-end tests, the way `make run` does: the shipped topology as users
+// meet it.
+package repotest
 
 import (
 	"bytes"
