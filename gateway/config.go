@@ -18,8 +18,15 @@ type Config struct {
 	// Backends are the upstreams, by name. At least one is required.
 	Backends []BackendConfig `mapstructure:"backends" json:"backends"`
 	// Keys are the API keys clients present as "Authorization: Bearer
-	// <key>", stored as SHA-256 hashes. No keys means no authentication.
+	// <key>", stored as SHA-256 hashes, compared in constant time.
+	// Options.KeySource may add keys that change while the gateway runs.
 	Keys []Key `mapstructure:"keys" json:"keys"`
+	// Open serves without API keys: every request is anonymous. Default
+	// false. The gateway function and `scfgate serve` refuse to start
+	// with no keys unless Open is set (internal/gatewayfn); a gateway
+	// built with New, no keys and no KeySource is open either way (tests,
+	// embedding behind another authenticator). Open with keys is refused.
+	Open bool `mapstructure:"open" json:"open"`
 	// BodyLimit is the largest request body in bytes; default 1 MiB.
 	BodyLimit int64 `mapstructure:"body_limit" json:"body_limit"`
 	// Limits configures token-bucket shaping.
@@ -279,19 +286,11 @@ func (c Config) Validate() error {
 			bad(key+".context_window", m.ContextWindow, "0 (unknown) or more than max_output_tokens")
 		}
 	}
-	names := map[string]bool{}
-	for i, k := range c.Keys {
-		key := fmt.Sprintf("keys[%d]", i)
-		if k.Name == "" || names[k.Name] {
-			bad(key+".name", fmt.Sprintf("%q", k.Name), "a unique non-empty name")
-		}
-		names[k.Name] = true
-		if !hexSHA256.MatchString(k.SHA256) {
-			bad(key+".sha256", "(hidden)", "64 hex digits")
-		}
-		if k.QPS < 0 || k.Burst < 0 {
-			bad(key+".qps/burst", fmt.Sprintf("%v/%d", k.QPS, k.Burst), ">= 0")
-		}
+	if err := ValidateKeys(c.Keys); err != nil {
+		errs = append(errs, err)
+	}
+	if c.Open && len(c.Keys) > 0 {
+		bad("open", true, "false when keys are set (an open gateway ignores them): remove the keys or set open to false")
 	}
 	if c.BodyLimit < 1 {
 		bad("body_limit", c.BodyLimit, ">= 1")

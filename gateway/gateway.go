@@ -73,6 +73,10 @@ type Options struct {
 	BreakerSignal BreakerSignal
 	// Metrics are extra series appended to /metrics.
 	Metrics []MetricsWriter
+	// KeySource supplies API keys that change while the gateway runs
+	// (rotation without a redeploy), merged with Config.Keys; nil means
+	// Config.Keys only.
+	KeySource KeySource
 }
 
 // Gateway is the OpenAI-compatible handler. It is safe for concurrent use.
@@ -85,8 +89,7 @@ type Gateway struct {
 	jitter    func() float64
 	limiter   Limiter
 	metrics   *metrics
-	keys      []apiKey
-	keyBucket map[string]Bucket
+	keys      keyring
 	models    map[string]Model
 	backends  map[string]Backend
 	breakers  map[string]*breaker
@@ -105,7 +108,7 @@ func New(cfg Config, opts Options) (*Gateway, error) {
 	}
 	g := &Gateway{cfg: cfg, log: opts.Logger, now: opts.Now, sleep: opts.Sleep, jitter: opts.Jitter,
 		limiter: opts.Limiter, metrics: newMetrics(), models: map[string]Model{},
-		backends: map[string]Backend{}, breakers: map[string]*breaker{}, keyBucket: map[string]Bucket{}}
+		backends: map[string]Backend{}, breakers: map[string]*breaker{}}
 	if g.log == nil {
 		g.log = slog.New(slog.DiscardHandler)
 	}
@@ -124,10 +127,7 @@ func New(cfg Config, opts Options) (*Gateway, error) {
 	var seed [6]byte
 	_, _ = rand.Read(seed[:])
 	g.idPrefix = hex.EncodeToString(seed[:]) + "-"
-	g.keys = decodeKeys(cfg.Keys, cfg.Limits.PerKey)
-	for _, k := range g.keys {
-		g.keyBucket[k.name] = k.bucket
-	}
+	g.keys.init(cfg, opts.KeySource, g.log)
 	transport := opts.Transport
 	if transport == nil {
 		t := http.DefaultTransport.(*http.Transport).Clone()

@@ -1,14 +1,10 @@
 package gateway
 
 import (
-	"crypto/sha256"
-	"crypto/subtle"
-	"encoding/hex"
 	"log/slog"
 	"math"
 	"net/http"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/go-chi/chi/v5"
@@ -96,68 +92,6 @@ func routeName(st *requestState, r *http.Request) string {
 	return "other"
 }
 
-// apiKey is a configured key, its hash decoded.
-type apiKey struct {
-	name   string
-	hash   [sha256.Size]byte
-	bucket Bucket
-}
-
-func decodeKeys(keys []Key, perKey Bucket) []apiKey {
-	out := make([]apiKey, 0, len(keys))
-	for _, k := range keys {
-		ak := apiKey{name: k.Name, bucket: perKey}
-		h, _ := hex.DecodeString(k.SHA256) // validated
-		copy(ak.hash[:], h)
-		if k.QPS > 0 {
-			ak.bucket = Bucket{QPS: k.QPS, Burst: k.Burst}
-		}
-		out = append(out, ak)
-	}
-	return out
-}
-
-// auth checks "Authorization: Bearer <key>" against the configured
-// hashes. Every hash is compared, in constant time, so the time taken
-// tells nothing about which key was close. With no keys configured every
-// request passes as anonymous.
-func (g *Gateway) auth(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if len(g.keys) == 0 {
-			next.ServeHTTP(w, r)
-			return
-		}
-		token, ok := bearer(headerValue(r.Header, "Authorization"))
-		if !ok {
-			writeError(w, http.StatusUnauthorized, errAuthentication,
-				"missing API key: send it as 'Authorization: Bearer <key>'", "", "missing_api_key")
-			return
-		}
-		sum := sha256.Sum256([]byte(token))
-		match := -1
-		for i := range g.keys {
-			if subtle.ConstantTimeCompare(sum[:], g.keys[i].hash[:]) == 1 {
-				match = i
-			}
-		}
-		if match < 0 {
-			writeError(w, http.StatusUnauthorized, errAuthentication, "incorrect API key provided", "", "invalid_api_key")
-			return
-		}
-		requestStateFrom(r.Context()).key = g.keys[match].name
-		next.ServeHTTP(w, r)
-	})
-}
-
-func bearer(h string) (string, bool) {
-	const prefix = "Bearer "
-	if len(h) <= len(prefix) || !strings.EqualFold(h[:len(prefix)], prefix) {
-		return "", false
-	}
-	t := strings.TrimSpace(h[len(prefix):])
-	return t, t != ""
-}
-
 // bodyLimit refuses bodies above the limit: at once from Content-Length,
 // and while reading otherwise (the handler answers 413).
 func (g *Gateway) bodyLimit(next http.Handler) http.Handler {
@@ -184,7 +118,7 @@ func (g *Gateway) shape(next http.Handler) http.Handler {
 		st := requestStateFrom(r.Context())
 		key, bucket := st.key, g.cfg.Limits.PerKey
 		if key != "" {
-			bucket = g.keyBucket[key]
+			bucket = st.bucket
 		}
 		now := st.start
 		if now.IsZero() {

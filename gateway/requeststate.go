@@ -16,10 +16,11 @@ import (
 // writer, header values, the backend request and its deadline) so that
 // they come in the same allocation.
 type requestState struct {
-	id    string    // the request id, set by requestID
-	key   string    // the API key's name, set by auth; "" when anonymous
-	route string    // the route's pattern when the fast path serves it; "" means ask chi
-	start time.Time // when the request came in: the clock is read once for access log and shaping
+	id     string    // the request id, set by requestID
+	key    string    // the API key's name, set by auth; "" when anonymous
+	bucket Bucket    // the API key's bucket, set by auth with key
+	route  string    // the route's pattern when the fast path serves it; "" means ask chi
+	start  time.Time // when the request came in: the clock is read once for access log and shaping
 
 	// resp is the writer accessLog hands down; it records status and
 	// size for the access log.
