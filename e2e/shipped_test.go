@@ -19,7 +19,7 @@ import (
 func gatewayClient(t *testing.T, retries int) openai.Client {
 	d := repotest.DeployRepository(t, "..", nil)
 	return openai.NewClient(option.WithBaseURL(d.FunctionURL(t, "gateway-web-dev-scfgate")+"/v1"),
-		option.WithAPIKey("unused"), option.WithMaxRetries(retries))
+		option.WithAPIKey(repotest.APIKey), option.WithMaxRetries(retries))
 }
 
 // TestShippedGatewayStreamsTokens streams 200 tokens through the web

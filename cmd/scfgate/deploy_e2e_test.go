@@ -107,7 +107,13 @@ func TestDeployToLocalcloud(t *testing.T) {
 func chat(t *testing.T, url string) {
 	t.Helper()
 	body := `{"model":"hunyuan-13b","messages":[{"role":"user","content":"hello"}],"max_tokens":4}`
-	resp, err := http.Post(url+"/v1/chat/completions", "application/json", strings.NewReader(body))
+	req, err := http.NewRequest(http.MethodPost, url+"/v1/chat/completions", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+repotest.APIKey)
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}

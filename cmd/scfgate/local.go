@@ -12,6 +12,7 @@ import (
 	scf "github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/scf/v20180416"
 
 	"github.com/scfgate/scfgate/internal/deployer"
+	"github.com/scfgate/scfgate/internal/gatewayfn"
 	"github.com/scfgate/scfgate/internal/tencentcloud"
 	"github.com/scfgate/scfgate/localcloud"
 	"github.com/scfgate/scfgate/localcloud/runtime"
@@ -160,12 +161,16 @@ func printBanner(w io.Writer, c *localcloud.Cloud, secretID string) {
 // tryLine is a working curl command for the banner: a streamed chat
 // completion when the project has scfgate's web gateway, a whole one for
 // its event gateway, else an echo request to the first event function.
+// Gateway requests carry the shipped files' public local key
+// (gatewayfn.LocalKey), with a warning to replace it.
 func tryLine(c *localcloud.Cloud) string {
+	auth := `-H 'Authorization: Bearer ` + gatewayfn.LocalKey + `'`
+	const warn = "\n  (" + gatewayfn.LocalKey + " is the shipped serverless.yml's PUBLIC local key: replace it before a real deploy)"
 	var first, gateway string
 	for _, r := range c.Routes() {
 		switch {
 		case strings.HasPrefix(r.Function, "gateway-web-"):
-			return fmt.Sprintf(`curl -N %s%sv1/chat/completions -H 'Content-Type: application/json' -d '{"model":"hunyuan-13b","stream":true,"max_tokens":200,"messages":[{"role":"user","content":"hello"}]}'`, c.FrontDoorURL(), r.Path)
+			return fmt.Sprintf(`curl -N %s%sv1/chat/completions %s -H 'Content-Type: application/json' -d '{"model":"hunyuan-13b","stream":true,"max_tokens":200,"messages":[{"role":"user","content":"hello"}]}'`, c.FrontDoorURL(), r.Path, auth) + warn
 		case strings.HasPrefix(r.Function, "gateway-"):
 			gateway = r.Path
 		}
@@ -174,7 +179,7 @@ func tryLine(c *localcloud.Cloud) string {
 		}
 	}
 	if gateway != "" {
-		return fmt.Sprintf(`curl -s %s%sv1/chat/completions -H 'Content-Type: application/json' -d '{"model":"hunyuan-13b","messages":[{"role":"user","content":"hello"}]}'`, c.FrontDoorURL(), gateway)
+		return fmt.Sprintf(`curl -s %s%sv1/chat/completions %s -H 'Content-Type: application/json' -d '{"model":"hunyuan-13b","messages":[{"role":"user","content":"hello"}]}'`, c.FrontDoorURL(), gateway, auth) + warn
 	}
 	if first == "" {
 		return fmt.Sprintf("curl -s %s/", c.FrontDoorURL())

@@ -11,10 +11,16 @@
 // SCFGATE_GATEWAY_MODELS='[{"name":"hunyuan-13b","backend":"model"}]'.
 // The redis section (SCFGATE_GATEWAY_REDIS_*) configures shaping and
 // breakers shared through Redis (gateway/redislimit).
+//
+// Secure by default: with no keys (SCFGATE_GATEWAY_KEYS, or a
+// SCFGATE_GATEWAY_KEYS_FILE re-read when it changes) the function refuses
+// to start unless SCFGATE_GATEWAY_OPEN=true says it serves anyone.
 package gatewayfn
 
 import (
 	"errors"
+	"fmt"
+	"time"
 
 	"github.com/scfgate/scfgate/gateway"
 	"github.com/scfgate/scfgate/gateway/redislimit"
@@ -23,6 +29,15 @@ import (
 
 // EnvPrefix prefixes the gateway's environment variables.
 const EnvPrefix = "SCFGATE_GATEWAY"
+
+// LocalKey is the API key of the shipped fn-gateway*/serverless.yml (their
+// SCFGATE_GATEWAY_KEYS holds its hash, LocalKeySHA256, as key "local"), so
+// that `make run` works out of the box and its banner's curl line sends
+// it. It is public: the files say to replace it before a real deploy.
+const (
+	LocalKey       = "sk-scfgate-local-REPLACE-ME"
+	LocalKeySHA256 = "08d1666c1a9500169d8b750fe4bf1a013b66f6c78dbc2a06621d56ddacf23886"
+)
 
 // FileEnv names the variable holding the optional configuration file.
 const FileEnv = "SCFGATE_GATEWAY_CONFIG"
@@ -33,16 +48,42 @@ const FileEnv = "SCFGATE_GATEWAY_CONFIG"
 type Config struct {
 	Gateway gateway.Config    `mapstructure:",squash"`
 	Redis   redislimit.Config `mapstructure:"redis"`
+	// KeysFile names a YAML or JSON list of keys (the entries of
+	// SCFGATE_GATEWAY_KEYS) merged with Keys and re-read when it changes,
+	// so keys rotate without a redeploy (SCFGATE_GATEWAY_KEYS_FILE).
+	KeysFile string `mapstructure:"keys_file"`
+	// KeysFileCheck is how often, at most, the file's size and
+	// modification time are looked at; default 10 s
+	// (SCFGATE_GATEWAY_KEYS_FILE_CHECK).
+	KeysFileCheck time.Duration `mapstructure:"keys_file_check"`
 }
 
-// Default is the gateway's and Redis's defaults (no models, no Redis).
+// Default is the gateway's and Redis's defaults (no models, no Redis, no
+// keys: they must be set, or open).
 func Default() Config {
-	return Config{Gateway: gateway.Default(), Redis: redislimit.Default()}
+	return Config{Gateway: gateway.Default(), Redis: redislimit.Default(), KeysFileCheck: 10 * time.Second}
 }
 
-// Validate checks both parts; Redis's keys only when it has an addr.
+// ErrNoKeys is the startup error of a gateway with no API keys that is
+// not explicitly open: secure by default.
+var ErrNoKeys = errors.New(EnvPrefix + "_KEYS is empty: add a key (or " + EnvPrefix + "_KEYS_FILE), or set " +
+	EnvPrefix + "_OPEN=true to serve without keys")
+
+// Validate checks both parts (Redis's keys only when it has an addr),
+// and refuses a gateway that nothing protects unless it is explicitly
+// open.
 func (c Config) Validate() error {
-	return errors.Join(c.Gateway.Validate(), c.Redis.Validate())
+	errs := []error{c.Gateway.Validate(), c.Redis.Validate()}
+	switch {
+	case !c.Gateway.Open && len(c.Gateway.Keys) == 0 && c.KeysFile == "":
+		errs = append(errs, ErrNoKeys)
+	case c.Gateway.Open && c.KeysFile != "":
+		errs = append(errs, errors.New("gateway: config open: invalid value true (allowed: false with keys_file set)"))
+	}
+	if c.KeysFileCheck <= 0 {
+		errs = append(errs, fmt.Errorf("gateway: config keys_file_check: invalid value %v (allowed: > 0)", c.KeysFileCheck))
+	}
+	return errors.Join(errs...)
 }
 
 // FromEnv reads the configuration: the file FileEnv names, if any, then

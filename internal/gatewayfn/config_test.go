@@ -57,6 +57,7 @@ limits:
 }
 
 func TestLoadEnvOnly(t *testing.T) {
+	t.Setenv("SCFGATE_GATEWAY_OPEN", "true")
 	t.Setenv("SCFGATE_GATEWAY_MODELS", `[{"name":"m","backend":"b"}]`)
 	t.Setenv("SCFGATE_GATEWAY_BACKENDS", `[{"name":"b","kind":"http","http":{"url":"http://127.0.0.1:8000/v1"}}]`)
 	t.Setenv("SCFGATE_GATEWAY_BREAKER_OPEN_FOR", "10s")
@@ -112,7 +113,7 @@ func TestShippedServerlessYML(t *testing.T) {
 	want.Models = []gateway.Model{{Name: "hunyuan-13b", Backend: "model", MaxOutputTokens: 4096, ContextWindow: 8192}}
 	want.Backends = []gateway.BackendConfig{{Name: "model", Kind: "http",
 		HTTP: gateway.HTTPConfig{Function: "model-${stage}-${app}", Qualifier: "live", Region: "ap-guangzhou", Auth: gateway.AuthCAM, Intranet: true}}}
-	want.Keys = []gateway.Key{}
+	want.Keys = []gateway.Key{{Name: "local", SHA256: LocalKeySHA256}}
 	want.Limits.Global = gateway.Bucket{QPS: 20, Burst: 5}
 	if !reflect.DeepEqual(c, want) {
 		t.Errorf("shipped config =\n%+v\nwant\n%+v", c, want)

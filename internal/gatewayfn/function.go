@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"time"
 
 	"github.com/scfgate/scfgate/gateway"
 	"github.com/scfgate/scfgate/gateway/redislimit"
@@ -38,6 +39,13 @@ func New(cfg Config, log *slog.Logger, getenv func(string) string) (*Function, e
 		HTTP: gateway.HTTPOptions{Credential: cred,
 			Resolver: newFunctionURLs(tencentcloud.Region(getenv, ""), cred, ep)},
 	}
+	if cfg.KeysFile != "" {
+		src, err := openKeysFile(cfg.KeysFile, cfg.KeysFileCheck, time.Now(), log)
+		if err != nil {
+			return nil, err
+		}
+		opts.KeySource = src
+	}
 	closeShared := func() error { return nil }
 	if cfg.Redis.Enabled() {
 		shared, err := redislimit.New(cfg.Redis, log)
@@ -53,7 +61,8 @@ func New(cfg Config, log *slog.Logger, getenv func(string) string) (*Function, e
 		return nil, err
 	}
 	if log != nil {
-		log.Info("gateway", "models", len(cfg.Gateway.Models), "shared_limiter", cfg.Redis.Enabled())
+		log.Info("gateway", "models", len(cfg.Gateway.Models), "shared_limiter", cfg.Redis.Enabled(),
+			"keys", len(cfg.Gateway.Keys), "keys_file", cfg.KeysFile != "", "open", cfg.Gateway.Open)
 	}
 	return &Function{g: g, close: closeShared}, nil
 }

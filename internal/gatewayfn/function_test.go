@@ -20,7 +20,7 @@ func TestFromEnvAndNew(t *testing.T) {
 	if err := os.WriteFile(file, []byte(yaml), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	env := map[string]string{FileEnv: file, "SCFGATE_GATEWAY_RETRY_MAX": "0"}
+	env := map[string]string{FileEnv: file, "SCFGATE_GATEWAY_RETRY_MAX": "0", "SCFGATE_GATEWAY_OPEN": "true"}
 	getenv := func(k string) string { return env[k] }
 	cfg, err := FromEnv(getenv)
 	if err != nil || cfg.Gateway.Models[0].Name != "m" || cfg.Gateway.Retry.Max != 0 {

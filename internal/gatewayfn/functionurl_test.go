@@ -80,6 +80,7 @@ func TestFunctionURLs(t *testing.T) {
 // (its URL is found at first use).
 func TestNewWithFunctionBackend(t *testing.T) {
 	env := map[string]string{
+		"SCFGATE_GATEWAY_OPEN":     "true",
 		"SCFGATE_GATEWAY_MODELS":   `[{"name":"m","backend":"b","max_output_tokens":4096}]`,
 		"SCFGATE_GATEWAY_BACKENDS": `[{"kind":"http","name":"b","http":{"function":"model-dev-scfgate","namespace":"default","qualifier":"$DEFAULT","auth":"cam"}}]`,
 	}

@@ -24,6 +24,7 @@ redis:
 	if err := os.WriteFile(file, []byte(yaml), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	t.Setenv("SCFGATE_GATEWAY_OPEN", "true")
 	t.Setenv("SCFGATE_GATEWAY_REDIS_PASSWORD", "s3cret")
 	t.Setenv("SCFGATE_GATEWAY_REDIS_TIMEOUT", "80ms")
 	all, err := Load(file, os.Getenv)

@@ -18,6 +18,7 @@ import (
 	scf "github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/scf/v20180416"
 
 	"github.com/scfgate/scfgate/internal/deployer"
+	"github.com/scfgate/scfgate/internal/gatewayfn"
 	"github.com/scfgate/scfgate/internal/pack"
 	"github.com/scfgate/scfgate/internal/tencentcloud"
 	"github.com/scfgate/scfgate/localcloud"
@@ -33,6 +34,10 @@ type Deployment struct {
 	ctx       context.Context
 	cred      *common.Credential
 }
+
+// APIKey is the key the shipped gateway accepts: the public local key
+// whose hash fn-gateway*/serverless.yml carry.
+const APIKey = gatewayfn.LocalKey
 
 // Deploy secrets of the local cloud the tests start.
 const (
