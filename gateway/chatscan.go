@@ -1,6 +1,9 @@
 package gateway
 
-import "bytes"
+import (
+	"bytes"
+	"unicode/utf8"
+)
 
 // The chat request scanner.
 //
@@ -49,10 +52,21 @@ import "bytes"
 // scanChat does not decide) goes through parseChatRequest, so that
 // results and error messages are the same.
 func parseChat(body []byte) (chatFields, error) {
+	if !utf8.Valid(body) {
+		return chatFields{}, errNotUTF8()
+	}
 	if f, ok := scanChat(body); ok {
 		return f, nil
 	}
 	return parseChatRequest(body)
+}
+
+// errNotUTF8 refuses a body that is not UTF-8. JSON text is UTF-8 (RFC
+// 8259); encoding/json would quietly read bad bytes as U+FFFD while the
+// body goes to the model as sent, so the two would read different
+// requests.
+func errNotUTF8() *requestError {
+	return &requestError{msg: "request body is not valid UTF-8; send the JSON body as UTF-8"}
 }
 
 // maxScanDepth bounds the nesting scanChat follows; deeper bodies go to

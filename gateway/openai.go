@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // apiError is the OpenAI error body: {"error":{...}}.
@@ -99,6 +100,9 @@ func (e *requestError) Error() string { return e.msg }
 // scanner (chatscan.go) is held to.
 func parseChatRequest(body []byte) (chatFields, error) {
 	var req chatRequest
+	if !utf8.Valid(body) {
+		return chatFields{}, errNotUTF8()
+	}
 	if len(bytes.TrimSpace(body)) == 0 {
 		return chatFields{}, &requestError{msg: "request body is empty; expected a JSON object"}
 	}
