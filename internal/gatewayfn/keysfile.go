@@ -1,6 +1,7 @@
 package gatewayfn
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -19,8 +20,9 @@ import (
 // file's size and modification time at most once per check interval, on
 // the request path (an SCF instance may be frozen between invocations,
 // so a background timer would buy nothing), and re-reads it when either
-// changed. A file that cannot be read or parsed keeps the keys last read:
-// a half-written file during a rotation must not lock every client out.
+// changed. A file that cannot be read or parsed, or is empty, keeps the
+// keys last read: a half-written file during a rotation must not lock
+// every client out (write the new file and rename it over the old one).
 //
 // Assumption: on SCF the file lives on a CFS file system mounted into the
 // function (or any path the deployer can rewrite without UpdateFunction),
@@ -92,6 +94,11 @@ func readKeys(path string) ([]gateway.Key, error) {
 	raw, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("gateway: keys_file: %w", err)
+	}
+	if len(bytes.TrimSpace(raw)) == 0 {
+		// Most likely a file caught mid-write: removing every key takes
+		// an explicit [].
+		return nil, fmt.Errorf("gateway: keys_file %s is empty (write [] for no keys)", path)
 	}
 	var list []any
 	if err := yaml.Unmarshal(raw, &list); err != nil {
