@@ -87,6 +87,8 @@ type Gateway struct {
 	metrics   *metrics
 	keys      []apiKey
 	keyBucket map[string]Bucket
+	tokens    bool // token limits are configured (tokens.go)
+	keyTokens map[string]TokenLimit
 	models    map[string]Model
 	backends  map[string]Backend
 	breakers  map[string]*breaker
@@ -127,6 +129,12 @@ func New(cfg Config, opts Options) (*Gateway, error) {
 	g.keys = decodeKeys(cfg.Keys, cfg.Limits.PerKey)
 	for _, k := range g.keys {
 		g.keyBucket[k.name] = k.bucket
+	}
+	if g.tokens = tokenLimitsOn(&cfg); g.tokens {
+		g.keyTokens = make(map[string]TokenLimit, len(cfg.Keys))
+		for _, k := range cfg.Keys {
+			g.keyTokens[k.Name] = keyTokenLimit(k, cfg.Limits)
+		}
 	}
 	transport := opts.Transport
 	if transport == nil {
@@ -300,6 +308,11 @@ func (g *Gateway) chat(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	st := requestStateFrom(r.Context())
+	if g.tokens {
+		if body, ok = g.admitTokens(w, r, st, &m, &f, body); !ok {
+			return
+		}
+	}
 	// context.WithTimeout(r.Context(), g.cfg.Timeout), its timer set up
 	// only if the backend waits on it.
 	ctx := &st.deadline
@@ -309,11 +322,13 @@ func (g *Gateway) chat(w http.ResponseWriter, r *http.Request) {
 	*breq = BackendRequest{Body: body, Stream: f.stream, RequestID: st.id}
 	att, berr := g.forward(ctx, m, breq)
 	if berr != nil {
+		g.settleTokens(st, false)
 		g.writeBackendError(w, r, st.id, berr)
 		return
 	}
 	defer att.resp.Body.Close()
 	result := g.writeResponse(ctx, w, att.resp, st)
+	g.settleTokens(st, att.resp.Status < 400)
 	if att.done != nil {
 		// A 2xx answer counts only once its body is through: a stream
 		// that fails midway is a failure, one the client left is neither.
@@ -492,7 +507,10 @@ func headerValue(h http.Header, key string) string {
 func (g *Gateway) writeResponse(ctx context.Context, w http.ResponseWriter, resp *BackendResponse, st *requestState) error {
 	h := w.Header()
 	for k, v := range resp.Header {
-		if !hopHeader(k) {
+		if !hopHeader(k) && (!st.tok.on || !strings.HasPrefix(k, "X-Ratelimit-")) {
+			// With token limits the gateway's own x-ratelimit-* headers
+			// describe the client's limits; the upstream's describe the
+			// gateway's account.
 			h[k] = v
 		}
 	}
@@ -509,7 +527,12 @@ func (g *Gateway) writeResponse(ctx context.Context, w http.ResponseWriter, resp
 	if !sse {
 		cw := &st.cw // in the request's state: no allocation of its own
 		cw.w = w
-		if _, err := io.Copy(cw, resp.Body); err != nil {
+		var body io.Reader = resp.Body
+		if st.tok.on && resp.Status < 400 {
+			body = io.TeeReader(resp.Body, &st.tok.capture)
+			defer st.tok.readBodyUsage()
+		}
+		if _, err := io.Copy(cw, body); err != nil {
 			g.log.Warn("copy response", "request_id", st.id, "error", err.Error())
 			if cw.err == nil && ctx.Err() == nil {
 				return errFailed // the upstream's body broke off
@@ -518,7 +541,11 @@ func (g *Gateway) writeResponse(ctx context.Context, w http.ResponseWriter, resp
 		}
 		return nil
 	}
-	return g.copyStream(ctx, w, resp.Body, st.id)
+	var tok *tokenUse
+	if st.tok.on {
+		tok = &st.tok
+	}
+	return g.copyStream(ctx, w, resp.Body, st.id, tok)
 }
 
 var (
@@ -547,13 +574,19 @@ func (w *writeErr) Write(p []byte) (int, error) {
 // "data: [DONE]" at an event's end; one that breaks off, ends early or
 // ends inside a line gets an "event: error" with an OpenAI error object
 // (unless the upstream sent its own), and counts as a failure.
-func (g *Gateway) copyStream(ctx context.Context, w http.ResponseWriter, body io.Reader, requestID string) error {
+//
+// With tok, the usage chunks are read for token settlement, and the one
+// the gateway asked for on the client's behalf is not passed on.
+func (g *Gateway) copyStream(ctx context.Context, w http.ResponseWriter, body io.Reader, requestID string, tok *tokenUse) error {
 	rc := http.NewResponseController(w)
 	br := bufio.NewReaderSize(body, 16<<10)
 	var finished, upstreamError, inEvent bool
 	for {
 		line, err := br.ReadSlice('\n')
 		if err == nil || errors.Is(err, bufio.ErrBufferFull) {
+			if tok != nil && tok.streamLine(line) {
+				continue
+			}
 			if _, werr := w.Write(line); werr != nil {
 				return errNotCounted
 			}

@@ -31,6 +31,8 @@ type requestState struct {
 	deadline lazyDeadline
 	// cw is the writer that copies a backend's answer.
 	cw writeErr
+	// tok is the request's token reservation and usage (token limits).
+	tok tokenUse
 }
 
 // requestStateKey is the context key of a request's *requestState.
