@@ -71,3 +71,23 @@ func BenchmarkEventRoundTrip(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkMiddlewareChainTokens is BenchmarkMiddlewareChain with a
+// per-key token limit: the reservation, the usage read from the answer
+// and the settlement.
+func BenchmarkMiddlewareChainTokens(b *testing.B) {
+	cfg := benchConfig()
+	cfg.Limits.PerKeyTokens = TokenLimit{PerMinute: 1 << 30}
+	g := newTestGateway(b, cfg, Options{Backends: map[string]Backend{"primary": noopBackend{}}})
+	body := strings.NewReader(goodBody)
+	r := httptest.NewRequest(http.MethodPost, "/v1/chat/completions", body)
+	r.Header.Set("Authorization", "Bearer "+testKey)
+	w := &discardWriter{h: http.Header{}}
+	b.ReportAllocs()
+	for b.Loop() {
+		body.Reset(goodBody)
+		r.Body = io.NopCloser(body)
+		clear(w.h)
+		g.ServeHTTP(w, r)
+	}
+}

@@ -507,7 +507,7 @@ func headerValue(h http.Header, key string) string {
 func (g *Gateway) writeResponse(ctx context.Context, w http.ResponseWriter, resp *BackendResponse, st *requestState) error {
 	h := w.Header()
 	for k, v := range resp.Header {
-		if !hopHeader(k) && (!st.tok.on || !strings.HasPrefix(k, "X-Ratelimit-")) {
+		if !hopHeader(k) && (st.tok == nil || !strings.HasPrefix(k, "X-Ratelimit-")) {
 			// With token limits the gateway's own x-ratelimit-* headers
 			// describe the client's limits; the upstream's describe the
 			// gateway's account.
@@ -526,13 +526,13 @@ func (g *Gateway) writeResponse(ctx context.Context, w http.ResponseWriter, resp
 	w.WriteHeader(resp.Status)
 	if !sse {
 		cw := &st.cw // in the request's state: no allocation of its own
-		cw.w = w
-		var body io.Reader = resp.Body
-		if st.tok.on && resp.Status < 400 {
-			body = io.TeeReader(resp.Body, &st.tok.capture)
+		cw.w, cw.keep = w, nil
+		if st.tok != nil && resp.Status < 400 {
+			// Kept to read its usage once it is through.
+			cw.keep = &st.tok.capture
 			defer st.tok.readBodyUsage()
 		}
-		if _, err := io.Copy(cw, body); err != nil {
+		if _, err := io.Copy(cw, resp.Body); err != nil {
 			g.log.Warn("copy response", "request_id", st.id, "error", err.Error())
 			if cw.err == nil && ctx.Err() == nil {
 				return errFailed // the upstream's body broke off
@@ -541,11 +541,7 @@ func (g *Gateway) writeResponse(ctx context.Context, w http.ResponseWriter, resp
 		}
 		return nil
 	}
-	var tok *tokenUse
-	if st.tok.on {
-		tok = &st.tok
-	}
-	return g.copyStream(ctx, w, resp.Body, st.id, tok)
+	return g.copyStream(ctx, w, resp.Body, st.id, st.tok)
 }
 
 var (
@@ -558,14 +554,18 @@ var (
 // ResponseWriter has none to hide), and a body that is an io.WriterTo
 // still copies without a buffer.
 type writeErr struct {
-	w   io.Writer
-	err error
+	w    io.Writer
+	err  error
+	keep *limitedBuffer // when set, keeps a copy of what is written
 }
 
 func (w *writeErr) Write(p []byte) (int, error) {
 	n, err := w.w.Write(p)
 	if err != nil {
 		w.err = err
+	}
+	if w.keep != nil {
+		_, _ = w.keep.Write(p[:n])
 	}
 	return n, err
 }

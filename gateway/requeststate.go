@@ -31,8 +31,9 @@ type requestState struct {
 	deadline lazyDeadline
 	// cw is the writer that copies a backend's answer.
 	cw writeErr
-	// tok is the request's token reservation and usage (token limits).
-	tok tokenUse
+	// tok is the request's token reservation and usage; nil without
+	// token limits, which so cost the request no memory.
+	tok *tokenUse
 }
 
 // requestStateKey is the context key of a request's *requestState.

@@ -188,7 +188,6 @@ func undoTokens(now time.Time, g *[2]gcra, gl TokenLimit, k *[2]gcra, kl TokenLi
 // tokenUse is a request's token accounting, in its requestState: what
 // admission reserved and what the answer says it used.
 type tokenUse struct {
-	on       bool      // token limits apply to the request
 	reserved TokenCost // what Admit took
 	keyLimit TokenLimit
 	// strip keeps the usage chunk the gateway asked for from a client
@@ -323,8 +322,7 @@ func keyTokenLimit(k Key, l Limits) TokenLimit {
 // buckets, which shape left to it) and sets up reading its usage. It
 // returns the body to forward, or false when it has answered.
 func (g *Gateway) admitTokens(w http.ResponseWriter, r *http.Request, st *requestState, m *Model, f *chatFields, body []byte) ([]byte, bool) {
-	t := &st.tok
-	t.on = true
+	t := &tokenUse{}
 	t.keyLimit = g.cfg.Limits.PerKeyTokens
 	if st.key != "" {
 		t.keyLimit = g.keyTokens[st.key]
@@ -344,9 +342,9 @@ func (g *Gateway) admitTokens(w http.ResponseWriter, r *http.Request, st *reques
 	}
 	d := g.limiter.Admit(g.now(), key, bucket, t.keyLimit, t.reserved, g.cfg.Limits.MaxWait)
 	if !g.applyDecision(w, r, st, d) {
-		t.on = false // nothing was reserved
-		return nil, false
+		return nil, false // nothing was reserved
 	}
+	st.tok = t
 	return body, true
 }
 
@@ -354,11 +352,11 @@ func (g *Gateway) admitTokens(w http.ResponseWriter, r *http.Request, st *reques
 // back when the upstream answered nothing or an error, the reservation
 // kept when the answer had no usage.
 func (g *Gateway) settleTokens(st *requestState, answered bool) {
-	t := &st.tok
-	if !t.on {
+	t := st.tok
+	if t == nil {
 		return
 	}
-	t.on = false
+	st.tok = nil
 	switch {
 	case !answered:
 		g.limiter.Settle(g.now(), st.key, t.keyLimit, t.reserved, TokenCost{})
