@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"io"
@@ -267,4 +268,28 @@ func TestTokenConfigValidate(t *testing.T) {
 			t.Errorf("error %v does not name %s", err, want)
 		}
 	}
+}
+
+// FuzzStreamLine: any upstream line is read without panicking, and a
+// line is dropped only when the gateway asked for usage on the client's
+// behalf and the line is a usage chunk.
+func FuzzStreamLine(f *testing.F) {
+	for _, s := range []string{"data: {\"choices\":[],\"usage\":{\"prompt_tokens\":1}}\n", "\n", "data: [DONE]\n",
+		"data: {\"choices\":[{}],\"usage\":{\"completion_tokens\":2}}\n", "data: {\"usage\":null}\n", ": keep-alive\n"} {
+		f.Add([]byte(s), true)
+	}
+	f.Fuzz(func(t *testing.T, line []byte, strip bool) {
+		if len(line) == 0 {
+			return
+		}
+		tu := &tokenUse{strip: strip}
+		drop := tu.streamLine(line)
+		if drop && !strip {
+			t.Fatalf("dropped %q without strip", line)
+		}
+		// Only a usage chunk is dropped, and its usage is read.
+		if drop && (!tu.seen || !bytes.HasPrefix(line, []byte("data:"))) {
+			t.Fatalf("dropped %q, usage seen %v", line, tu.seen)
+		}
+	})
 }
