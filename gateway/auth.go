@@ -32,12 +32,13 @@ type apiKey struct {
 	name   string
 	hash   [sha256.Size]byte
 	bucket Bucket
+	tokens TokenLimit
 }
 
-func decodeKeys(keys []Key, perKey Bucket) []apiKey {
+func decodeKeys(keys []Key, l Limits) []apiKey {
 	out := make([]apiKey, 0, len(keys))
 	for _, k := range keys {
-		ak := apiKey{name: k.Name, bucket: perKey}
+		ak := apiKey{name: k.Name, bucket: l.PerKey, tokens: keyTokenLimit(k, l)}
 		h, _ := hex.DecodeString(k.SHA256) // validated
 		copy(ak.hash[:], h)
 		if k.QPS > 0 {
@@ -65,6 +66,12 @@ func ValidateKeys(keys []Key) error {
 		if k.QPS < 0 || k.Burst < 0 {
 			errs = append(errs, fmt.Errorf("gateway: config %s.qps/burst: invalid value %v/%d (allowed: >= 0)", key, k.QPS, k.Burst))
 		}
+		if k.TokensPerMinute < 0 {
+			errs = append(errs, fmt.Errorf("gateway: config %s.tokens_per_minute: invalid value %d (allowed: >= 0 (0: limits.per_key_tokens))", key, k.TokensPerMinute))
+		}
+		if k.OutputTokensPerMinute < 0 {
+			errs = append(errs, fmt.Errorf("gateway: config %s.output_tokens_per_minute: invalid value %d (allowed: >= 0 (0: limits.per_key_tokens))", key, k.OutputTokensPerMinute))
+		}
 	}
 	return errors.Join(errs...)
 }
@@ -74,7 +81,7 @@ func ValidateKeys(keys []Key) error {
 type keyring struct {
 	open   bool // no key needed: Config.Open, or nothing that could ever hold a key
 	fixed  []Key
-	perKey Bucket
+	limits Limits
 	src    KeySource
 	log    *slog.Logger
 	mu     sync.Mutex // serialises rebuilds
@@ -93,8 +100,8 @@ func (k *keyring) init(cfg Config, src KeySource, log *slog.Logger) {
 	// unless Open is set (internal/gatewayfn). With a source, an empty
 	// set refuses everyone rather than opening the door.
 	k.open = cfg.Open || (len(cfg.Keys) == 0 && src == nil)
-	k.fixed, k.perKey, k.src, k.log = cfg.Keys, cfg.Limits.PerKey, src, log
-	k.cur.Store(&keySet{keys: decodeKeys(cfg.Keys, cfg.Limits.PerKey)})
+	k.fixed, k.limits, k.src, k.log = cfg.Keys, cfg.Limits, src, log
+	k.cur.Store(&keySet{keys: decodeKeys(cfg.Keys, cfg.Limits)})
 }
 
 // current returns the keys in force at now, re-reading the source.
@@ -119,7 +126,7 @@ func (k *keyring) current(now time.Time) *keySet {
 		// never a hash.
 		k.log.Error("gateway: refused the new API keys, keeping the previous ones", "generation", gen, "error", err)
 	} else {
-		next.keys = decodeKeys(merged, k.perKey)
+		next.keys = decodeKeys(merged, k.limits)
 		k.log.Info("gateway: API keys updated", "generation", gen, "keys", len(merged))
 	}
 	k.cur.Store(next)
@@ -159,7 +166,7 @@ func (g *Gateway) auth(next http.Handler) http.Handler {
 			writeError(w, http.StatusUnauthorized, errAuthentication, "incorrect API key provided", "", "invalid_api_key")
 			return
 		}
-		st.key, st.bucket = keys[match].name, keys[match].bucket
+		st.key, st.bucket, st.keyTokens = keys[match].name, keys[match].bucket, keys[match].tokens
 		next.ServeHTTP(w, r)
 	})
 }

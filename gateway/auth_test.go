@@ -149,3 +149,22 @@ func (c *countingReader) Read(p []byte) (int, error) {
 	c.n += n
 	return n, err
 }
+
+// TestRotatedKeyTokenLimits: a key from the KeySource brings its token
+// limit (the token path is on with a source), refused before the backend.
+func TestRotatedKeyTokenLimits(t *testing.T) {
+	fb := &fakeBackend{fn: func(context.Context, *BackendRequest) (*BackendResponse, error) { return okResponse(completion), nil }}
+	src := &fakeKeySource{}
+	src.set(Key{Name: "bob", SHA256: keyHash("sk-bob"), TokensPerMinute: 50})
+	g := newTestGateway(t, testConfig(), Options{Backends: map[string]Backend{"primary": fb}, KeySource: src})
+	r := chatReq(`{"model":"hunyuan-13b","max_tokens":500,"messages":[{"role":"user","content":"hello"}]}`)
+	r.Header.Set("Authorization", "Bearer sk-bob")
+	rec := httptest.NewRecorder()
+	g.ServeHTTP(rec, r)
+	if rec.Code != http.StatusTooManyRequests || fb.calls.Load() != 0 {
+		t.Errorf("over the rotated key's token limit: %d %s, %d backend calls; want 429, 0", rec.Code, rec.Body, fb.calls.Load())
+	}
+	if rec := serve(g, testKey); rec.Code != 200 {
+		t.Errorf("config key: %d %s", rec.Code, rec.Body)
+	}
+}

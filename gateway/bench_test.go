@@ -40,8 +40,10 @@ func (d *discardWriter) WriteHeader(int)             {}
 // BenchmarkMiddlewareChain is one chat completion through request id,
 // access log, auth, body limit, both token buckets, parsing, breaker and a
 // no-op backend.
-func BenchmarkMiddlewareChain(b *testing.B) {
-	g := newTestGateway(b, benchConfig(), Options{Backends: map[string]Backend{"primary": noopBackend{}}})
+func BenchmarkMiddlewareChain(b *testing.B) { benchChain(b, benchConfig()) }
+
+func benchChain(b *testing.B, cfg Config) {
+	g := newTestGateway(b, cfg, Options{Backends: map[string]Backend{"primary": noopBackend{}}})
 	body := strings.NewReader(goodBody)
 	r := httptest.NewRequest(http.MethodPost, "/v1/chat/completions", body)
 	r.Header.Set("Authorization", "Bearer "+testKey)
@@ -70,4 +72,13 @@ func BenchmarkEventRoundTrip(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// BenchmarkMiddlewareChainTokens is BenchmarkMiddlewareChain with a
+// per-key token limit: the reservation, the usage read from the answer
+// and the settlement.
+func BenchmarkMiddlewareChainTokens(b *testing.B) {
+	cfg := benchConfig()
+	cfg.Limits.PerKeyTokens = TokenLimit{PerMinute: 1 << 30}
+	benchChain(b, cfg)
 }

@@ -136,6 +136,10 @@ type Key struct {
 	// QPS and Burst override Limits.PerKey for this key; 0 keeps them.
 	QPS   float64 `mapstructure:"qps" json:"qps"`
 	Burst int     `mapstructure:"burst" json:"burst"`
+	// TokensPerMinute and OutputTokensPerMinute override
+	// Limits.PerKeyTokens for this key; 0 keeps them.
+	TokensPerMinute       int `mapstructure:"tokens_per_minute" json:"tokens_per_minute"`
+	OutputTokensPerMinute int `mapstructure:"output_tokens_per_minute" json:"output_tokens_per_minute"`
 }
 
 // Limits configures shaping: a global bucket and one bucket per key.
@@ -153,7 +157,26 @@ type Limits struct {
 	MaxKeys int `mapstructure:"max_keys" json:"max_keys"`
 	// IdleTTL is how long an unused per-key bucket is kept; default 10m.
 	IdleTTL time.Duration `mapstructure:"idle_ttl" json:"idle_ttl"`
+	// GlobalTokens limits the tokens of the whole gateway; 0 is off.
+	GlobalTokens TokenLimit `mapstructure:"global_tokens" json:"global_tokens"`
+	// PerKeyTokens limits the tokens of each key (anonymous clients share
+	// one); 0 is off. Key.TokensPerMinute overrides it.
+	PerKeyTokens TokenLimit `mapstructure:"per_key_tokens" json:"per_key_tokens"`
 }
+
+// TokenLimit is a tokens-per-minute limit: a bucket holding a minute's
+// tokens, refilled continuously. Each request reserves its worst case
+// before it is forwarded and settles on its real usage at the end (see
+// tokens.go). 0 turns a limit off.
+type TokenLimit struct {
+	// PerMinute bounds prompt + completion tokens.
+	PerMinute int `mapstructure:"per_minute" json:"per_minute"`
+	// OutputPerMinute bounds completion tokens alone.
+	OutputPerMinute int `mapstructure:"output_per_minute" json:"output_per_minute"`
+}
+
+// On tells whether either limit is set.
+func (t TokenLimit) On() bool { return t.PerMinute > 0 || t.OutputPerMinute > 0 }
 
 // Bucket is a token bucket: QPS tokens per second, at most Burst stored.
 // Burst 0 with QPS > 0 means max(1, ceil(QPS)).
@@ -298,6 +321,14 @@ func (c Config) Validate() error {
 	for key, b := range map[string]Bucket{"limits.global": c.Limits.Global, "limits.per_key": c.Limits.PerKey} {
 		if b.QPS < 0 || b.Burst < 0 {
 			bad(key, fmt.Sprintf("qps=%v burst=%d", b.QPS, b.Burst), "qps >= 0, burst >= 0")
+		}
+	}
+	for key, t := range map[string]TokenLimit{"limits.global_tokens": c.Limits.GlobalTokens, "limits.per_key_tokens": c.Limits.PerKeyTokens} {
+		if t.PerMinute < 0 {
+			bad(key+".per_minute", t.PerMinute, ">= 0 (0: off)")
+		}
+		if t.OutputPerMinute < 0 {
+			bad(key+".output_per_minute", t.OutputPerMinute, ">= 0 (0: off)")
 		}
 	}
 	if c.Limits.MaxWait < 0 {

@@ -90,6 +90,7 @@ type Gateway struct {
 	limiter   Limiter
 	metrics   *metrics
 	keys      keyring
+	tokens    bool // token limits are configured, or may come with rotated keys (tokens.go)
 	models    map[string]Model
 	backends  map[string]Backend
 	breakers  map[string]*breaker
@@ -128,6 +129,9 @@ func New(cfg Config, opts Options) (*Gateway, error) {
 	_, _ = rand.Read(seed[:])
 	g.idPrefix = hex.EncodeToString(seed[:]) + "-"
 	g.keys.init(cfg, opts.KeySource, g.log)
+	// Keys from a KeySource may carry token limits: the token path is on
+	// with one.
+	g.tokens = tokenLimitsOn(&cfg) || opts.KeySource != nil
 	transport := opts.Transport
 	if transport == nil {
 		t := http.DefaultTransport.(*http.Transport).Clone()
@@ -300,6 +304,11 @@ func (g *Gateway) chat(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	st := requestStateFrom(r.Context())
+	if g.tokens {
+		if body, ok = g.admitTokens(w, r, st, &m, &f, body); !ok {
+			return
+		}
+	}
 	// context.WithTimeout(r.Context(), g.cfg.Timeout), its timer set up
 	// only if the backend waits on it.
 	ctx := &st.deadline
@@ -309,11 +318,13 @@ func (g *Gateway) chat(w http.ResponseWriter, r *http.Request) {
 	*breq = BackendRequest{Body: body, Stream: f.stream, RequestID: st.id}
 	att, berr := g.forward(ctx, m, breq)
 	if berr != nil {
+		g.settleTokens(st, false)
 		g.writeBackendError(w, r, st.id, berr)
 		return
 	}
 	defer att.resp.Body.Close()
 	result := g.writeResponse(ctx, w, att.resp, st)
+	g.settleTokens(st, att.resp.Status < 400)
 	if att.done != nil {
 		// A 2xx answer counts only once its body is through: a stream
 		// that fails midway is a failure, one the client left is neither.
@@ -492,7 +503,10 @@ func headerValue(h http.Header, key string) string {
 func (g *Gateway) writeResponse(ctx context.Context, w http.ResponseWriter, resp *BackendResponse, st *requestState) error {
 	h := w.Header()
 	for k, v := range resp.Header {
-		if !hopHeader(k) {
+		if !hopHeader(k) && (st.tok == nil || !strings.HasPrefix(k, "X-Ratelimit-")) {
+			// With token limits the gateway's own x-ratelimit-* headers
+			// describe the client's limits; the upstream's describe the
+			// gateway's account.
 			h[k] = v
 		}
 	}
@@ -508,7 +522,12 @@ func (g *Gateway) writeResponse(ctx context.Context, w http.ResponseWriter, resp
 	w.WriteHeader(resp.Status)
 	if !sse {
 		cw := &st.cw // in the request's state: no allocation of its own
-		cw.w = w
+		cw.w, cw.keep = w, nil
+		if st.tok != nil && resp.Status < 400 {
+			// Kept to read its usage once it is through.
+			cw.keep = &st.tok.capture
+			defer st.tok.readBodyUsage()
+		}
 		if _, err := io.Copy(cw, resp.Body); err != nil {
 			g.log.Warn("copy response", "request_id", st.id, "error", err.Error())
 			if cw.err == nil && ctx.Err() == nil {
@@ -518,7 +537,7 @@ func (g *Gateway) writeResponse(ctx context.Context, w http.ResponseWriter, resp
 		}
 		return nil
 	}
-	return g.copyStream(ctx, w, resp.Body, st.id)
+	return g.copyStream(ctx, w, resp.Body, st.id, st.tok)
 }
 
 var (
@@ -531,14 +550,18 @@ var (
 // ResponseWriter has none to hide), and a body that is an io.WriterTo
 // still copies without a buffer.
 type writeErr struct {
-	w   io.Writer
-	err error
+	w    io.Writer
+	err  error
+	keep *limitedBuffer // when set, keeps a copy of what is written
 }
 
 func (w *writeErr) Write(p []byte) (int, error) {
 	n, err := w.w.Write(p)
 	if err != nil {
 		w.err = err
+	}
+	if w.keep != nil {
+		_, _ = w.keep.Write(p[:n])
 	}
 	return n, err
 }
@@ -547,13 +570,19 @@ func (w *writeErr) Write(p []byte) (int, error) {
 // "data: [DONE]" at an event's end; one that breaks off, ends early or
 // ends inside a line gets an "event: error" with an OpenAI error object
 // (unless the upstream sent its own), and counts as a failure.
-func (g *Gateway) copyStream(ctx context.Context, w http.ResponseWriter, body io.Reader, requestID string) error {
+//
+// With tok, the usage chunks are read for token settlement, and the one
+// the gateway asked for on the client's behalf is not passed on.
+func (g *Gateway) copyStream(ctx context.Context, w http.ResponseWriter, body io.Reader, requestID string, tok *tokenUse) error {
 	rc := http.NewResponseController(w)
 	br := bufio.NewReaderSize(body, 16<<10)
 	var finished, upstreamError, inEvent bool
 	for {
 		line, err := br.ReadSlice('\n')
 		if err == nil || errors.Is(err, bufio.ErrBufferFull) {
+			if tok != nil && tok.streamLine(line) {
+				continue
+			}
 			if _, werr := w.Write(line); werr != nil {
 				return errNotCounted
 			}

@@ -17,6 +17,15 @@ type Limiter interface {
 	// maxWait the decision is Allowed, with Delay telling how long the
 	// caller must wait first; otherwise nothing is taken.
 	Reserve(now time.Time, key string, perKey Bucket, maxWait time.Duration) Decision
+	// Admit is Reserve that also reserves cost from the token buckets
+	// (the global ones of the limiter's Limits, and key's, sized by
+	// keyTokens), all buckets or none, in one decision: concurrent
+	// admissions cannot both see the same tokens.
+	Admit(now time.Time, key string, perKey Bucket, keyTokens TokenLimit, cost TokenCost, maxWait time.Duration) Decision
+	// Settle replaces a reservation admitted with Admit by the tokens
+	// the request really used: the difference goes back to (or, for a
+	// prompt larger than estimated, is taken from) the same buckets.
+	Settle(now time.Time, key string, keyTokens TokenLimit, reserved, used TokenCost)
 }
 
 // Decision is a Limiter's answer, with what the RateLimit headers report
@@ -37,6 +46,18 @@ type Decision struct {
 	// Unavailable marks a refusal because the limiter's store could not
 	// decide (a shared limiter failing closed): the client gets 503.
 	Unavailable bool
+	// Tokens is the token bucket an Admit reports (the key's total-token
+	// bucket, else the global one, else the output buckets likewise);
+	// its Limit 0 means no token limit.
+	Tokens TokenState
+}
+
+// TokenState is what the x-ratelimit-*-tokens headers report: a token
+// bucket's size (a minute's tokens), its whole tokens left, and the time
+// until it is full again.
+type TokenState struct {
+	Limit, Remaining int
+	Reset            time.Duration
 }
 
 // LocalLimiter is a Limiter in memory: one rate.Limiter for the whole
@@ -46,6 +67,8 @@ type Decision struct {
 type LocalLimiter struct {
 	global  *rate.Limiter // nil: unlimited
 	gBucket Bucket
+	gTokens TokenLimit
+	gTok    [2]gcra // total, output
 	maxKeys int
 	idleTTL time.Duration
 
@@ -57,6 +80,7 @@ type keyBucket struct {
 	lim    *rate.Limiter
 	bucket Bucket
 	last   time.Time
+	tok    [2]gcra // total, output tokens
 }
 
 var _ Limiter = (*LocalLimiter)(nil)
@@ -64,7 +88,8 @@ var _ Limiter = (*LocalLimiter)(nil)
 // NewLocalLimiter returns a LocalLimiter with the global bucket of l;
 // per-key buckets are sized by each Reserve call.
 func NewLocalLimiter(l Limits) *LocalLimiter {
-	ll := &LocalLimiter{maxKeys: max(l.MaxKeys, 1), idleTTL: l.IdleTTL, keys: map[string]*keyBucket{}}
+	ll := &LocalLimiter{maxKeys: max(l.MaxKeys, 1), idleTTL: l.IdleTTL, keys: map[string]*keyBucket{},
+		gTokens: l.GlobalTokens}
 	if g := normBucket(l.Global); g.QPS > 0 {
 		ll.gBucket = g
 		ll.global = rate.NewLimiter(rate.Limit(g.QPS), g.Burst)
@@ -82,11 +107,60 @@ func normBucket(b Bucket) Bucket {
 
 // Reserve implements Limiter.
 func (l *LocalLimiter) Reserve(now time.Time, key string, perKey Bucket, maxWait time.Duration) Decision {
+	return l.Admit(now, key, perKey, TokenLimit{}, TokenCost{}, maxWait)
+}
+
+// Admit implements Limiter.
+func (l *LocalLimiter) Admit(now time.Time, key string, perKey Bucket, keyTokens TokenLimit, cost TokenCost, maxWait time.Duration) Decision {
 	perKey = normBucket(perKey)
 	// One lock around reserve-and-cancel: a cancelled reservation gives
 	// back its whole token only if no other reservation came in between.
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	tokens := l.gTokens.On() || keyTokens.On()
+	if !tokens {
+		return l.reserve(now, key, perKey, maxWait)
+	}
+	// The token buckets are checked first: they take nothing until all
+	// agree, while the request buckets' reservations would have to be
+	// cancelled.
+	var kb *keyBucket
+	if keyTokens.On() {
+		kb = l.keyBuckets(now, key, perKey)
+	}
+	var kTok *[2]gcra
+	if kb != nil {
+		kTok = &kb.tok
+	}
+	ts, refusal, ok := takeTokens(now, &l.gTok, l.gTokens, kTok, keyTokens, cost, maxWait)
+	if !ok {
+		return refusal
+	}
+	d := l.reserve(now, key, perKey, maxWait)
+	if !d.Allowed {
+		undoTokens(now, &l.gTok, l.gTokens, kTok, keyTokens, cost)
+		return d
+	}
+	d.Delay = max(d.Delay, ts.delay)
+	d.Tokens = ts.state
+	return d
+}
+
+// Settle implements Limiter.
+func (l *LocalLimiter) Settle(now time.Time, key string, keyTokens TokenLimit, reserved, used TokenCost) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	delta := TokenCost{Total: used.Total - reserved.Total, Output: used.Output - reserved.Output}
+	l.gTok[0].add(now, delta.Total, l.gTokens.PerMinute)
+	l.gTok[1].add(now, delta.Output, l.gTokens.OutputPerMinute)
+	if kb, ok := l.keys[key]; ok && keyTokens.On() {
+		kb.tok[0].add(now, delta.Total, keyTokens.PerMinute)
+		kb.tok[1].add(now, delta.Output, keyTokens.OutputPerMinute)
+	}
+}
+
+// reserve is Reserve with mu held.
+func (l *LocalLimiter) reserve(now time.Time, key string, perKey Bucket, maxWait time.Duration) Decision {
 	var rg *rate.Reservation
 	var d Decision
 	if l.global != nil {
@@ -140,16 +214,26 @@ func bucketState(lim *rate.Limiter, b Bucket, now time.Time) Decision {
 // room) when needed. A changed bucket size for the key replaces it.
 // Called with mu held.
 func (l *LocalLimiter) keyLimiter(now time.Time, key string, b Bucket) *rate.Limiter {
-	if kb, ok := l.keys[key]; ok && kb.bucket == b {
+	return l.keyBuckets(now, key, b).lim
+}
+
+// keyBuckets returns key's buckets, as keyLimiter. A changed request
+// bucket keeps the key's token buckets.
+func (l *LocalLimiter) keyBuckets(now time.Time, key string, b Bucket) *keyBucket {
+	kb, ok := l.keys[key]
+	if ok && kb.bucket == b {
 		kb.last = now
-		return kb.lim
+		return kb
 	}
-	if _, ok := l.keys[key]; !ok && len(l.keys) >= l.maxKeys {
+	if !ok && len(l.keys) >= l.maxKeys {
 		l.evict(now)
 	}
-	kb := &keyBucket{lim: rate.NewLimiter(rate.Limit(b.QPS), b.Burst), bucket: b, last: now}
-	l.keys[key] = kb
-	return kb.lim
+	nb := &keyBucket{lim: rate.NewLimiter(rate.Limit(b.QPS), b.Burst), bucket: b, last: now}
+	if ok {
+		nb.tok = kb.tok
+	}
+	l.keys[key] = nb
+	return nb
 }
 
 // evict removes the buckets idle for idleTTL; if none is, it removes the

@@ -112,9 +112,15 @@ func writeTooLarge(w http.ResponseWriter, limit int64) {
 
 // shape takes a token from the global bucket and the key's bucket; it
 // waits up to max_wait for one, else answers 429 with Retry-After and the
-// RateLimit-* headers.
+// RateLimit-* headers. With token limits, a chat completion's buckets
+// are left to the chat handler, which reserves the request and its
+// tokens in one decision once it has read the body (admitTokens).
 func (g *Gateway) shape(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if g.tokens && r.Method == http.MethodPost {
+			next.ServeHTTP(w, r)
+			return
+		}
 		st := requestStateFrom(r.Context())
 		key, bucket := st.key, g.cfg.Limits.PerKey
 		if key != "" {
@@ -125,43 +131,51 @@ func (g *Gateway) shape(next http.Handler) http.Handler {
 			now = g.now()
 		}
 		d := g.limiter.Reserve(now, key, bucket, g.cfg.Limits.MaxWait)
-		if d.Limit > 0 {
-			// The three numbers in one string; keys in canonical form, set
-			// directly: Set would canonicalise (and allocate) on every
-			// request.
-			var buf [3 * 20]byte
-			b := strconv.AppendInt(buf[:0], int64(d.Limit), 10)
-			i := len(b)
-			b = strconv.AppendInt(b, int64(d.Remaining), 10)
-			j := len(b)
-			b = strconv.AppendInt(b, int64(ceilSeconds(d.Reset)), 10)
-			v := string(b)
-			h := w.Header()
-			st.setHeader(h, 1, "Ratelimit-Limit", v[:i])
-			st.setHeader(h, 2, "Ratelimit-Remaining", v[i:j])
-			st.setHeader(h, 3, "Ratelimit-Reset", v[j:])
+		if g.applyDecision(w, r, st, d) {
+			next.ServeHTTP(w, r)
 		}
-		if !d.Allowed && d.Unavailable {
-			writeLimiterUnavailable(w, d)
-			return
-		}
-		if !d.Allowed {
-			g.metrics.shapedBy(d.Scope)
-			w.Header().Set("Retry-After", strconv.Itoa(max(1, ceilSeconds(d.RetryAfter))))
-			msg := "rate limit reached for this gateway; retry later"
-			if d.Scope == "key" {
-				msg = "rate limit reached for this API key; retry later"
-			}
-			writeError(w, http.StatusTooManyRequests, errRateLimit, msg, "", "rate_limit_exceeded")
-			return
-		}
-		if d.Delay > 0 {
-			if err := g.sleep(r.Context(), d.Delay); err != nil {
-				return // the client went away while waiting
-			}
-		}
-		next.ServeHTTP(w, r)
 	})
+}
+
+// applyDecision sets the headers of d and answers a refusal (429, or 503
+// when the limiter could not decide) or waits an allowed request's
+// delay. It tells whether the request goes on.
+func (g *Gateway) applyDecision(w http.ResponseWriter, r *http.Request, st *requestState, d Decision) bool {
+	if d.Limit > 0 {
+		// The three numbers in one string; keys in canonical form, set
+		// directly: Set would canonicalise (and allocate) on every
+		// request.
+		var buf [3 * 20]byte
+		b := strconv.AppendInt(buf[:0], int64(d.Limit), 10)
+		i := len(b)
+		b = strconv.AppendInt(b, int64(d.Remaining), 10)
+		j := len(b)
+		b = strconv.AppendInt(b, int64(ceilSeconds(d.Reset)), 10)
+		v := string(b)
+		h := w.Header()
+		st.setHeader(h, 1, "Ratelimit-Limit", v[:i])
+		st.setHeader(h, 2, "Ratelimit-Remaining", v[i:j])
+		st.setHeader(h, 3, "Ratelimit-Reset", v[j:])
+	}
+	if !d.Allowed && d.Unavailable {
+		writeLimiterUnavailable(w, d)
+		return false
+	}
+	if d.Tokens.Limit > 0 || !d.Allowed {
+		setOpenAIHeaders(w.Header(), d)
+	}
+	if !d.Allowed {
+		g.metrics.shapedBy(d.Scope)
+		w.Header().Set("Retry-After", strconv.Itoa(max(1, ceilSeconds(d.RetryAfter))))
+		writeError(w, http.StatusTooManyRequests, errRateLimit, refusalMessage(d), "", "rate_limit_exceeded")
+		return false
+	}
+	if d.Delay > 0 {
+		if err := g.sleep(r.Context(), d.Delay); err != nil {
+			return false // the client went away while waiting
+		}
+	}
+	return true
 }
 
 func ceilSeconds(d time.Duration) int {

@@ -16,11 +16,13 @@ import (
 // writer, header values, the backend request and its deadline) so that
 // they come in the same allocation.
 type requestState struct {
-	id     string    // the request id, set by requestID
-	key    string    // the API key's name, set by auth; "" when anonymous
-	bucket Bucket    // the API key's bucket, set by auth with key
-	route  string    // the route's pattern when the fast path serves it; "" means ask chi
-	start  time.Time // when the request came in: the clock is read once for access log and shaping
+	id     string // the request id, set by requestID
+	key    string // the API key's name, set by auth; "" when anonymous
+	bucket Bucket // the API key's bucket, set by auth with key
+	// keyTokens is the API key's token limit, set by auth with key.
+	keyTokens TokenLimit
+	route     string    // the route's pattern when the fast path serves it; "" means ask chi
+	start     time.Time // when the request came in: the clock is read once for access log and shaping
 
 	// resp is the writer accessLog hands down; it records status and
 	// size for the access log.
@@ -32,6 +34,9 @@ type requestState struct {
 	deadline lazyDeadline
 	// cw is the writer that copies a backend's answer.
 	cw writeErr
+	// tok is the request's token reservation and usage; nil without
+	// token limits, which so cost the request no memory.
+	tok *tokenUse
 }
 
 // requestStateKey is the context key of a request's *requestState.

@@ -38,3 +38,16 @@ func writeLimiterUnavailable(w http.ResponseWriter, d Decision) {
 	writeError(w, http.StatusServiceUnavailable, errServer,
 		"the rate limiter is unavailable; retry later", "", "rate_limiter_unavailable")
 }
+
+// refusalMessage is the 429's message for the bucket that refused.
+func refusalMessage(d Decision) string {
+	switch d.Scope {
+	case "key":
+		return "rate limit reached for this API key; retry later"
+	case scopeKeyTokens, scopeKeyOutput:
+		return "token rate limit reached for this API key (tokens per minute); retry later"
+	case scopeGlobalTokens, scopeGlobalOutput:
+		return "token rate limit reached for this gateway (tokens per minute); retry later"
+	}
+	return "rate limit reached for this gateway; retry later"
+}

@@ -8,6 +8,11 @@
 // arrival time) on Redis's own clock, for the global bucket and the key's
 // bucket together, and answers with the same data as the gateway's local
 // limiter, so that the 429 and its RateLimit headers do not change.
+// Token limits (tokens per minute) are more GCRA buckets in the same
+// script run, each charged the request's reserved tokens instead of 1: a
+// request is admitted by all its buckets or none, so concurrent requests
+// on any number of instances never share the same tokens. A second
+// script settles a reservation on the answer's usage.
 //
 // BreakerSignal shares breaker openings: when one instance's breaker opens
 // for a backend it writes a key that expires when the breaker would let a

@@ -1,0 +1,194 @@
+package redislimit
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/scfgate/scfgate/gateway"
+)
+
+// usageBackend answers with a usage object (a usage chunk for a stream
+// that asks for it): promptTokens prompt tokens and a completion that
+// varies from 100 to 500 tokens, so that every request settles below its
+// reservation. used adds up what it reported.
+type usageBackend struct {
+	n, used, askedUsage atomic.Int64
+}
+
+const promptTokens = 5
+
+func (b *usageBackend) ChatCompletion(_ context.Context, req *gateway.BackendRequest) (*gateway.BackendResponse, error) {
+	completion := 100 + int(b.n.Add(1)*37%401)
+	b.used.Add(int64(promptTokens + completion))
+	usage := `{"prompt_tokens":` + strconv.Itoa(promptTokens) + `,"completion_tokens":` + strconv.Itoa(completion) +
+		`,"total_tokens":` + strconv.Itoa(promptTokens+completion) + `}`
+	if !req.Stream {
+		return &gateway.BackendResponse{Status: 200, Header: http.Header{"Content-Type": {"application/json"}},
+			Body: io.NopCloser(strings.NewReader(`{"id":"x","object":"chat.completion","choices":[{"index":0,"message":{"role":"assistant","content":"hi"},"finish_reason":"length"}],"usage":` + usage + `}`))}, nil
+	}
+	var r struct {
+		StreamOptions struct {
+			IncludeUsage bool `json:"include_usage"`
+		} `json:"stream_options"`
+	}
+	_ = json.Unmarshal(req.Body, &r)
+	s := "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"hi\"},\"finish_reason\":\"length\"}]}\n\n"
+	if r.StreamOptions.IncludeUsage {
+		b.askedUsage.Add(1)
+		s += `data: {"choices":[],"usage":` + usage + "}\n\n"
+	}
+	s += "data: [DONE]\n\n"
+	return &gateway.BackendResponse{Status: 200, Header: http.Header{"Content-Type": {"text/event-stream"}},
+		Body: io.NopCloser(strings.NewReader(s))}, nil
+}
+
+// TestEightInstancesTokenBurst is issue 15's test: 8 gateway instances
+// sharing Redis, one key limited to 20,000 tokens a minute, 200
+// concurrent requests with max_tokens 500 arriving in one burst, streamed
+// and not. The tokens the admitted requests used never exceed the limit
+// plus the minute's refill during the burst (less than one request's
+// reservation), and each answer's x-ratelimit-*-tokens headers agree with
+// the bucket.
+func TestEightInstancesTokenBurst(t *testing.T) {
+	requireRedis(t)
+	const (
+		limit     = 20000
+		instances = 8
+		requests  = 200
+		maxTokens = 500
+	)
+	for _, stream := range []bool{false, true} {
+		t.Run("stream="+strconv.FormatBool(stream), func(t *testing.T) {
+			prefix := testPrefix(t)
+			apiKey, key := secret("a", gateway.Bucket{})
+			cfg := gatewayConfig(gateway.Limits{}, key)
+			cfg.Limits.PerKeyTokens = gateway.TokenLimit{PerMinute: limit}
+			body := `{"model":"m","max_tokens":500,"stream":` + strconv.FormatBool(stream) +
+				`,"messages":[{"role":"user","content":"Write a poem about rate limits."}]}`
+			reservation := (len(body)+3)/4 + maxTokens
+			var gws []*gateway.Gateway
+			var shared []*Shared
+			be := &usageBackend{}
+			for range instances {
+				s := newShared(t, prefix, func(c *Config) { c.Timeout = 2 * time.Second })
+				shared = append(shared, s)
+				gws = append(gws, newGateway(t, s, cfg, be))
+			}
+			t.Cleanup(func() { noFallbacks(t, shared) })
+
+			recs := make([]*httptest.ResponseRecorder, requests)
+			start := make(chan struct{})
+			var wg sync.WaitGroup
+			for i := range requests {
+				r := httptest.NewRequest(http.MethodPost, "/v1/chat/completions", strings.NewReader(body))
+				r.Header.Set("Authorization", "Bearer "+apiKey)
+				recs[i] = httptest.NewRecorder()
+				wg.Go(func() {
+					<-start
+					gws[i%instances].ServeHTTP(recs[i], r)
+				})
+			}
+			t0 := time.Now()
+			close(start)
+			wg.Wait()
+			elapsed := time.Since(t0)
+
+			admitted, refused, maxRemaining := 0, 0, -1
+			for i, rec := range recs {
+				h := rec.Header()
+				if h.Get("X-Ratelimit-Limit-Tokens") != strconv.Itoa(limit) {
+					t.Fatalf("request %d (%d): x-ratelimit-limit-tokens %q", i, rec.Code, h.Get("X-Ratelimit-Limit-Tokens"))
+				}
+				rem, err := strconv.Atoi(h.Get("X-Ratelimit-Remaining-Tokens"))
+				if err != nil || rem < 0 || rem > limit {
+					t.Fatalf("request %d: x-ratelimit-remaining-tokens %q", i, h.Get("X-Ratelimit-Remaining-Tokens"))
+				}
+				if reset, err := time.ParseDuration(h.Get("X-Ratelimit-Reset-Tokens")); err != nil || reset > time.Minute {
+					t.Fatalf("request %d: x-ratelimit-reset-tokens %q", i, h.Get("X-Ratelimit-Reset-Tokens"))
+				}
+				switch rec.Code {
+				case http.StatusOK:
+					admitted++
+					// Remaining is counted after this request's reservation.
+					if rem > limit-reservation {
+						t.Fatalf("request %d admitted with %d remaining, more than %d", i, rem, limit-reservation)
+					}
+					maxRemaining = max(maxRemaining, rem)
+					if strings.Contains(rec.Body.String(), `"usage"`) != !stream {
+						t.Fatalf("request %d: usage in the answer %v, want %v", i, !stream, !stream)
+					}
+				case http.StatusTooManyRequests:
+					refused++
+					// Refused: what was left could not hold the reservation.
+					if rem >= reservation {
+						t.Fatalf("request %d refused with %d remaining, reservation %d", i, rem, reservation)
+					}
+					if h.Get("Retry-After") == "" || h.Get("X-Ratelimit-Limit-Requests") != "" {
+						t.Fatalf("request %d: 429 headers %v", i, h)
+					}
+				default:
+					t.Fatalf("request %d: status %d %s", i, rec.Code, rec.Body)
+				}
+			}
+			// The first admission found the bucket full.
+			if maxRemaining != limit-reservation {
+				t.Errorf("highest remaining %d, want %d (the first request's)", maxRemaining, limit-reservation)
+			}
+			used := int(be.used.Load())
+			refill := float64(limit) * elapsed.Minutes()
+			t.Logf("%d admitted, %d refused in %v; tokens used %d (reservation %d each), limit %d + refill %.0f",
+				admitted, refused, elapsed.Round(time.Millisecond), used, reservation, limit, refill)
+			if int64(admitted) != be.n.Load() || admitted+refused != requests {
+				t.Fatalf("admitted %d, backend saw %d", admitted, be.n.Load())
+			}
+			if float64(used) > limit+refill {
+				t.Fatalf("admitted requests used %d tokens, more than the limit %d + refill %.0f", used, limit, refill)
+			}
+			if used > limit+reservation && refill < float64(reservation) {
+				t.Fatalf("admitted requests used %d tokens, more than the limit + one reservation", used)
+			}
+			// Without settlement only limit/reservation requests would pass.
+			if admitted <= limit/reservation && admitted < requests {
+				t.Errorf("admitted %d: no more than without settlement (%d)", admitted, limit/reservation)
+			}
+			if stream && be.askedUsage.Load() != int64(admitted) {
+				t.Errorf("upstream asked for usage %d times, want %d", be.askedUsage.Load(), admitted)
+			}
+		})
+	}
+}
+
+// TestTokenSettleShared: settlement in Redis gives back the unused part
+// of a reservation to every instance, and a refused request takes none.
+func TestTokenSettleShared(t *testing.T) {
+	requireRedis(t)
+	prefix := testPrefix(t)
+	a := newShared(t, prefix, nil).Limiter(gateway.Limits{GlobalTokens: gateway.TokenLimit{OutputPerMinute: 1000}})
+	b := newShared(t, prefix, nil).Limiter(gateway.Limits{GlobalTokens: gateway.TokenLimit{OutputPerMinute: 1000}})
+	kl := gateway.TokenLimit{PerMinute: 2000}
+	cost := gateway.TokenCost{Total: 900, Output: 600}
+	now := time.Now()
+	d := a.Admit(now, "k", gateway.Bucket{}, kl, cost, 0)
+	if !d.Allowed || d.Tokens.Limit != 2000 || d.Tokens.Remaining < 1099 || d.Tokens.Remaining > 1100 {
+		t.Fatalf("first: %+v", d)
+	}
+	// 400 output tokens left: refused by the global output bucket.
+	if d := b.Admit(now, "k", gateway.Bucket{}, kl, cost, 0); d.Allowed || d.Scope != "global_output_tokens" ||
+		d.Tokens.Limit != 1000 || d.Tokens.Remaining > 401 {
+		t.Fatalf("second: %+v", d)
+	}
+	a.Settle(now, "k", kl, cost, gateway.TokenCost{Total: 300, Output: 100})
+	d = b.Admit(now, "k", gateway.Bucket{}, kl, cost, 0)
+	if !d.Allowed || d.Tokens.Remaining < 799 || d.Tokens.Remaining > 801 {
+		t.Fatalf("after settlement: %+v", d)
+	}
+}

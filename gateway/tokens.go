@@ -1,0 +1,399 @@
+package gateway
+
+import (
+	"bytes"
+	"encoding/json"
+	"math"
+	"net/http"
+	"strconv"
+	"time"
+)
+
+// Token limits.
+//
+// A token limit is a bucket holding a minute's tokens (Limits.GlobalTokens,
+// Limits.PerKeyTokens, Key.TokensPerMinute), refilled continuously, kept
+// as GCRA (a theoretical arrival time) like the shared request buckets.
+// Counting tokens after the response, as most gateways do, lets a
+// concurrent burst through whole: every request of the burst sees the
+// bucket before any of them is charged. So admission reserves each
+// request's worst case, in the same decision as its request buckets:
+//
+//   - prompt tokens: the gateway has no tokenizer, so it estimates
+//     ceil(len(body)/4): the whole request body as sent, four bytes a
+//     token, OpenAI's rule of thumb for English. JSON syntax and the
+//     other parameters make it an overestimate for most prompts, which is
+//     the safe side; a prompt in a script that tokenizes worse (CJK text
+//     is about one token a character, three UTF-8 bytes) can be larger
+//     than estimated, and settlement then charges the difference after
+//     the fact;
+//   - completion tokens: max_completion_tokens, else max_tokens, else the
+//     model's max_output_tokens; a request with none of them reserves no
+//     completion tokens (the model's own bound is unknown) and is charged
+//     its real usage when it ends.
+//
+// When the answer ends, the reservation is settled on its usage: the
+// response's "usage" object, or a stream's last usage chunk. Streams are
+// sent upstream with stream_options.include_usage set; the usage chunk
+// is kept from the client that did not ask for it. An answer without
+// usage keeps its reservation (an interrupted stream used tokens the
+// gateway cannot count); an upstream error gives it all back.
+//
+// So the tokens admitted in any minute are at most the limit plus the
+// refill, whatever the concurrency; settlement only ever returns tokens,
+// except for underestimated prompts.
+
+// TokenCost is a request's tokens: what admission reserves, or what the
+// answer's usage says.
+type TokenCost struct {
+	// Total is prompt + completion tokens.
+	Total int
+	// Output is completion tokens.
+	Output int
+}
+
+// promptEstimate is the prompt tokens reserved for a request body: four
+// bytes a token, rounded up.
+func promptEstimate(body []byte) int { return (len(body) + 3) / 4 }
+
+// reservation is the worst case of a request for model m.
+func reservation(body []byte, f *chatFields, m *Model) TokenCost {
+	out := f.maxCompletionTokens
+	if out == 0 {
+		out = f.maxTokens
+	}
+	if out == 0 {
+		out = int64(m.MaxOutputTokens)
+	}
+	return TokenCost{Total: promptEstimate(body) + int(out), Output: int(out)}
+}
+
+// gcra is one token bucket kept as its theoretical arrival time: the
+// bucket is full when tat <= now, and each token moves tat on by the
+// emission interval (a minute / the limit). It is not safe for
+// concurrent use (LocalLimiter's lock guards it).
+type gcra struct{ tat time.Time }
+
+// interval is the time one token takes to come back at perMinute.
+func interval(perMinute int) float64 { return float64(time.Minute) / float64(perMinute) }
+
+// check tells the bucket's new tat and wait if it gave cost tokens at
+// now, and whether that wait is within maxWait. A limit of 0 is off.
+func (b *gcra) check(now time.Time, cost, perMinute int, maxWait time.Duration) (tat time.Time, wait time.Duration, ok bool) {
+	t := interval(perMinute)
+	cur := b.tat
+	if cur.Before(now) {
+		cur = now
+	}
+	tat = cur.Add(time.Duration(float64(cost) * t))
+	wait = tat.Sub(now) - time.Duration(float64(perMinute)*t)
+	return tat, max(wait, 0), wait <= maxWait
+}
+
+// state is the bucket's TokenState at now.
+func (b *gcra) state(now time.Time, perMinute int) TokenState {
+	ahead := max(b.tat.Sub(now), 0)
+	rem := perMinute - int(math.Ceil(float64(ahead)/interval(perMinute)))
+	return TokenState{Limit: perMinute, Remaining: max(rem, 0), Reset: ahead}
+}
+
+// add moves the bucket by n tokens (negative: gives them back); a limit
+// of 0 is off.
+func (b *gcra) add(now time.Time, n, perMinute int) {
+	if perMinute <= 0 || n == 0 {
+		return
+	}
+	cur := b.tat
+	if cur.Before(now) {
+		cur = now
+	}
+	b.tat = cur.Add(time.Duration(float64(n) * interval(perMinute)))
+}
+
+// tokenTake is an admission by the token buckets.
+type tokenTake struct {
+	state TokenState
+	delay time.Duration
+}
+
+// Token scopes, as Decision.Scope names them.
+const (
+	scopeGlobalTokens = "global_tokens"
+	scopeKeyTokens    = "key_tokens"
+	scopeGlobalOutput = "global_output_tokens"
+	scopeKeyOutput    = "key_output_tokens"
+)
+
+// takeTokens takes cost from the global buckets g (limits gl) and the
+// key's k (limits kl, nil when the key has none), all or nothing.
+func takeTokens(now time.Time, g *[2]gcra, gl TokenLimit, k *[2]gcra, kl TokenLimit, cost TokenCost, maxWait time.Duration) (tokenTake, Decision, bool) {
+	type slot struct {
+		b     *gcra
+		limit int
+		cost  int
+		scope string
+		tat   time.Time
+	}
+	slots := [4]slot{{&g[0], gl.PerMinute, cost.Total, scopeGlobalTokens, time.Time{}},
+		{nil, kl.PerMinute, cost.Total, scopeKeyTokens, time.Time{}},
+		{&g[1], gl.OutputPerMinute, cost.Output, scopeGlobalOutput, time.Time{}},
+		{nil, kl.OutputPerMinute, cost.Output, scopeKeyOutput, time.Time{}}}
+	if k != nil {
+		slots[1].b, slots[3].b = &k[0], &k[1]
+	}
+	var t tokenTake
+	for i := range slots {
+		s := &slots[i]
+		if s.b == nil || s.limit <= 0 {
+			continue
+		}
+		tat, wait, ok := s.b.check(now, s.cost, s.limit, maxWait)
+		if !ok {
+			st := s.b.state(now, s.limit)
+			return t, Decision{Scope: s.scope, RetryAfter: wait, Tokens: st}, false
+		}
+		s.tat = tat
+		t.delay = max(t.delay, wait)
+	}
+	// The reported bucket: the key's total, else the global total, else
+	// the output buckets in the same order.
+	reported := -1
+	for _, i := range [...]int{1, 0, 3, 2} {
+		s := &slots[i]
+		if s.b == nil || s.limit <= 0 {
+			continue
+		}
+		s.b.tat = s.tat
+		if reported < 0 {
+			reported = i
+		}
+	}
+	if reported >= 0 {
+		t.state = slots[reported].b.state(now, slots[reported].limit)
+	}
+	return t, Decision{}, true
+}
+
+// undoTokens gives cost back after takeTokens, when a request bucket
+// refused.
+func undoTokens(now time.Time, g *[2]gcra, gl TokenLimit, k *[2]gcra, kl TokenLimit, cost TokenCost) {
+	g[0].add(now, -cost.Total, gl.PerMinute)
+	g[1].add(now, -cost.Output, gl.OutputPerMinute)
+	if k != nil {
+		k[0].add(now, -cost.Total, kl.PerMinute)
+		k[1].add(now, -cost.Output, kl.OutputPerMinute)
+	}
+}
+
+// tokenUse is a request's token accounting, in its requestState: what
+// admission reserved and what the answer says it used.
+type tokenUse struct {
+	reserved TokenCost // what Admit took
+	keyLimit TokenLimit
+	// strip keeps the usage chunk the gateway asked for from a client
+	// that did not; skipBlank drops the blank line ending that chunk.
+	strip, skipBlank bool
+	seen             bool // usage was read from the answer
+	used             TokenCost
+	capture          limitedBuffer // a non-streamed answer's body
+}
+
+// maxCapture bounds the non-streamed answer kept to read its usage: a
+// chat completion is far smaller.
+const maxCapture = 8 << 20
+
+// limitedBuffer keeps what is written to it up to maxCapture bytes and
+// drops the rest, never failing.
+type limitedBuffer struct{ b []byte }
+
+func (l *limitedBuffer) Write(p []byte) (int, error) {
+	if room := maxCapture - len(l.b); room > 0 {
+		l.b = append(l.b, p[:min(len(p), room)]...)
+	}
+	return len(p), nil
+}
+
+// apiUsage is OpenAI's usage object.
+type apiUsage struct {
+	PromptTokens     int  `json:"prompt_tokens"`
+	CompletionTokens int  `json:"completion_tokens"`
+	TotalTokens      *int `json:"total_tokens"`
+}
+
+func (u *apiUsage) cost() TokenCost {
+	total := u.PromptTokens + u.CompletionTokens
+	if u.TotalTokens != nil && *u.TotalTokens > total {
+		total = *u.TotalTokens
+	}
+	return TokenCost{Total: total, Output: u.CompletionTokens}
+}
+
+// readBodyUsage reads the usage of a non-streamed answer's captured body.
+func (t *tokenUse) readBodyUsage() {
+	var resp struct {
+		Usage *apiUsage `json:"usage"`
+	}
+	if json.Unmarshal(t.capture.b, &resp) == nil && resp.Usage != nil {
+		t.seen, t.used = true, resp.Usage.cost()
+	}
+	t.capture.b = nil
+}
+
+var usageMember = []byte(`"usage"`)
+
+// streamLine reads the usage of one SSE line and tells whether the line
+// is to be kept from the client: the usage-only chunk (no choices) that
+// the gateway asked for, and the blank line that ends it. Later usage
+// wins: some upstreams (Hunyuan) send the running usage in every chunk.
+func (t *tokenUse) streamLine(line []byte) (drop bool) {
+	if t.skipBlank && len(line) <= 2 && (line[0] == '\n' || line[0] == '\r') {
+		t.skipBlank = false
+		return true
+	}
+	t.skipBlank = false
+	data, ok := bytes.CutPrefix(line, []byte("data:"))
+	if !ok || !bytes.Contains(data, usageMember) {
+		return false
+	}
+	var chunk struct {
+		Choices []json.RawMessage `json:"choices"`
+		Usage   *apiUsage         `json:"usage"`
+	}
+	if json.Unmarshal(data, &chunk) != nil || chunk.Usage == nil {
+		return false
+	}
+	t.seen, t.used = true, chunk.Usage.cost()
+	if t.strip && len(chunk.Choices) == 0 {
+		t.skipBlank = true
+		return true
+	}
+	return false
+}
+
+// withUsage returns body with stream_options.include_usage true, and
+// whether the client had asked for it.
+func withUsage(body []byte) ([]byte, bool, error) {
+	var obj map[string]json.RawMessage
+	if err := json.Unmarshal(body, &obj); err != nil {
+		return nil, false, err
+	}
+	opts := map[string]json.RawMessage{}
+	if raw, ok := obj["stream_options"]; ok && !unset(raw) {
+		if err := json.Unmarshal(raw, &opts); err != nil {
+			return nil, false, err
+		}
+	}
+	asked := string(bytes.TrimSpace(opts["include_usage"])) == "true"
+	if asked {
+		return body, true, nil
+	}
+	opts["include_usage"] = json.RawMessage("true")
+	obj["stream_options"], _ = json.Marshal(opts)
+	out, err := json.Marshal(obj)
+	return out, false, err
+}
+
+// tokenLimitsOn tells whether any token limit is configured.
+func tokenLimitsOn(c *Config) bool {
+	if c.Limits.GlobalTokens.On() || c.Limits.PerKeyTokens.On() {
+		return true
+	}
+	for _, k := range c.Keys {
+		if k.TokensPerMinute > 0 || k.OutputTokensPerMinute > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// keyTokenLimit is key's token limit: its own, else Limits.PerKeyTokens.
+func keyTokenLimit(k Key, l Limits) TokenLimit {
+	t := l.PerKeyTokens
+	if k.TokensPerMinute > 0 {
+		t.PerMinute = k.TokensPerMinute
+	}
+	if k.OutputTokensPerMinute > 0 {
+		t.OutputPerMinute = k.OutputTokensPerMinute
+	}
+	return t
+}
+
+// admitTokens reserves the request's worst case (with its request
+// buckets, which shape left to it) and sets up reading its usage. It
+// returns the body to forward, or false when it has answered.
+func (g *Gateway) admitTokens(w http.ResponseWriter, r *http.Request, st *requestState, m *Model, f *chatFields, body []byte) ([]byte, bool) {
+	t := &tokenUse{}
+	t.keyLimit = g.cfg.Limits.PerKeyTokens
+	if st.key != "" {
+		t.keyLimit = st.keyTokens
+	}
+	t.reserved = reservation(body, f, m)
+	if f.stream {
+		nb, asked, err := withUsage(body)
+		if err != nil {
+			writeError(w, http.StatusBadRequest, errInvalidRequest, "request body is not a JSON object", "", "")
+			return nil, false
+		}
+		body, t.strip = nb, !asked
+	}
+	key, bucket := st.key, g.cfg.Limits.PerKey
+	if key != "" {
+		bucket = st.bucket
+	}
+	d := g.limiter.Admit(g.now(), key, bucket, t.keyLimit, t.reserved, g.cfg.Limits.MaxWait)
+	if !g.applyDecision(w, r, st, d) {
+		return nil, false // nothing was reserved
+	}
+	st.tok = t
+	return body, true
+}
+
+// settleTokens replaces the reservation by the answer's usage: all of it
+// back when the upstream answered nothing or an error, the reservation
+// kept when the answer had no usage.
+func (g *Gateway) settleTokens(st *requestState, answered bool) {
+	t := st.tok
+	if t == nil {
+		return
+	}
+	st.tok = nil
+	switch {
+	case !answered:
+		g.limiter.Settle(g.now(), st.key, t.keyLimit, t.reserved, TokenCost{})
+	case t.seen:
+		g.limiter.Settle(g.now(), st.key, t.keyLimit, t.reserved, t.used)
+	}
+}
+
+// Canonical names of OpenAI's rate-limit headers.
+const (
+	hLimitRequests     = "X-Ratelimit-Limit-Requests"
+	hRemainingRequests = "X-Ratelimit-Remaining-Requests"
+	hResetRequests     = "X-Ratelimit-Reset-Requests"
+	hLimitTokens       = "X-Ratelimit-Limit-Tokens"
+	hRemainingTokens   = "X-Ratelimit-Remaining-Tokens"
+	hResetTokens       = "X-Ratelimit-Reset-Tokens"
+)
+
+// setOpenAIHeaders sets OpenAI's x-ratelimit-* headers of d: the request
+// bucket's and the token bucket's, each when it is limited. Resets are
+// durations as OpenAI writes them ("1s", "6m0s", "20ms").
+func setOpenAIHeaders(h http.Header, d Decision) {
+	if d.Limit > 0 {
+		h[hLimitRequests] = []string{strconv.Itoa(d.Limit)}
+		h[hRemainingRequests] = []string{strconv.Itoa(d.Remaining)}
+		h[hResetRequests] = []string{openAIDuration(d.Reset)}
+	}
+	if t := d.Tokens; t.Limit > 0 {
+		h[hLimitTokens] = []string{strconv.Itoa(t.Limit)}
+		h[hRemainingTokens] = []string{strconv.Itoa(t.Remaining)}
+		h[hResetTokens] = []string{openAIDuration(t.Reset)}
+	}
+}
+
+func openAIDuration(d time.Duration) string {
+	if d < time.Millisecond {
+		return "0s"
+	}
+	return d.Round(time.Millisecond).String()
+}
