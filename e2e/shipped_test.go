@@ -4,7 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
-	"strings"
+	"slices"
 	"testing"
 	"time"
 
@@ -40,11 +40,27 @@ func TestShippedGatewayStreamsTokens(t *testing.T) {
 		Messages: params.Messages, MaxCompletionTokens: openai.Int(1)}); err != nil {
 		t.Fatal(err)
 	}
+	// Three streams, judged by the median share of the first token in the
+	// whole: one stream slowed by a busy machine does not decide.
+	var shares []float64
+	for range 3 {
+		first, last := streamOnce(ctx, t, client, params)
+		shares = append(shares, float64(first)/float64(last))
+	}
+	slices.Sort(shares)
+	if shares[1] >= 0.2 {
+		t.Errorf("first token after %.0f%% of the stream (median of %v): want under a fifth", 100*shares[1], shares)
+	}
+}
+
+// streamOnce streams params and checks the answer's shape (200 tokens in
+// usage, at least 20 content chunks); it returns when the first and the
+// last content arrived.
+func streamOnce(ctx context.Context, t *testing.T, client openai.Client, params openai.ChatCompletionNewParams) (first, last time.Duration) {
+	t.Helper()
 	start := time.Now()
 	stream := client.Chat.Completions.NewStreaming(ctx, params)
-	var first, last time.Duration
 	chunks, usage := 0, int64(0)
-	var text strings.Builder
 	for stream.Next() {
 		ch := stream.Current()
 		if ch.Usage.CompletionTokens > 0 {
@@ -59,7 +75,6 @@ func TestShippedGatewayStreamsTokens(t *testing.T) {
 			}
 			chunks++
 			last = time.Since(start)
-			text.WriteString(choice.Delta.Content)
 		}
 	}
 	if err := stream.Err(); err != nil {
@@ -72,9 +87,7 @@ func TestShippedGatewayStreamsTokens(t *testing.T) {
 	if chunks < 20 {
 		t.Errorf("%d content chunks, want at least 20", chunks)
 	}
-	if first*5 >= last {
-		t.Errorf("first token after %s of %s: want under a fifth", first, last)
-	}
+	return first, last
 }
 
 // TestShippedClientErrorsStayTheClients sends 50 invalid requests and then
