@@ -304,11 +304,24 @@ func (g *Gateway) chat(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	st := requestStateFrom(r.Context())
+	st.llm.model, st.llm.stream = m.Name, f.stream
 	if g.tokens {
 		if body, ok = g.admitTokens(w, r, st, &m, &f, body); !ok {
 			return
 		}
 	}
+	if f.stream {
+		// The usage chunk, for metrics and token limits; hidden from a
+		// client that did not ask for it (tokenUse.streamLine).
+		nb, asked, err := withUsage(body)
+		if err != nil {
+			g.settleTokens(st, false)
+			writeError(w, http.StatusBadRequest, errInvalidRequest, "request body is not a JSON object", "", "")
+			return
+		}
+		body, st.use.strip = nb, !asked
+	}
+	st.llm.group = g.metrics.start(m.Name, st.key)
 	// context.WithTimeout(r.Context(), g.cfg.Timeout), its timer set up
 	// only if the backend waits on it.
 	ctx := &st.deadline
@@ -323,6 +336,7 @@ func (g *Gateway) chat(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer att.resp.Body.Close()
+	st.llm.backend = att.backend
 	result := g.writeResponse(ctx, w, att.resp, st)
 	g.settleTokens(st, att.resp.Status < 400)
 	if att.done != nil {
@@ -523,10 +537,10 @@ func (g *Gateway) writeResponse(ctx context.Context, w http.ResponseWriter, resp
 	if !sse {
 		cw := &st.cw // in the request's state: no allocation of its own
 		cw.w, cw.keep = w, nil
-		if st.tok != nil && resp.Status < 400 {
+		if resp.Status < 400 {
 			// Kept to read its usage once it is through.
-			cw.keep = &st.tok.capture
-			defer st.tok.readBodyUsage()
+			cw.keep = &st.use.capture
+			defer st.use.readBodyUsage()
 		}
 		if _, err := io.Copy(cw, resp.Body); err != nil {
 			g.log.Warn("copy response", "request_id", st.id, "error", err.Error())
@@ -537,7 +551,7 @@ func (g *Gateway) writeResponse(ctx context.Context, w http.ResponseWriter, resp
 		}
 		return nil
 	}
-	return g.copyStream(ctx, w, resp.Body, st.id, st.tok)
+	return g.copyStream(ctx, w, resp.Body, st)
 }
 
 var (
@@ -571,20 +585,26 @@ func (w *writeErr) Write(p []byte) (int, error) {
 // ends inside a line gets an "event: error" with an OpenAI error object
 // (unless the upstream sent its own), and counts as a failure.
 //
-// With tok, the usage chunks are read for token settlement, and the one
-// the gateway asked for on the client's behalf is not passed on.
-func (g *Gateway) copyStream(ctx context.Context, w http.ResponseWriter, body io.Reader, requestID string, tok *tokenUse) error {
+// The usage chunks are read (st.use) for metrics and token settlement,
+// and the one the gateway asked for on the client's behalf is not passed
+// on. The first data line passed on is the time to first token
+// (st.llm.first).
+func (g *Gateway) copyStream(ctx context.Context, w http.ResponseWriter, body io.Reader, st *requestState) error {
+	requestID, tok := st.id, &st.use
 	rc := http.NewResponseController(w)
 	br := bufio.NewReaderSize(body, 16<<10)
 	var finished, upstreamError, inEvent bool
 	for {
 		line, err := br.ReadSlice('\n')
 		if err == nil || errors.Is(err, bufio.ErrBufferFull) {
-			if tok != nil && tok.streamLine(line) {
+			if tok.streamLine(line) {
 				continue
 			}
 			if _, werr := w.Write(line); werr != nil {
 				return errNotCounted
+			}
+			if st.llm.first.IsZero() && bytes.HasPrefix(line, dataPrefix) && !isDone(line) {
+				st.llm.first = g.now()
 			}
 			endOfEvent := len(line) <= 2 && (line[0] == '\n' || line[0] == '\r')
 			switch {
@@ -635,7 +655,10 @@ func (g *Gateway) copyStream(ctx context.Context, w http.ResponseWriter, body io
 	}
 }
 
-var eventError = []byte("event: error")
+var (
+	eventError = []byte("event: error")
+	dataPrefix = []byte("data:")
+)
 
 // isDone tells the stream's last data line, "data: [DONE]".
 func isDone(line []byte) bool {

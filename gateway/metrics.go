@@ -1,10 +1,59 @@
 package gateway
 
+// The gateway's metrics, served at /metrics in the Prometheus text format.
+//
+// Besides its own scfgate_* series (requests by route, shaping, backend
+// errors, breakers), the gateway reports chat completions in LLM terms,
+// named after the OpenTelemetry GenAI semantic conventions (metrics: the
+// "Semantic conventions for generative AI metrics", status Development),
+// translated to Prometheus names as OpenTelemetry's Prometheus exporter
+// does (dots become underscores, the unit "s" becomes a _seconds suffix,
+// an annotation unit such as {token} is dropped):
+//
+//	gen_ai.client.token.usage          histogram {token}  gen_ai_client_token_usage
+//	gen_ai.server.request.duration     histogram s        gen_ai_server_request_duration_seconds
+//	gen_ai.server.time_to_first_token  histogram s        gen_ai_server_time_to_first_token_seconds
+//	gen_ai.server.time_per_output_token histogram s       gen_ai_server_time_per_output_token_seconds
+//
+// with the conventions' bucket boundaries. Attributes become labels:
+// gen_ai.operation.name (always "chat"), gen_ai.request.model (the model
+// the client named), gen_ai.token.type ("input" for prompt_tokens,
+// "output" for completion_tokens), and two of the gateway's own: key (the
+// API key's name, never the secret; "" when anonymous) and backend (the
+// backend that answered). The token usage is a histogram, as the
+// conventions say; its _sum is the token counter (e.g.
+// sum by (key) (rate(gen_ai_client_token_usage_sum[5m]))).
+//
+// What is measured, from the gateway's side (it sees the answer as the
+// client does, not the model server's internals):
+//
+//   - token usage: the answer's usage object (a stream's usage chunk,
+//     which the gateway asks for with stream_options.include_usage and
+//     hides from a client that did not ask), for answers that carry one;
+//     never estimated;
+//   - request duration: from the request's arrival to the answer's end,
+//     for every chat completion a backend answered (any status);
+//   - time to first token: for a stream, from the request's arrival to the
+//     first data line relayed to the client; for an answer that is not
+//     streamed, the whole duration, which is when its first token reaches
+//     the client. Successful (2xx) answers only, as the conventions say;
+//   - time per output token: streams only, (duration - TTFT) /
+//     (completion_tokens - 1), when the usage says more than one
+//     completion token. A non-streamed answer tells nothing of the time
+//     between tokens, so it is not recorded (the conventions' client-side
+//     per-chunk metric likewise applies to streams only).
+//
+// Two gauges have no GenAI convention and keep the scfgate_ prefix:
+// scfgate_requests_in_flight (chat completions admitted and not yet
+// answered, by model and key) and scfgate_requests_queued (requests
+// waiting up to max_wait in the token buckets, by key).
+
 import (
 	"fmt"
 	"io"
 	"sort"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 )
@@ -26,6 +75,76 @@ type histogram struct {
 
 type pairKey struct{ a, b string }
 
+// Bucket boundaries of the GenAI metrics, as the semantic conventions
+// advise them.
+var (
+	tokenBuckets    = []float64{1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216, 67108864}
+	durationBuckets = []float64{0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92}
+	ttftBuckets     = []float64{0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0}
+	tpotBuckets     = []float64{0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.75, 1.0, 2.5}
+)
+
+// bhist is a histogram over bounds.
+type bhist struct {
+	bounds []float64
+	counts []uint64 // per bucket, the last is +Inf
+	sum    float64
+	n      uint64
+}
+
+func newBhist(bounds []float64) bhist {
+	return bhist{bounds: bounds, counts: make([]uint64, len(bounds)+1)}
+}
+
+func (h *bhist) observe(v float64) {
+	h.counts[sort.SearchFloat64s(h.bounds, v)]++
+	h.sum += v
+	h.n++
+}
+
+// write prints the histogram's series; labels are its labels but le,
+// each followed by a comma.
+func (h *bhist) write(w io.Writer, name, labels string) {
+	var cum uint64
+	for i, le := range h.bounds {
+		cum += h.counts[i]
+		fmt.Fprintf(w, "%s_bucket{%sle=%q} %d\n", name, labels, strconv.FormatFloat(le, 'g', -1, 64), cum)
+	}
+	fmt.Fprintf(w, "%s_bucket{%sle=\"+Inf\"} %d\n", name, labels, h.n)
+	fmt.Fprintf(w, "%s_sum{%s} %g\n", name, strings.TrimSuffix(labels, ","), h.sum)
+	fmt.Fprintf(w, "%s_count{%s} %d\n", name, strings.TrimSuffix(labels, ","), h.n)
+}
+
+// llmGroup is a model and key's series: the in-flight gauge and one
+// llmSeries per backend that answered. A request finds its group once,
+// when it is admitted (metrics.start), and records into it at its end
+// without hashing its labels again.
+type llmGroup struct {
+	inflight int64
+	backends []backendSeries // few: a model has a backend and a fallback
+}
+
+type backendSeries struct {
+	name string
+	*llmSeries
+}
+
+type llmSeries struct {
+	input, output, duration, ttft, tpot bhist
+}
+
+// llmSample is what one chat completion adds to the GenAI metrics.
+type llmSample struct {
+	group              *llmGroup // from start; nil when the request was not admitted
+	backend            string
+	status             int
+	duration           time.Duration
+	ttft               time.Duration // 0: none
+	tpot               time.Duration // 0: none
+	usage              bool          // prompt and completion come from the answer
+	prompt, completion int
+}
+
 type transKey struct{ backend, from, to string }
 
 // metrics holds the gateway's counters, written in the Prometheus text
@@ -37,16 +156,45 @@ type metrics struct {
 	shaped      map[string]uint64
 	backendErrs map[pairKey]uint64
 	transitions map[transKey]uint64
+	llm         map[pairKey]*llmGroup // by model, key
+	queued      map[string]int64      // by key
 }
 
 func newMetrics() *metrics {
 	return &metrics{requests: map[reqKey]uint64{}, latency: map[string]*histogram{}, shaped: map[string]uint64{},
-		backendErrs: map[pairKey]uint64{}, transitions: map[transKey]uint64{}}
+		backendErrs: map[pairKey]uint64{}, transitions: map[transKey]uint64{}, llm: map[pairKey]*llmGroup{},
+		queued: map[string]int64{}}
 }
 
-func (m *metrics) request(route string, code int, d time.Duration) {
+// start counts an admitted chat completion of model and key in flight
+// and returns its group, for the llmSample of its end.
+func (m *metrics) start(model, key string) *llmGroup {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	g := m.llm[pairKey{model, key}]
+	if g == nil {
+		g = &llmGroup{}
+		m.llm[pairKey{model, key}] = g
+	}
+	g.inflight++
+	return g
+}
+
+// queue moves the queued gauge of key by n.
+func (m *metrics) queue(key string, n int64) {
+	m.mu.Lock()
+	m.queued[key] += n
+	m.mu.Unlock()
+}
+
+// request records a request answered; llm, when not nil, is the chat
+// completion's sample, taken under the same lock.
+func (m *metrics) request(route string, code int, d time.Duration, llm *llmSample) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if llm != nil {
+		m.chat(llm)
+	}
 	m.requests[reqKey{route, code}]++
 	h := m.latency[route]
 	if h == nil {
@@ -58,6 +206,41 @@ func (m *metrics) request(route string, code int, d time.Duration) {
 	h.counts[i]++
 	h.sum += s
 	h.n++
+}
+
+func (m *metrics) chat(s *llmSample) {
+	if s.group == nil {
+		return
+	}
+	s.group.inflight--
+	if s.backend == "" {
+		return // no backend answered
+	}
+	var ls *llmSeries
+	for _, b := range s.group.backends {
+		if b.name == s.backend {
+			ls = b.llmSeries
+		}
+	}
+	if ls == nil {
+		ls = &llmSeries{input: newBhist(tokenBuckets), output: newBhist(tokenBuckets),
+			duration: newBhist(durationBuckets), ttft: newBhist(ttftBuckets), tpot: newBhist(tpotBuckets)}
+		s.group.backends = append(s.group.backends, backendSeries{s.backend, ls})
+	}
+	ls.duration.observe(s.duration.Seconds())
+	if s.usage {
+		ls.input.observe(float64(s.prompt))
+		ls.output.observe(float64(s.completion))
+	}
+	if s.status >= 300 {
+		return // time to first token and per output token: successful answers
+	}
+	if s.ttft > 0 {
+		ls.ttft.observe(s.ttft.Seconds())
+	}
+	if s.tpot > 0 {
+		ls.tpot.observe(s.tpot.Seconds())
+	}
 }
 
 func (m *metrics) shapedBy(scope string) {
@@ -146,6 +329,60 @@ func (m *metrics) write(w io.Writer, states map[string]string) {
 	})
 	for _, k := range tk {
 		p("scfgate_breaker_transitions_total{backend=%q,from=%q,to=%q} %d\n", k.backend, k.from, k.to, m.transitions[k])
+	}
+	m.writeLLM(w)
+}
+
+// writeLLM prints the GenAI series and the in-flight and queued gauges.
+func (m *metrics) writeLLM(w io.Writer) {
+	gk := make([]pairKey, 0, len(m.llm))
+	for k := range m.llm {
+		gk = append(gk, k)
+	}
+	sort.Slice(gk, func(i, j int) bool { return gk[i].a+"\x00"+gk[i].b < gk[j].a+"\x00"+gk[j].b })
+	type series struct {
+		labels string
+		*llmSeries
+	}
+	var all []series
+	for _, k := range gk {
+		bs := m.llm[k].backends
+		sort.Slice(bs, func(i, j int) bool { return bs[i].name < bs[j].name })
+		for _, b := range bs {
+			all = append(all, series{fmt.Sprintf("gen_ai_operation_name=\"chat\",gen_ai_request_model=%q,key=%q,backend=%q,",
+				k.a, k.b, b.name), b.llmSeries})
+		}
+	}
+	const usage = "gen_ai_client_token_usage"
+	fmt.Fprintf(w, "# HELP %s Tokens used by chat completions, from the answers' usage: input (prompt_tokens) and output (completion_tokens).\n# TYPE %s histogram\n", usage, usage)
+	for _, s := range all {
+		s.input.write(w, usage, s.labels+`gen_ai_token_type="input",`)
+		s.output.write(w, usage, s.labels+`gen_ai_token_type="output",`)
+	}
+	for _, h := range []struct {
+		name, help string
+		of         func(*llmSeries) *bhist
+	}{
+		{"gen_ai_server_request_duration_seconds", "Chat completion duration, from arrival to the answer's end.",
+			func(s *llmSeries) *bhist { return &s.duration }},
+		{"gen_ai_server_time_to_first_token_seconds", "Time to the first token relayed to the client (a non-streamed answer: its whole duration), successful answers.",
+			func(s *llmSeries) *bhist { return &s.ttft }},
+		{"gen_ai_server_time_per_output_token_seconds", "Time per output token after the first, streamed successful answers.",
+			func(s *llmSeries) *bhist { return &s.tpot }},
+	} {
+		fmt.Fprintf(w, "# HELP %s %s\n# TYPE %s histogram\n", h.name, h.help, h.name)
+		for _, s := range all {
+			h.of(s.llmSeries).write(w, h.name, s.labels)
+		}
+	}
+
+	fmt.Fprintf(w, "# HELP scfgate_requests_in_flight Chat completions admitted and not yet answered, by model and key.\n# TYPE scfgate_requests_in_flight gauge\n")
+	for _, k := range gk {
+		fmt.Fprintf(w, "scfgate_requests_in_flight{gen_ai_request_model=%q,key=%q} %d\n", k.a, k.b, m.llm[k].inflight)
+	}
+	fmt.Fprintf(w, "# HELP scfgate_requests_queued Requests waiting (up to max_wait) for the token buckets, by key.\n# TYPE scfgate_requests_queued gauge\n")
+	for _, k := range sortedKeys(m.queued) {
+		fmt.Fprintf(w, "scfgate_requests_queued{key=%q} %d\n", k, m.queued[k])
 	}
 }
 

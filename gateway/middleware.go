@@ -65,12 +65,52 @@ func (g *Gateway) accessLog(next http.Handler) http.Handler {
 			status = statusClientClosed
 		}
 		route := routeName(st, r)
-		g.metrics.request(route, status, d)
+		var llm *llmSample
+		var sample llmSample
+		if st.llm.model != "" {
+			sample = g.llmSample(st, status, d)
+			llm = &sample
+		}
+		g.metrics.request(route, status, d, llm)
+		var ttftMS float64
+		var prompt, completion int
+		if llm != nil {
+			ttftMS = float64(llm.ttft) / float64(time.Millisecond)
+			prompt, completion = llm.prompt, llm.completion
+		}
+		// The field set is the same for every request (logs shipped to CLS
+		// are indexed by it): model, backend, token counts and TTFT are
+		// "" or 0 when the request had none (not a chat completion, no
+		// backend answered, no usage in the answer, no first token).
 		g.log.LogAttrs(r.Context(), slog.LevelInfo, "request",
 			slog.String("request_id", st.id), slog.String("method", r.Method), slog.String("path", r.URL.Path),
 			slog.Int("status", status), slog.Int64("bytes", sw.bytes), slog.Duration("duration", d),
-			slog.String("key", st.key))
+			slog.String("key", st.key), slog.String("model", st.llm.model), slog.String("backend", st.llm.backend),
+			slog.Int("prompt_tokens", prompt), slog.Int("completion_tokens", completion),
+			slog.Float64("ttft_ms", ttftMS))
 	})
+}
+
+// llmSample is what a chat completion adds to the GenAI metrics (see
+// metrics.go for what each measure is).
+func (g *Gateway) llmSample(st *requestState, status int, d time.Duration) llmSample {
+	s := llmSample{group: st.llm.group, backend: st.llm.backend, status: status, duration: d}
+	if st.use.seen {
+		s.usage, s.prompt, s.completion = true, st.use.prompt, st.use.used.Output
+	}
+	if st.llm.backend == "" || status >= 300 {
+		return s
+	}
+	switch {
+	case !st.llm.stream:
+		s.ttft = d
+	case !st.llm.first.IsZero():
+		s.ttft = max(st.llm.first.Sub(st.start), 1)
+		if s.usage && s.completion > 1 {
+			s.tpot = (d - s.ttft) / time.Duration(s.completion-1)
+		}
+	}
+	return s
 }
 
 // routeNames are the metrics' route labels, by chi pattern.
@@ -171,7 +211,10 @@ func (g *Gateway) applyDecision(w http.ResponseWriter, r *http.Request, st *requ
 		return false
 	}
 	if d.Delay > 0 {
-		if err := g.sleep(r.Context(), d.Delay); err != nil {
+		g.metrics.queue(st.key, 1)
+		err := g.sleep(r.Context(), d.Delay)
+		g.metrics.queue(st.key, -1)
+		if err != nil {
 			return false // the client went away while waiting
 		}
 	}

@@ -34,9 +34,24 @@ type requestState struct {
 	deadline lazyDeadline
 	// cw is the writer that copies a backend's answer.
 	cw writeErr
-	// tok is the request's token reservation and usage; nil without
-	// token limits, which so cost the request no memory.
+	// use is the answer's usage, read for metrics and token limits.
+	use tokenUse
+	// tok is &use when token limits reserved tokens for the request
+	// (settleTokens gives them back and sets it to nil); nil without
+	// token limits.
 	tok *tokenUse
+	// llm is what the usage metrics and the access log say of a chat
+	// completion.
+	llm llmObs
+}
+
+// llmObs is a chat completion's model, backend and timing.
+type llmObs struct {
+	model   string    // the requested model, once it is known
+	backend string    // the backend that answered; "" when none did
+	stream  bool      // the client asked for a stream
+	group   *llmGroup // its metrics, once it is admitted (in flight until the access log)
+	first   time.Time // when the first chunk went to the client; zero before
 }
 
 // requestStateKey is the context key of a request's *requestState.

@@ -195,6 +195,7 @@ type tokenUse struct {
 	strip, skipBlank bool
 	seen             bool // usage was read from the answer
 	used             TokenCost
+	prompt           int           // the usage's prompt_tokens (used.Total may count more)
 	capture          limitedBuffer // a non-streamed answer's body
 }
 
@@ -230,13 +231,103 @@ func (u *apiUsage) cost() TokenCost {
 
 // readBodyUsage reads the usage of a non-streamed answer's captured body.
 func (t *tokenUse) readBodyUsage() {
-	var resp struct {
-		Usage *apiUsage `json:"usage"`
+	if u, ok := scanUsage(t.capture.b); ok {
+		t.seen, t.used, t.prompt = true, u.cost(), u.PromptTokens
 	}
-	if json.Unmarshal(t.capture.b, &resp) == nil && resp.Usage != nil {
-		t.seen, t.used = true, resp.Usage.cost()
+	t.capture.b = t.capture.b[:0]
+}
+
+// scanUsage finds a chat completion's usage object without decoding the
+// whole answer: every request reads it (metrics, token limits), and
+// json.Unmarshal of a whole completion costs more than the rest of the
+// gateway's work on it. It takes the last "usage" member whose value is an
+// object (OpenAI and the servers that copy it put usage last, after the
+// choices; no other member of a completion is called usage), and its
+// prompt_tokens, completion_tokens and total_tokens members. The bytes
+// `"usage"` cannot occur inside a JSON string, where quotes are escaped,
+// so a match is a member name or the whole string "usage", which is never
+// followed by a colon.
+func scanUsage(b []byte) (apiUsage, bool) {
+	// Forward: bytes.Index is vectorised, bytes.LastIndex is not.
+	var obj []byte
+	for rest := b; ; {
+		i := bytes.Index(rest, usageMember)
+		if i < 0 {
+			break
+		}
+		rest = skipSpace(rest[i+len(usageMember):])
+		if len(rest) > 0 && rest[0] == ':' {
+			obj = skipSpace(rest[1:])
+		}
 	}
-	t.capture.b = nil
+	if len(obj) == 0 || obj[0] != '{' {
+		return apiUsage{}, false // none, or "usage": null
+	}
+	obj = obj[:objectEnd(obj)]
+	var u apiUsage
+	u.PromptTokens, _ = intMember(obj, promptMember)
+	u.CompletionTokens, _ = intMember(obj, completionMember)
+	if n, ok := intMember(obj, totalMember); ok {
+		u.TotalTokens = &n
+	}
+	return u, true
+}
+
+var (
+	promptMember     = []byte(`"prompt_tokens"`)
+	completionMember = []byte(`"completion_tokens"`)
+	totalMember      = []byte(`"total_tokens"`)
+)
+
+func skipSpace(b []byte) []byte {
+	for len(b) > 0 && (b[0] == ' ' || b[0] == '\t' || b[0] == '\n' || b[0] == '\r') {
+		b = b[1:]
+	}
+	return b
+}
+
+// objectEnd is the length of the JSON object that b starts with (all of
+// b when it does not end).
+func objectEnd(b []byte) int {
+	depth, inString := 0, false
+	for i := 0; i < len(b); i++ {
+		c := b[i]
+		switch {
+		case inString && c == '\\':
+			i++
+		case c == '"':
+			inString = !inString
+		case inString:
+		case c == '{' || c == '[':
+			depth++
+		case c == '}' || c == ']':
+			depth--
+			if depth == 0 {
+				return i + 1
+			}
+		}
+	}
+	return len(b)
+}
+
+// intMember reads the non-negative integer member name of obj. Names in
+// the nested details objects (cached_tokens, reasoning_tokens, ...) do not
+// collide with usage's own.
+func intMember(obj, name []byte) (int, bool) {
+	i := bytes.Index(obj, name)
+	if i < 0 {
+		return 0, false
+	}
+	rest := skipSpace(obj[i+len(name):])
+	if len(rest) == 0 || rest[0] != ':' {
+		return 0, false
+	}
+	rest = skipSpace(rest[1:])
+	n, digits := 0, 0
+	for ; digits < len(rest) && rest[digits] >= '0' && rest[digits] <= '9' && digits < 18; digits++ {
+		n = n*10 + int(rest[digits]-'0')
+	}
+	return n, digits > 0
 }
 
 var usageMember = []byte(`"usage"`)
@@ -262,7 +353,7 @@ func (t *tokenUse) streamLine(line []byte) (drop bool) {
 	if json.Unmarshal(data, &chunk) != nil || chunk.Usage == nil {
 		return false
 	}
-	t.seen, t.used = true, chunk.Usage.cost()
+	t.seen, t.used, t.prompt = true, chunk.Usage.cost(), chunk.Usage.PromptTokens
 	if t.strip && len(chunk.Choices) == 0 {
 		t.skipBlank = true
 		return true
@@ -319,23 +410,15 @@ func keyTokenLimit(k Key, l Limits) TokenLimit {
 }
 
 // admitTokens reserves the request's worst case (with its request
-// buckets, which shape left to it) and sets up reading its usage. It
-// returns the body to forward, or false when it has answered.
+// buckets, which shape left to it); the usage is read for every request
+// (chat). It returns the body to forward, or false when it has answered.
 func (g *Gateway) admitTokens(w http.ResponseWriter, r *http.Request, st *requestState, m *Model, f *chatFields, body []byte) ([]byte, bool) {
-	t := &tokenUse{}
+	t := &st.use
 	t.keyLimit = g.cfg.Limits.PerKeyTokens
 	if st.key != "" {
 		t.keyLimit = st.keyTokens
 	}
 	t.reserved = reservation(body, f, m)
-	if f.stream {
-		nb, asked, err := withUsage(body)
-		if err != nil {
-			writeError(w, http.StatusBadRequest, errInvalidRequest, "request body is not a JSON object", "", "")
-			return nil, false
-		}
-		body, t.strip = nb, !asked
-	}
 	key, bucket := st.key, g.cfg.Limits.PerKey
 	if key != "" {
 		bucket = st.bucket
