@@ -539,7 +539,7 @@ func (g *Gateway) writeResponse(ctx context.Context, w http.ResponseWriter, resp
 		cw.w, cw.keep = w, nil
 		if resp.Status < 400 {
 			// Kept to read its usage once it is through.
-			cw.keep = &st.use.capture
+			cw.keep = st.use.startCapture()
 			defer st.use.readBodyUsage()
 		}
 		if _, err := io.Copy(cw, resp.Body); err != nil {

@@ -6,6 +6,7 @@ import (
 	"math"
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 )
 
@@ -197,6 +198,7 @@ type tokenUse struct {
 	used             TokenCost
 	prompt           int           // the usage's prompt_tokens (used.Total may count more)
 	capture          limitedBuffer // a non-streamed answer's body
+	pooled           *[]byte       // capture's buffer came from captures
 }
 
 // maxCapture bounds the non-streamed answer kept to read its usage: a
@@ -234,7 +236,25 @@ func (t *tokenUse) readBodyUsage() {
 	if u, ok := scanUsage(t.capture.b); ok {
 		t.seen, t.used, t.prompt = true, u.cost(), u.PromptTokens
 	}
-	t.capture.b = t.capture.b[:0]
+	if p := t.pooled; p != nil && cap(t.capture.b) <= maxPooled {
+		*p = t.capture.b[:0]
+		captures.Put(p)
+	}
+	t.capture.b, t.pooled = nil, nil
+}
+
+// captures are the buffers of answers' bodies, reused: every non-streamed
+// answer is kept until its usage is read, and an allocation per request
+// shows in BenchmarkMiddlewareChain. Larger buffers are left to the GC.
+var captures = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
+
+const maxPooled = 64 << 10
+
+// startCapture sets up keeping the answer's body.
+func (t *tokenUse) startCapture() *limitedBuffer {
+	t.pooled = captures.Get().(*[]byte)
+	t.capture.b = (*t.pooled)[:0]
+	return &t.capture
 }
 
 // scanUsage finds a chat completion's usage object without decoding the
