@@ -110,17 +110,10 @@ func (b *SCFBackend) ChatCompletion(ctx context.Context, req *BackendRequest) (*
 	if res == nil {
 		return nil, &BackendError{Kind: FailUpstream, Status: http.StatusBadGateway, Err: errors.New("InvokeFunction returned no Result")}
 	}
-	if msg := deref(res.ErrMsg); msg != "" || (res.InvokeResult != nil && *res.InvokeResult != 0) {
+	if msg := tencentcloud.Value(res.ErrMsg); msg != "" || (res.InvokeResult != nil && *res.InvokeResult != 0) {
 		return nil, classifyFunctionError(msg)
 	}
-	return scfResponse([]byte(deref(res.RetMsg)), req.Stream), nil
-}
-
-func deref(s *string) string {
-	if s == nil {
-		return ""
-	}
-	return *s
+	return scfResponse([]byte(tencentcloud.Value(res.RetMsg)), req.Stream), nil
 }
 
 func classifyFunctionError(msg string) *BackendError {

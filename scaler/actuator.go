@@ -8,6 +8,8 @@ import (
 
 	"github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/common"
 	scf "github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/scf/v20180416"
+
+	"github.com/scfgate/scfgate/internal/tencentcloud"
 )
 
 // SCFAPI is the SCF calls [Actuator] makes; *scf.Client
@@ -122,10 +124,10 @@ func (a *Actuator) Observe(ctx context.Context) (State, error) {
 			continue
 		}
 		st.Configured = true
-		st.Allocated = int(min(deref(info.AllocatedProvisionedConcurrencyNum), maxCount))
-		st.Available = int(min(deref(info.AvailableProvisionedConcurrencyNum), maxCount))
-		st.Status = deref(info.Status)
-		st.StatusReason = deref(info.StatusReason)
+		st.Allocated = int(min(tencentcloud.Value(info.AllocatedProvisionedConcurrencyNum), maxCount))
+		st.Available = int(min(tencentcloud.Value(info.AvailableProvisionedConcurrencyNum), maxCount))
+		st.Status = tencentcloud.Value(info.Status)
+		st.StatusReason = tencentcloud.Value(info.StatusReason)
 	}
 	return st, nil
 }
@@ -218,7 +220,7 @@ func (a *Actuator) Resolve(ctx context.Context) (string, error) {
 	}
 	v := ""
 	if resp.Response != nil {
-		v = deref(resp.Response.FunctionVersion)
+		v = tencentcloud.Value(resp.Response.FunctionVersion)
 	}
 	if !versionRE.MatchString(v) {
 		return "", fmt.Errorf("%w: alias %s of %s points at %q, not a published version: provisioned concurrency needs one (deploy with scfgate deploy, which publishes a version and moves the alias)",
@@ -263,17 +265,17 @@ func (a *Actuator) Retire(ctx context.Context, current string) ([]Retired, error
 			if al == nil {
 				continue
 			}
-			pointed[deref(al.FunctionVersion)] = true
+			pointed[tencentcloud.Value(al.FunctionVersion)] = true
 			if al.RoutingConfig != nil {
 				for _, w := range al.RoutingConfig.AdditionalVersionWeights {
 					if w != nil {
-						pointed[deref(w.Version)] = true
+						pointed[tencentcloud.Value(w.Version)] = true
 					}
 				}
 			}
 		}
 		offset += len(resp.Response.Aliases)
-		if len(resp.Response.Aliases) == 0 || uint64(offset) >= deref(resp.Response.TotalCount) {
+		if len(resp.Response.Aliases) == 0 || uint64(offset) >= tencentcloud.Value(resp.Response.TotalCount) {
 			break
 		}
 	}
@@ -293,12 +295,12 @@ func (a *Actuator) Retire(ctx context.Context, current string) ([]Retired, error
 		if info == nil {
 			continue
 		}
-		v := deref(info.Qualifier)
+		v := tencentcloud.Value(info.Qualifier)
 		n, err := strconv.ParseUint(v, 10, 64)
 		if err != nil || pointed[v] || n > cur {
 			continue
 		}
-		r := Retired{Version: v, Allocated: int(min(deref(info.AllocatedProvisionedConcurrencyNum), maxCount))}
+		r := Retired{Version: v, Allocated: int(min(tencentcloud.Value(info.AllocatedProvisionedConcurrencyNum), maxCount))}
 		if !a.DryRun {
 			del := scf.NewDeleteProvisionedConcurrencyConfigRequest()
 			del.FunctionName = common.StringPtr(a.Target.Function)
@@ -313,12 +315,4 @@ func (a *Actuator) Retire(ctx context.Context, current string) ([]Retired, error
 		out = append(out, r)
 	}
 	return out, nil
-}
-
-func deref[T any](p *T) T {
-	var zero T
-	if p == nil {
-		return zero
-	}
-	return *p
 }

@@ -13,6 +13,7 @@ import (
 	scf "github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/scf/v20180416"
 
 	"github.com/scfgate/scfgate/internal/clock"
+	"github.com/scfgate/scfgate/internal/tencentcloud"
 )
 
 // Waits bounds the waits of a deploy.
@@ -127,7 +128,7 @@ func apply(ctx context.Context, api SCFAPI, d Desired, cur Current, res *Result,
 			return "", err
 		}
 		if resp.Response != nil {
-			res.Version = deref(resp.Response.FunctionVersion)
+			res.Version = tencentcloud.Value(resp.Response.FunctionVersion)
 		}
 		if res.Version == "" {
 			return "", fmt.Errorf("PublishVersion answered no version")
@@ -199,13 +200,13 @@ func waitActive(ctx context.Context, api SCFAPI, d Desired, w Waits) error {
 		}
 		status := ""
 		if resp.Response != nil {
-			status = deref(resp.Response.Status)
+			status = tencentcloud.Value(resp.Response.Status)
 		}
 		switch {
 		case status == "" || status == "Active":
 			return nil
 		case strings.HasSuffix(status, "Failed"):
-			return fmt.Errorf("function status %s: %s", status, deref(resp.Response.StatusDesc))
+			return fmt.Errorf("function status %s: %s", status, tencentcloud.Value(resp.Response.StatusDesc))
 		case waited >= w.Active:
 			return fmt.Errorf("function still %s after %v", status, w.Active)
 		}

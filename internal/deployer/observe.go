@@ -76,7 +76,7 @@ func Observe(ctx context.Context, api SCFAPI, d Desired) (Current, error) {
 	ga := scf.NewGetFunctionAddressRequest()
 	ga.FunctionName, ga.Namespace, ga.Qualifier = &d.Name, &d.Namespace, common.StringPtr("$LATEST")
 	if addr, err := api.GetFunctionAddressWithContext(ctx, ga); err == nil && addr.Response != nil {
-		cur.CodeSHA256 = hexHash(deref(addr.Response.CodeSha256))
+		cur.CodeSHA256 = hexHash(tencentcloud.Value(addr.Response.CodeSha256))
 	} else if err != nil && !Unsupported(err) {
 		return cur, fmt.Errorf("deployer: GetFunctionAddress %s: %w", d.Name, err)
 	}
@@ -94,7 +94,7 @@ func Observe(ctx context.Context, api SCFAPI, d Desired) (Current, error) {
 	case err != nil:
 		return cur, fmt.Errorf("deployer: GetAlias %s:%s: %w", d.Name, d.Alias, err)
 	case alias.Response != nil:
-		cur.AliasVersion = deref(alias.Response.FunctionVersion)
+		cur.AliasVersion = tencentcloud.Value(alias.Response.FunctionVersion)
 	}
 	if cur.AliasVersion == "" || cur.AliasVersion == "$LATEST" {
 		return cur, nil
@@ -113,9 +113,9 @@ func configOf(r *scf.GetFunctionResponseParams) Config {
 		return Config{}
 	}
 	c := Config{
-		Type: deref(r.Type), Runtime: deref(r.Runtime), Handler: deref(r.Handler),
-		Description: deref(r.Description), Role: roleName(deref(r.Role)),
-		MemoryMB: int(deref(r.MemorySize)), TimeoutS: int(deref(r.Timeout)), InitTimeoutS: int(deref(r.InitTimeout)),
+		Type: tencentcloud.Value(r.Type), Runtime: tencentcloud.Value(r.Runtime), Handler: tencentcloud.Value(r.Handler),
+		Description: tencentcloud.Value(r.Description), Role: roleName(tencentcloud.Value(r.Role)),
+		MemoryMB: int(tencentcloud.Value(r.MemorySize)), TimeoutS: int(tencentcloud.Value(r.Timeout)), InitTimeoutS: int(tencentcloud.Value(r.InitTimeout)),
 		Env: map[string]string{},
 	}
 	if c.Type == "" {
@@ -127,12 +127,12 @@ func configOf(r *scf.GetFunctionResponseParams) Config {
 	if r.Environment != nil {
 		for _, v := range r.Environment.Variables {
 			if v != nil {
-				c.Env[deref(v.Key)] = deref(v.Value)
+				c.Env[tencentcloud.Value(v.Key)] = tencentcloud.Value(v.Value)
 			}
 		}
 	}
-	if ic := r.InstanceConcurrencyConfig; ic != nil && deref(ic.MaxConcurrency) > 1 {
-		c.MaxConcurrency = int(deref(ic.MaxConcurrency))
+	if ic := r.InstanceConcurrencyConfig; ic != nil && tencentcloud.Value(ic.MaxConcurrency) > 1 {
+		c.MaxConcurrency = int(tencentcloud.Value(ic.MaxConcurrency))
 	}
 	return c
 }
@@ -175,11 +175,11 @@ func listTriggers(ctx context.Context, api SCFAPI, d Desired) ([]Trigger, error)
 			if t == nil {
 				continue
 			}
-			out = append(out, Trigger{Type: deref(t.Type), Name: deref(t.TriggerName), Qualifier: deref(t.Qualifier),
-				Desc: deref(t.TriggerDesc), Enable: deref(t.Enable) == 1, Argument: deref(t.CustomArgument)})
+			out = append(out, Trigger{Type: tencentcloud.Value(t.Type), Name: tencentcloud.Value(t.TriggerName), Qualifier: tencentcloud.Value(t.Qualifier),
+				Desc: tencentcloud.Value(t.TriggerDesc), Enable: tencentcloud.Value(t.Enable) == 1, Argument: tencentcloud.Value(t.CustomArgument)})
 		}
 		offset += uint64(len(resp.Response.Triggers))
-		if offset >= deref(resp.Response.TotalCount) {
+		if offset >= tencentcloud.Value(resp.Response.TotalCount) {
 			return out, nil
 		}
 	}
@@ -226,18 +226,10 @@ func provisioned(ctx context.Context, api SCFAPI, d Desired, version string) (pc
 	var st pcState
 	if resp.Response != nil {
 		for _, a := range resp.Response.Allocated {
-			if a != nil && deref(a.Qualifier) == version {
-				st = pcState{int(deref(a.AllocatedProvisionedConcurrencyNum)), int(deref(a.AvailableProvisionedConcurrencyNum)), deref(a.Status), deref(a.StatusReason)}
+			if a != nil && tencentcloud.Value(a.Qualifier) == version {
+				st = pcState{int(tencentcloud.Value(a.AllocatedProvisionedConcurrencyNum)), int(tencentcloud.Value(a.AvailableProvisionedConcurrencyNum)), tencentcloud.Value(a.Status), tencentcloud.Value(a.StatusReason)}
 			}
 		}
 	}
 	return st, nil
-}
-
-func deref[T any](p *T) T {
-	var zero T
-	if p == nil {
-		return zero
-	}
-	return *p
 }

@@ -87,13 +87,13 @@ func (f *functionURLs) FunctionURL(ctx context.Context, fn gateway.FunctionRef) 
 		return "", errors.New("ListTriggers: empty response")
 	}
 	for _, t := range out.Response.Triggers {
-		if t == nil || deref(t.Type) != tencentcloud.FunctionURLTriggerType {
+		if t == nil || tencentcloud.Value(t.Type) != tencentcloud.FunctionURLTriggerType {
 			continue
 		}
-		if q := deref(t.Qualifier); q != "" && q != fn.Qualifier {
+		if q := tencentcloud.Value(t.Qualifier); q != "" && q != fn.Qualifier {
 			continue
 		}
-		desc, err := tencentcloud.ParseFunctionURLTrigger(deref(t.TriggerDesc))
+		desc, err := tencentcloud.ParseFunctionURLTrigger(tencentcloud.Value(t.TriggerDesc))
 		if err != nil {
 			return "", err
 		}
@@ -108,11 +108,4 @@ func (f *functionURLs) FunctionURL(ctx context.Context, fn gateway.FunctionRef) 
 	}
 	return "", fmt.Errorf("%s:%s in %s/%s has no Function URL (a trigger of type %q)", fn.Function, fn.Qualifier,
 		region, fn.Namespace, tencentcloud.FunctionURLTriggerType)
-}
-
-func deref(s *string) string {
-	if s == nil {
-		return ""
-	}
-	return *s
 }

@@ -138,3 +138,13 @@ func (e Endpoint) Profile() *profile.ClientProfile {
 	}
 	return p
 }
+
+// Value is what an SDK field points at, or T's zero value when the field
+// is absent (nil): the SDK's request and response types are all pointers.
+func Value[T any](p *T) T {
+	if p == nil {
+		var zero T
+		return zero
+	}
+	return *p
+}

@@ -93,6 +93,7 @@ import (
 
 	scf "github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/scf/v20180416"
 
+	"github.com/scfgate/scfgate/internal/tencentcloud"
 	"github.com/scfgate/scfgate/localcloud/cloudapi"
 	"github.com/scfgate/scfgate/localcloud/runtime"
 )
@@ -650,9 +651,9 @@ func (a *actions) putProvisioned(_ context.Context, req *cloudapi.Request) (any,
 	cfg := runtime.ProvisionedConfig{
 		Num:            int(*p.VersionProvisionedConcurrencyNum),
 		Type:           str(p.ProvisionedType, runtime.ProvisionedDefault),
-		TrackingTarget: deref(p.TrackingTarget),
-		MinCapacity:    int(deref(p.MinCapacity)),
-		MaxCapacity:    int(deref(p.MaxCapacity)),
+		TrackingTarget: tencentcloud.Value(p.TrackingTarget),
+		MinCapacity:    int(tencentcloud.Value(p.MinCapacity)),
+		MaxCapacity:    int(tencentcloud.Value(p.MaxCapacity)),
 	}
 	for i, ta := range p.TriggerActions {
 		if ta == nil || ta.TriggerName == nil || ta.TriggerCronConfig == nil || ta.TriggerProvisionedConcurrencyNum == nil {
@@ -778,14 +779,6 @@ func requiredAll(params ...param) error {
 func str(p *string, def string) string {
 	if p == nil || *p == "" {
 		return def
-	}
-	return *p
-}
-
-func deref[T any](p *T) T {
-	var zero T
-	if p == nil {
-		return zero
 	}
 	return *p
 }
