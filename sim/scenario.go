@@ -90,6 +90,15 @@ func LoadScenario(path string) (Scenario, error) {
 	return s, nil
 }
 
+// setIfSet overwrites *dst with v unless v is its type's zero value: the
+// scenario's unset fields keep DefaultConfig's values.
+func setIfSet[T comparable](dst *T, v T) {
+	var zero T
+	if v != zero {
+		*dst = v
+	}
+}
+
 // seed is the scenario's random seed, the default one when unset.
 func (s Scenario) seed() uint64 {
 	if s.Seed != 0 {
@@ -110,54 +119,28 @@ func (s Scenario) Config() (Config, error) {
 		c.Latency, c.ColdStart = h.Model, h.ColdStart(0)
 	}
 	c.Seed = s.seed()
-	if s.MemoryMB != 0 {
-		c.MemoryMB = s.MemoryMB
-	}
-	if s.ColdStart != 0 {
-		c.ColdStart = s.ColdStart
-	}
-	if s.KeepAlive != 0 {
-		c.KeepAlive = s.KeepAlive
-	}
+	setIfSet(&c.MemoryMB, s.MemoryMB)
+	setIfSet(&c.ColdStart, s.ColdStart)
+	setIfSet(&c.KeepAlive, s.KeepAlive)
 	if s.ConcurrencyLimit != 0 {
 		c.ConcurrencyLimit = s.ConcurrencyLimit
 		c.Scaler.Max, c.Scaler.Limit = s.ConcurrencyLimit, s.ConcurrencyLimit
 	}
-	if s.BurstPerMinute != 0 {
-		c.BurstPerMinute = s.BurstPerMinute
-	}
-	if s.MonitorDelay != 0 {
-		c.MonitorDelay = s.MonitorDelay
-	}
-	if s.TargetUtilisation != 0 {
-		c.Scaler.TargetUtilisation = s.TargetUtilisation
-	}
-	if s.Min != 0 {
-		c.Scaler.Min = s.Min
-	}
+	setIfSet(&c.BurstPerMinute, s.BurstPerMinute)
+	setIfSet(&c.MonitorDelay, s.MonitorDelay)
+	setIfSet(&c.Scaler.TargetUtilisation, s.TargetUtilisation)
+	setIfSet(&c.Scaler.Min, s.Min)
 	if s.Max != 0 {
 		c.Scaler.Max = s.Max
 		c.Scaler.Limit = max(c.Scaler.Limit, s.Max)
 	}
 	c.GatewayRPS, c.GatewayBurst = s.GatewayRPS, s.GatewayBurst
-	if s.MaxConcurrency != 0 {
-		c.MaxConcurrency = s.MaxConcurrency
-	}
-	if s.QueueWait != 0 {
-		c.QueueWait = s.QueueWait
-	}
-	if s.ScalerTick != 0 {
-		c.ScalerTick = s.ScalerTick
-	}
-	if s.StabilizationWindow != 0 {
-		c.Scaler.StabilizationWindow = s.StabilizationWindow
-	}
-	if s.InFlightUtilisation != 0 {
-		c.Scaler.InFlightUtilisation = s.InFlightUtilisation
-	}
-	if s.InFlightWindow != 0 {
-		c.Scaler.InFlightWindow = s.InFlightWindow
-	}
+	setIfSet(&c.MaxConcurrency, s.MaxConcurrency)
+	setIfSet(&c.QueueWait, s.QueueWait)
+	setIfSet(&c.ScalerTick, s.ScalerTick)
+	setIfSet(&c.Scaler.StabilizationWindow, s.StabilizationWindow)
+	setIfSet(&c.Scaler.InFlightUtilisation, s.InFlightUtilisation)
+	setIfSet(&c.Scaler.InFlightWindow, s.InFlightWindow)
 	c.GPUPricePerSecond = s.GPUPricePerSecond
 	return c, nil
 }
