@@ -3,8 +3,11 @@ package e2e
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"slices"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -12,12 +15,17 @@ import (
 	"github.com/openai/openai-go/v3/option"
 
 	"github.com/scfgate/scfgate/internal/repotest"
+	"github.com/scfgate/scfgate/localcloud/topology"
 )
 
 // gatewayClient is an official OpenAI client of the web gateway's Function
 // URL on the repository deployed to a fresh localcloud.
 func gatewayClient(t *testing.T, retries int) openai.Client {
-	d := repotest.DeployRepository(t, "..", nil)
+	return clientOf(t, repotest.DeployRepository(t, "..", nil), retries)
+}
+
+// clientOf is an official OpenAI client of d's web gateway.
+func clientOf(t *testing.T, d *repotest.Deployment, retries int) openai.Client {
 	return openai.NewClient(option.WithBaseURL(d.FunctionURL(t, "gateway-web-dev-scfgate")+"/v1"),
 		option.WithAPIKey(repotest.APIKey), option.WithMaxRetries(retries))
 }
@@ -115,5 +123,80 @@ func TestShippedClientErrorsStayTheClients(t *testing.T) {
 	}
 	if len(resp.Choices) != 1 || resp.Choices[0].Message.Content == "" {
 		t.Errorf("answer = %+v", resp)
+	}
+}
+
+// TestShippedConcurrentStreamsShareInstances sends 32 streams at once
+// through the web gateway to the shipped model (8 requests per instance)
+// deployed with 2 provisioned instances: 16 share the two warm instances,
+// the other 16 start exactly two more (cold starts), and every stream gets
+// its whole answer.
+func TestShippedConcurrentStreamsShareInstances(t *testing.T) {
+	const model = "model-dev-scfgate"
+	d := repotest.DeployRepository(t, "..", func(p *topology.Project) {
+		for i := range p.Functions {
+			if p.Functions[i].Spec.Name == model {
+				p.Functions[i].ProvisionedNum = 2
+			}
+		}
+	})
+	client := clientOf(t, d, 0)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	params := openai.ChatCompletionNewParams{
+		Model:               "hunyuan-13b",
+		Messages:            []openai.ChatCompletionMessageParamUnion{openai.UserMessage("Tell me about serverless inference.")},
+		MaxCompletionTokens: openai.Int(200),
+		StreamOptions:       openai.ChatCompletionStreamOptionsParam{IncludeUsage: openai.Bool(true)},
+	}
+	var (
+		wg    sync.WaitGroup
+		mu    sync.Mutex
+		ttfts []time.Duration
+		errs  []string
+	)
+	for i := range 32 {
+		wg.Go(func() {
+			start := time.Now()
+			stream := client.Chat.Completions.NewStreaming(ctx, params)
+			var first time.Duration
+			var usage int64
+			for stream.Next() {
+				ch := stream.Current()
+				if ch.Usage.CompletionTokens > 0 {
+					usage = ch.Usage.CompletionTokens
+				}
+				if first == 0 && len(ch.Choices) > 0 && ch.Choices[0].Delta.Content != "" {
+					first = time.Since(start)
+				}
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			switch {
+			case stream.Err() != nil:
+				errs = append(errs, fmt.Sprintf("stream %d: %v", i, stream.Err()))
+			case usage != 200:
+				errs = append(errs, fmt.Sprintf("stream %d: %d tokens, want 200", i, usage))
+			default:
+				ttfts = append(ttfts, first)
+			}
+		})
+	}
+	wg.Wait()
+	if len(errs) > 0 {
+		t.Fatalf("%d of 32 streams failed:\n%s", len(errs), strings.Join(errs, "\n"))
+	}
+	slices.Sort(ttfts)
+	t.Logf("32 streams: TTFT p50 %s, max %s", ttfts[len(ttfts)/2], ttfts[len(ttfts)-1])
+	warm, cold := 0, 0
+	for _, in := range d.Cloud.Host.Instances("default", model) {
+		if in.Provisioned {
+			warm++
+		} else {
+			cold++
+		}
+	}
+	if warm != 2 || cold != 2 {
+		t.Errorf("model instances: %d provisioned and %d started for the burst; want 2 and 2 (8 streams each)", warm, cold)
 	}
 }
