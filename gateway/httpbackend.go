@@ -180,7 +180,7 @@ func (b *HTTPBackend) ChatCompletion(ctx context.Context, req *BackendRequest) (
 	}
 	switch {
 	case b.cam:
-		if err := tencentcloud.SignFunctionURLRequest(hr, b.cred, b.now()); err != nil {
+		if err := tencentcloud.SignFunctionURLRequest(hr, req.Body, b.cred, b.now()); err != nil {
 			return nil, &BackendError{Kind: FailUpstream, Status: http.StatusBadGateway, Err: fmt.Errorf("sign: %w", err)}
 		}
 	case b.apiKey != "":

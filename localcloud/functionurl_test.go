@@ -73,7 +73,7 @@ func TestListTriggersFindsFunctionURL(t *testing.T) {
 	// Signed with the role credentials functions are handed: streamed.
 	sreq, _ := http.NewRequest(http.MethodGet, desc.InternetUrl+"/sse?n=3&ms=10", nil)
 	role := common.NewTokenCredential(testSecretID, testSecretKey, "role-token")
-	if err := tencentcloud.SignFunctionURLRequest(sreq, role, time.Now()); err != nil {
+	if err := tencentcloud.SignFunctionURLRequest(sreq, nil, role, time.Now()); err != nil {
 		t.Fatal(err)
 	}
 	sresp, err := http.DefaultClient.Do(sreq)

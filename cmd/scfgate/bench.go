@@ -43,8 +43,8 @@ type loadOptions struct {
 	// moments (warm-up, the model's other load) and the difference of
 	// their medians is what URL adds over Compare.
 	Compare       string
-	CompareHeader http.Header                 // headers for Compare only, over Header ("" value: removed)
-	CompareSign   func(r *http.Request) error // signs each request to Compare (a CAM Function URL)
+	CompareHeader http.Header                              // headers for Compare only, over Header ("" value: removed)
+	CompareSign   func(r *http.Request, body []byte) error // signs each request to Compare (a CAM Function URL)
 }
 
 // loadResult is what a run measured for one URL. Latency is from each
@@ -126,8 +126,8 @@ over calling the model directly, on localcloud:
 				if err := cred.Check(); err != nil {
 					return fmt.Errorf("bench: --compare-cam: %w", err)
 				}
-				o.CompareSign = func(r *http.Request) error {
-					return tencentcloud.SignFunctionURLRequest(r, cred, time.Now())
+				o.CompareSign = func(r *http.Request, body []byte) error {
+					return tencentcloud.SignFunctionURLRequest(r, body, cred, time.Now())
 				}
 			}
 			if err := o.validate(); err != nil {
@@ -216,7 +216,7 @@ func (o loadOptions) validate() error {
 type target struct {
 	url    string
 	header http.Header
-	sign   func(*http.Request) error
+	sign   func(*http.Request, []byte) error
 }
 
 func (o loadOptions) targets() []target {
@@ -368,7 +368,7 @@ func sendOne(ctx context.Context, client *http.Client, t target, o loadOptions) 
 		req.Host = host
 	}
 	if t.sign != nil {
-		if err := t.sign(req); err != nil {
+		if err := t.sign(req, o.Body); err != nil {
 			return sample{code: "error"}
 		}
 	}

@@ -266,7 +266,7 @@ func TestBenchCompareInterleaves(t *testing.T) {
 		o.Header = http.Header{"Authorization": {"Bearer gw-key"}}
 		o.Compare = modelURL
 		o.CompareHeader = http.Header{"Authorization": {""}}
-		o.CompareSign = func(r *http.Request) error { r.Header.Set("X-Signed", "yes"); return nil }
+		o.CompareSign = func(r *http.Request, _ []byte) error { r.Header.Set("X-Signed", "yes"); return nil }
 		res, err := runLoads(context.Background(), o, pn.transport())
 		if err != nil {
 			t.Fatal(err)

@@ -1,10 +1,8 @@
 package tencentcloud
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"time"
 
@@ -61,20 +59,10 @@ func ParseFunctionURLTrigger(desc string) (FunctionURLTrigger, error) {
 }
 
 // SignFunctionURLRequest signs r, a call to a CAM-authenticated Function
-// URL, with cred as it stands now (role credentials are read at each
-// call). It reads and restores r's body to hash it.
-func SignFunctionURLRequest(r *http.Request, cred common.CredentialIface, now time.Time) error {
-	var body []byte
-	if r.Body != nil && r.Body != http.NoBody {
-		b, err := io.ReadAll(r.Body)
-		if err != nil {
-			return fmt.Errorf("tencentcloud: read the body to sign: %w", err)
-		}
-		_ = r.Body.Close()
-		body = b
-		r.Body = io.NopCloser(bytes.NewReader(b))
-		r.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(b)), nil }
-	}
+// URL whose body is body (the exact bytes r sends; the caller has them,
+// so the body is not read again), with cred as it stands now (role
+// credentials are read at each call).
+func SignFunctionURLRequest(r *http.Request, body []byte, cred common.CredentialIface, now time.Time) error {
 	id, key, token := cred.GetCredential()
 	if id == "" || key == "" {
 		return ErrNoCredentials

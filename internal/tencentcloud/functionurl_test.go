@@ -20,7 +20,7 @@ func TestSignFunctionURLRequestVerifies(t *testing.T) {
 	}
 	r.Header.Set("Content-Type", "application/json")
 	cred := RoleCredential{Getenv: envOf(map[string]string{SecretIDEnv: "AKIDrole", SecretKeyEnv: "rolekey", SessionTokenEnv: "tok"})}
-	if err := SignFunctionURLRequest(r, cred, now); err != nil {
+	if err := SignFunctionURLRequest(r, []byte(body), cred, now); err != nil {
 		t.Fatal(err)
 	}
 	got, err := io.ReadAll(r.Body)
@@ -44,7 +44,7 @@ func TestSignFunctionURLRequestVerifies(t *testing.T) {
 
 func TestSignFunctionURLRequestNeedsCredentials(t *testing.T) {
 	r, _ := http.NewRequest(http.MethodGet, "https://example.tencentscf.com/healthz", nil)
-	if err := SignFunctionURLRequest(r, RoleCredential{}, time.Now()); !errors.Is(err, ErrNoCredentials) {
+	if err := SignFunctionURLRequest(r, nil, RoleCredential{}, time.Now()); !errors.Is(err, ErrNoCredentials) {
 		t.Fatalf("got %v, want ErrNoCredentials", err)
 	}
 }

@@ -82,7 +82,7 @@ func TestCAMAuthentication(t *testing.T) {
 			req, _ := http.NewRequest(http.MethodPost, srv.URL+tt.path, strings.NewReader(body))
 			req.Header.Set("Content-Type", "application/json")
 			if tt.cred != nil {
-				if err := tencentcloud.SignFunctionURLRequest(req, tt.cred, tt.signedAt); err != nil {
+				if err := tencentcloud.SignFunctionURLRequest(req, []byte(body), tt.cred, tt.signedAt); err != nil {
 					t.Fatal(err)
 				}
 			}
@@ -205,7 +205,7 @@ func TestCAMStreams(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, srv.URL+"/model/v1/chat/completions", strings.NewReader(`{"stream":true}`))
-	if err := tencentcloud.SignFunctionURLRequest(req, common.NewTokenCredential("AKIDrole", "role-key", "role-token"), authNow); err != nil {
+	if err := tencentcloud.SignFunctionURLRequest(req, []byte(`{"stream":true}`), common.NewTokenCredential("AKIDrole", "role-key", "role-token"), authNow); err != nil {
 		t.Fatal(err)
 	}
 	resp, err := srv.Client().Do(req)
