@@ -3,6 +3,7 @@ package gateway
 import (
 	"errors"
 	"fmt"
+	"math"
 	"regexp"
 	"strings"
 	"time"
@@ -40,17 +41,35 @@ type Config struct {
 	Timeout time.Duration `mapstructure:"timeout" json:"timeout"`
 }
 
-// Model routes one model name to a backend.
+// Model routes one model name to its backends.
 type Model struct {
 	// Name is what clients send as "model".
 	Name string `mapstructure:"name" json:"name"`
-	// Backend is the name of the backend serving it.
+	// Backend is the name of the backend serving it: shorthand for
+	// Routes [{backend: Backend}, {backend: Fallback}]. Required unless
+	// Routes is set; not both.
 	Backend string `mapstructure:"backend" json:"backend"`
-	// Upstream is the model name sent to the backend; "" sends Name.
+	// Upstream is the model name sent to the backends; "" sends Name. A
+	// route's own Upstream wins.
 	Upstream string `mapstructure:"upstream" json:"upstream"`
-	// Fallback is a backend used while Backend's breaker is open; "" means
-	// none (answer 503).
+	// Fallback is the backend a request spills to when Backend cannot
+	// take it (see Routes); "" means none.
 	Fallback string `mapstructure:"fallback" json:"fallback"`
+	// Routes are the backends serving the model, in order of preference.
+	// Policy picks the first to try; a request spills to the next when
+	// one's breaker is open, it has no free slot (BackendConfig.MaxInFlight)
+	// within MaxQueueWait, or it throttled the request (429, SCF 432)
+	// before anything was sent. See routing.go.
+	Routes []Route `mapstructure:"routes" json:"routes"`
+	// Policy orders the routes for each request: "ordered" (default: as
+	// listed), "weighted" (the first drawn by Weight), "least_in_flight"
+	// (fewest requests in flight from this gateway first) or
+	// "lowest_ttft" (lowest recent time to first token first).
+	Policy string `mapstructure:"policy" json:"policy"`
+	// MaxQueueWait is how long a request may wait, in all, for a free slot
+	// of a route that has none before it spills to the next (at the last
+	// route: before it gets 503). Default 0: spill at once.
+	MaxQueueWait time.Duration `mapstructure:"max_queue_wait" json:"max_queue_wait"`
 	// MaxOutputTokens bounds a request's max_tokens and
 	// max_completion_tokens (400 above it); 0 leaves the bound to the
 	// model.
@@ -61,6 +80,26 @@ type Model struct {
 	// model's to refuse.
 	ContextWindow int `mapstructure:"context_window" json:"context_window"`
 }
+
+// Route is one backend serving a model.
+type Route struct {
+	// Backend is the backend's name.
+	Backend string `mapstructure:"backend" json:"backend"`
+	// Upstream is the model name sent to this backend (e.g. a hosted
+	// API's own name for the model); "" means the model's Upstream.
+	Upstream string `mapstructure:"upstream" json:"upstream"`
+	// Weight is the route's share of first picks under policy
+	// "weighted"; 0 makes it a spill target only. Other policies ignore it.
+	Weight float64 `mapstructure:"weight" json:"weight"`
+}
+
+// Routing policies (Model.Policy).
+const (
+	PolicyOrdered       = "ordered"
+	PolicyWeighted      = "weighted"
+	PolicyLeastInFlight = "least_in_flight"
+	PolicyLowestTTFT    = "lowest_ttft"
+)
 
 // Backend kinds.
 const (
@@ -78,6 +117,12 @@ type BackendConfig struct {
 	SCF SCFConfig `mapstructure:"scf" json:"scf"`
 	// HTTP is used when Kind is "http".
 	HTTP HTTPConfig `mapstructure:"http" json:"http"`
+	// MaxInFlight is how many requests this gateway instance may have at
+	// the backend at once (e.g. the model function's instances times its
+	// batch size); a request finding none free waits or spills (see
+	// Model.MaxQueueWait). 0: unlimited. Each gateway instance counts its
+	// own requests only.
+	MaxInFlight int `mapstructure:"max_in_flight" json:"max_in_flight"`
 }
 
 // SCFConfig is a backend reached through SCF InvokeFunction.
@@ -241,12 +286,15 @@ func Default() Config {
 
 var hexSHA256 = regexp.MustCompile(`^[0-9a-fA-F]{64}$`)
 
+// invalidValue is the error of one invalid field, naming its key.
+func invalidValue(key string, val any, allowed string) error {
+	return fmt.Errorf("gateway: config %s: invalid value %v (allowed: %s)", key, val, allowed)
+}
+
 // Validate reports every invalid field, naming its key.
 func (c Config) Validate() error {
 	var errs []error
-	bad := func(key string, val any, allowed string) {
-		errs = append(errs, fmt.Errorf("gateway: config %s: invalid value %v (allowed: %s)", key, val, allowed))
-	}
+	bad := func(key string, val any, allowed string) { errs = append(errs, invalidValue(key, val, allowed)) }
 	backends := map[string]bool{}
 	if len(c.Backends) == 0 {
 		bad("backends", "[]", "at least one backend")
@@ -283,6 +331,9 @@ func (c Config) Validate() error {
 		default:
 			bad(key+".kind", fmt.Sprintf("%q", b.Kind), "scf, http")
 		}
+		if b.MaxInFlight < 0 {
+			bad(key+".max_in_flight", b.MaxInFlight, ">= 0 (0: unlimited)")
+		}
 	}
 	if len(c.Models) == 0 {
 		bad("models", "[]", "at least one model")
@@ -296,12 +347,7 @@ func (c Config) Validate() error {
 			bad(key+".name", m.Name, "a name not used by another model")
 		}
 		models[m.Name] = true
-		if !backends[m.Backend] {
-			bad(key+".backend", fmt.Sprintf("%q", m.Backend), "the name of a configured backend")
-		}
-		if m.Fallback != "" && (!backends[m.Fallback] || m.Fallback == m.Backend) {
-			bad(key+".fallback", m.Fallback, "another configured backend, or empty")
-		}
+		errs = append(errs, m.validateRoutes(key, backends)...)
 		if m.MaxOutputTokens < 0 {
 			bad(key+".max_output_tokens", m.MaxOutputTokens, ">= 0 (0: no bound)")
 		}
@@ -375,4 +421,53 @@ func (c Config) Validate() error {
 		bad("timeout", c.Timeout, "> 0")
 	}
 	return errors.Join(errs...)
+}
+
+// validateRoutes checks the model's backends, routes and policy; key
+// names the model.
+func (m Model) validateRoutes(key string, backends map[string]bool) []error {
+	var errs []error
+	bad := func(key string, val any, allowed string) { errs = append(errs, invalidValue(key, val, allowed)) }
+	if len(m.Routes) > 0 {
+		if m.Backend != "" || m.Fallback != "" {
+			bad(key+".routes", fmt.Sprintf("%d routes", len(m.Routes)), "routes, or backend and fallback, not both")
+		}
+	} else {
+		if !backends[m.Backend] {
+			bad(key+".backend", fmt.Sprintf("%q", m.Backend), "the name of a configured backend")
+		}
+		if m.Fallback != "" && (!backends[m.Fallback] || m.Fallback == m.Backend) {
+			bad(key+".fallback", m.Fallback, "another configured backend, or empty")
+		}
+	}
+	seen := map[string]bool{}
+	weights := 0.0
+	for j, r := range m.Routes {
+		rk := fmt.Sprintf("%s.routes[%d]", key, j)
+		switch {
+		case !backends[r.Backend]:
+			bad(rk+".backend", fmt.Sprintf("%q", r.Backend), "the name of a configured backend")
+		case seen[r.Backend]:
+			bad(rk+".backend", r.Backend, "a backend not already routed to by this model")
+		}
+		seen[r.Backend] = true
+		if r.Weight < 0 || math.IsNaN(r.Weight) || math.IsInf(r.Weight, 0) {
+			bad(rk+".weight", r.Weight, ">= 0")
+		} else {
+			weights += r.Weight
+		}
+	}
+	switch m.Policy {
+	case "", PolicyOrdered, PolicyLeastInFlight, PolicyLowestTTFT:
+	case PolicyWeighted:
+		if weights <= 0 {
+			bad(key+".routes", "no weights", "routes with a weight > 0 for policy weighted")
+		}
+	default:
+		bad(key+".policy", fmt.Sprintf("%q", m.Policy), "ordered, weighted, least_in_flight, lowest_ttft")
+	}
+	if m.MaxQueueWait < 0 {
+		bad(key+".max_queue_wait", m.MaxQueueWait, ">= 0 (0: spill at once)")
+	}
+	return errs
 }

@@ -54,6 +54,9 @@ type Options struct {
 	// Jitter returns a number in [0, 1) for retry backoff; nil uses
 	// math/rand.
 	Jitter func() float64
+	// Rand returns a number in [0, 1) for the weighted routing policy's
+	// draws; nil uses math/rand.
+	Rand func() float64
 	// Limiter replaces the in-memory token buckets (e.g. by a shared one);
 	// nil means NewLocalLimiter(cfg.Limits).
 	Limiter Limiter
@@ -87,13 +90,15 @@ type Gateway struct {
 	realClock bool // now is time.Now
 	sleep     func(ctx context.Context, d time.Duration) error
 	jitter    func() float64
+	rand      func() float64
 	limiter   Limiter
 	metrics   *metrics
 	keys      keyring
 	tokens    bool // token limits are configured, or may come with rotated keys (tokens.go)
-	models    map[string]Model
-	backends  map[string]Backend
+	models    map[string]*servedModel
+	backends  map[string]*backendState
 	breakers  map[string]*breaker
+	spills    spillCounts
 	router    http.Handler
 	fast      fastRoute // POST /v1/chat/completions without the router; see fastpath.go
 	extra     []MetricsWriter
@@ -108,8 +113,8 @@ func New(cfg Config, opts Options) (*Gateway, error) {
 		return nil, err
 	}
 	g := &Gateway{cfg: cfg, log: opts.Logger, now: opts.Now, sleep: opts.Sleep, jitter: opts.Jitter,
-		limiter: opts.Limiter, metrics: newMetrics(), models: map[string]Model{},
-		backends: map[string]Backend{}, breakers: map[string]*breaker{}}
+		rand: opts.Rand, limiter: opts.Limiter, metrics: newMetrics(), models: map[string]*servedModel{},
+		backends: map[string]*backendState{}, breakers: map[string]*breaker{}}
 	if g.log == nil {
 		g.log = slog.New(slog.DiscardHandler)
 	}
@@ -121,6 +126,9 @@ func New(cfg Config, opts Options) (*Gateway, error) {
 	}
 	if g.jitter == nil {
 		g.jitter = mrand.Float64
+	}
+	if g.rand == nil {
+		g.rand = mrand.Float64
 	}
 	if g.limiter == nil {
 		g.limiter = NewLocalLimiter(cfg.Limits)
@@ -152,9 +160,10 @@ func New(cfg Config, opts Options) (*Gateway, error) {
 				return nil, fmt.Errorf("gateway: backend %s: %w", bc.Name, err)
 			}
 		}
-		g.backends[bc.Name] = b
-		g.breakers[bc.Name] = newBreaker(bc.Name, cfg.Breaker, g.now, g.metrics, g.log)
-		g.breakers[bc.Name].signal = opts.BreakerSignal
+		br := newBreaker(bc.Name, cfg.Breaker, g.now, g.metrics, g.log)
+		br.signal = opts.BreakerSignal
+		g.breakers[bc.Name] = br
+		g.backends[bc.Name] = newBackendState(bc.Name, b, br, bc.MaxInFlight)
 	}
 	type modelEntry struct {
 		ID      string `json:"id"`
@@ -167,7 +176,7 @@ func New(cfg Config, opts Options) (*Gateway, error) {
 		Data   []modelEntry `json:"data"`
 	}{Object: "list", Data: []modelEntry{}}
 	for _, m := range cfg.Models {
-		g.models[m.Name] = m
+		g.models[m.Name] = newServedModel(m, g.backends)
 		list.Data = append(list.Data, modelEntry{ID: m.Name, Object: "model", OwnedBy: "scfgate"})
 	}
 	g.modelList, _ = json.Marshal(list)
@@ -260,6 +269,7 @@ func (g *Gateway) breakerStates() map[string]string {
 func (g *Gateway) serveMetrics(w http.ResponseWriter, _ *http.Request) {
 	w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
 	g.metrics.write(w, g.breakerStates())
+	g.writeRoutingMetrics(w)
 	for _, m := range g.extra {
 		m.WriteMetrics(w)
 	}
@@ -306,7 +316,7 @@ func (g *Gateway) chat(w http.ResponseWriter, r *http.Request) {
 	st := requestStateFrom(r.Context())
 	st.llm.model, st.llm.stream = m.Name, f.stream
 	if g.tokens {
-		if body, ok = g.admitTokens(w, r, st, &m, &f, body); !ok {
+		if body, ok = g.admitTokens(w, r, st, &m.Model, &f, body); !ok {
 			return
 		}
 	}
@@ -330,23 +340,23 @@ func (g *Gateway) chat(w http.ResponseWriter, r *http.Request) {
 	breq := &st.breq
 	*breq = BackendRequest{Body: body, Stream: f.stream, RequestID: st.id}
 	att, berr := g.forward(ctx, m, breq)
+	defer att.release()
+	st.llm.spill = att.spill
+	if att.backend != nil {
+		w.Header()[BackendHeader] = att.backend.header
+	}
 	if berr != nil {
 		g.settleTokens(st, false)
 		g.writeBackendError(w, r, st.id, berr)
 		return
 	}
 	defer att.resp.Body.Close()
-	st.llm.backend = att.backend
+	st.llm.backend = att.backend.name
 	result := g.writeResponse(ctx, w, att.resp, st)
 	g.settleTokens(st, att.resp.Status < 400)
-	if att.done != nil {
-		// A 2xx answer counts only once its body is through: a stream
-		// that fails midway is a failure, one the client left is neither.
-		att.done(result)
-		if result == errFailed {
-			g.metrics.backendError(att.backend, FailUpstream)
-		}
-	}
+	// A 2xx answer counts only once its body is through: a stream that
+	// fails midway is a failure, one the client left is neither.
+	g.settle(&att, result, st)
 }
 
 // readBody reads the whole body, in one allocation when its length is
@@ -360,54 +370,6 @@ func readBody(r *http.Request) ([]byte, error) {
 		return nil, err
 	}
 	return body, nil
-}
-
-// attempt is the backend's answer that forward returns.
-type attempt struct {
-	resp    *BackendResponse
-	backend string
-	// done reports the outcome of a 2xx answer to the breaker once its
-	// body is sent (nil, errFailed or errNotCounted); nil when the
-	// outcome is already reported.
-	done func(error)
-}
-
-// forward sends the request to the model's backend through its breaker,
-// falling back while the breaker is open and retrying retryable failures
-// within the deadline. An upstream's answer, whatever its status, is
-// returned as it is and never retried: a 4xx is the client's (429
-// included: its Retry-After reaches the client).
-func (g *Gateway) forward(ctx context.Context, m Model, req *BackendRequest) (attempt, *BackendError) {
-	var last *BackendError
-	for n := 0; ; n++ {
-		name := m.Backend
-		b := g.breakers[name]
-		done, err := b.allow()
-		if err != nil && m.Fallback != "" {
-			name, b = m.Fallback, g.breakers[m.Fallback]
-			done, err = b.allow()
-		}
-		if err != nil {
-			if last != nil && n > 0 {
-				return attempt{}, last
-			}
-			return attempt{}, &BackendError{Kind: "breaker_open", Status: http.StatusServiceUnavailable,
-				RetryAfter: g.breakers[m.Backend].retryAfter(), Err: fmt.Errorf("backend %s: %w", m.Backend, err)}
-		}
-		resp, err := g.backends[name].ChatCompletion(ctx, req)
-		be := g.outcome(ctx, name, resp, err, done)
-		if be == nil {
-			a := attempt{resp: resp, backend: name}
-			if resp.Status < 400 {
-				a.done = done
-			}
-			return a, nil
-		}
-		last = be
-		if !be.Retryable || n >= g.cfg.Retry.Max || !g.backoff(ctx, n, be.RetryAfter) {
-			return attempt{}, be
-		}
-	}
 }
 
 // outcome tells the breaker how the attempt went and classifies errors.
@@ -476,8 +438,10 @@ func (g *Gateway) writeBackendError(w http.ResponseWriter, r *http.Request, requ
 	}
 	typ, code, msg := errServer, "backend_error", "the model backend failed"
 	switch be.Kind {
-	case "breaker_open":
+	case SpillBreakerOpen:
 		code, msg = "backend_unavailable", "the model backend is unavailable (circuit open); retry later"
+	case SpillNoFreeSlot, SpillQueueWait:
+		code, msg = "backend_at_capacity", "the model's backends are at capacity; retry later"
 	case FailTimeout:
 		code, msg = "backend_timeout", "the model backend did not answer in time"
 	case FailThrottle:
@@ -488,11 +452,12 @@ func (g *Gateway) writeBackendError(w http.ResponseWriter, r *http.Request, requ
 	writeError(w, be.Status, typ, msg, "", code)
 }
 
-// hopHeader tells the headers not passed from the upstream's response.
+// hopHeader tells the headers not passed from the upstream's response
+// (the gateway sets its own request id and backend).
 func hopHeader(k string) bool {
 	switch k {
 	case "Connection", "Keep-Alive", "Transfer-Encoding", "Te", "Trailer", "Upgrade", "Proxy-Authenticate",
-		"Content-Length", RequestIDHeader:
+		"Content-Length", RequestIDHeader, BackendHeader:
 		return true
 	}
 	return false

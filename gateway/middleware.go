@@ -79,13 +79,16 @@ func (g *Gateway) accessLog(next http.Handler) http.Handler {
 			prompt, completion = llm.prompt, llm.completion
 		}
 		// The field set is the same for every request (logs shipped to CLS
-		// are indexed by it): model, backend, token counts and TTFT are
-		// "" or 0 when the request had none (not a chat completion, no
-		// backend answered, no usage in the answer, no first token).
+		// are indexed by it): model, backend, spill (the reason the
+		// policy's first choice of backend did not serve it), token counts
+		// and TTFT are "" or 0 when the request had none (not a chat
+		// completion, no backend answered, no spill, no usage in the
+		// answer, no first token).
 		g.log.LogAttrs(r.Context(), slog.LevelInfo, "request",
 			slog.String("request_id", st.id), slog.String("method", r.Method), slog.String("path", r.URL.Path),
 			slog.Int("status", status), slog.Int64("bytes", sw.bytes), slog.Duration("duration", d),
 			slog.String("key", st.key), slog.String("model", st.llm.model), slog.String("backend", st.llm.backend),
+			slog.String("spill", st.llm.spill),
 			slog.Int("prompt_tokens", prompt), slog.Int("completion_tokens", completion),
 			slog.Float64("ttft_ms", ttftMS))
 	})

@@ -49,6 +49,7 @@ type requestState struct {
 type llmObs struct {
 	model   string    // the requested model, once it is known
 	backend string    // the backend that answered; "" when none did
+	spill   string    // why the first backend tried did not serve it; "" when it did
 	stream  bool      // the client asked for a stream
 	group   *llmGroup // its metrics, once it is admitted (in flight until the access log)
 	first   time.Time // when the first chunk went to the client; zero before
