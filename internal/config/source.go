@@ -303,7 +303,19 @@ func parseString(s string, t reflect.Type) (reflect.Value, error) {
 		f, err = strconv.ParseFloat(s, t.Bits())
 		v.SetFloat(f)
 	case reflect.Slice, reflect.Map, reflect.Struct, reflect.Array:
-		err = json.Unmarshal([]byte(s), v.Addr().Interface())
+		// Decoded as a file's list or object is (parseValue): by the
+		// elements' mapstructure tags, unknown keys refused, a duration
+		// written as in a file ("90s").
+		dec := json.NewDecoder(strings.NewReader(s))
+		dec.UseNumber()
+		var val any
+		if err = dec.Decode(&val); err != nil {
+			return v, err
+		}
+		if dec.More() {
+			return v, errors.New("data after the JSON value")
+		}
+		return parseValue(val, t)
 	default:
 		err = fmt.Errorf("unsupported field kind %s", t.Kind())
 	}

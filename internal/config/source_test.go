@@ -17,8 +17,9 @@ type testInner struct {
 }
 
 type testItem struct {
-	Name string `mapstructure:"name" json:"name"`
-	Size int    `mapstructure:"size" json:"size"`
+	Name string        `mapstructure:"name" json:"name"`
+	Size int           `mapstructure:"size" json:"size"`
+	Wait time.Duration `mapstructure:"wait" json:"wait"`
 }
 
 type testBase struct {
@@ -91,8 +92,8 @@ func TestDecodeLayers(t *testing.T) {
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("config =\n%+v\nwant\n%+v", got, want)
 	}
-	got, err = LoadFrom(testDefaults(), Source{Prefix: "T", Getenv: env(map[string]string{"T_ITEMS": `[{"name":"b"}]`})})
-	if err != nil || !reflect.DeepEqual(got.Items, []testItem{{Name: "b"}}) {
+	got, err = LoadFrom(testDefaults(), Source{Prefix: "T", Getenv: env(map[string]string{"T_ITEMS": `[{"name":"b","wait":"2s"}]`})})
+	if err != nil || !reflect.DeepEqual(got.Items, []testItem{{Name: "b", Wait: 2 * time.Second}}) {
 		t.Errorf("items from the environment = %+v, %v", got.Items, err)
 	}
 	if got, err := Decode(testDefaults(), Source{}); err != nil || !reflect.DeepEqual(got, testDefaults()) {
@@ -113,6 +114,8 @@ func TestErrorsNameTheKey(t *testing.T) {
 		{"bool", map[string]string{"T_DRY_RUN": "maybe"}, "", []string{"T_DRY_RUN", "true or false"}},
 		{"duration", map[string]string{"T_INNER_PERIOD": "soon"}, "", []string{"T_INNER_PERIOD", `a duration such as "90s"`}},
 		{"list", map[string]string{"T_ITEMS": "not json"}, "", []string{"T_ITEMS", "a JSON array"}},
+		{"list with an unknown key", map[string]string{"T_ITEMS": `[{"nmae":"b"}]`}, "", []string{"T_ITEMS", "a JSON array"}},
+		{"list and more", map[string]string{"T_ITEMS": `[] []`}, "", []string{"T_ITEMS", "a JSON array"}},
 		{"both named", map[string]string{"T_MIN": "x", "T_RATIO": "y"}, "", []string{"T_MIN", "T_RATIO"}},
 		{"argument type", nil, `{"min":"two"}`, []string{"arg: min: invalid value \"two\""}},
 		{"duration as number", nil, `{"inner":{"period":30}}`, []string{"arg: inner.period: invalid value 30", "duration"}},

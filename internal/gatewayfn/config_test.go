@@ -70,6 +70,29 @@ func TestLoadEnvOnly(t *testing.T) {
 	}
 }
 
+// TestLoadRoutes: a model spilling to Hunyuan's OpenAI-compatible API,
+// as README's example configures it in the environment.
+func TestLoadRoutes(t *testing.T) {
+	t.Setenv("SCFGATE_GATEWAY_OPEN", "true")
+	t.Setenv("SCFGATE_GATEWAY_MODELS", `[{"name":"hunyuan-13b","max_queue_wait":"2s","routes":[
+		{"backend":"model"},{"backend":"hunyuan","upstream":"hunyuan-turbos-latest"}]}]`)
+	t.Setenv("SCFGATE_GATEWAY_BACKENDS", `[{"name":"model","kind":"http","max_in_flight":16,"http":{"url":"http://127.0.0.1:8000/v1"}},
+		{"name":"hunyuan","kind":"http","http":{"url":"https://api.hunyuan.cloud.tencent.com/v1","api_key":"sk-hy"}}]`)
+	c, err := loadGateway("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantModels := []gateway.Model{{Name: "hunyuan-13b", MaxQueueWait: 2 * time.Second,
+		Routes: []gateway.Route{{Backend: "model"}, {Backend: "hunyuan", Upstream: "hunyuan-turbos-latest"}}}}
+	if !reflect.DeepEqual(c.Models, wantModels) || c.Backends[0].MaxInFlight != 16 || c.Backends[1].HTTP.APIKey != "sk-hy" {
+		t.Errorf("models %+v, backends %+v", c.Models, c.Backends)
+	}
+	t.Setenv("SCFGATE_GATEWAY_MODELS", `[{"name":"hunyuan-13b","routes":[{"backend":"model"}],"policy":"fastest"}]`)
+	if _, err := loadGateway(""); err == nil || !strings.Contains(err.Error(), "models[0].policy") {
+		t.Errorf("unknown policy: %v", err)
+	}
+}
+
 func TestLoadErrors(t *testing.T) {
 	if _, err := loadGateway(""); err == nil || !strings.Contains(err.Error(), "models") {
 		t.Errorf("no models: %v", err)
