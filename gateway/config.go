@@ -66,9 +66,9 @@ type Model struct {
 	// (fewest requests in flight from this gateway first) or
 	// "lowest_ttft" (lowest recent time to first token first).
 	Policy string `mapstructure:"policy" json:"policy"`
-	// MaxQueueWait is how long a request may wait, in all, for a free slot
-	// of a route that has none before it spills to the next (at the last
-	// route: before it gets 503). Default 0: spill at once.
+	// MaxQueueWait is how long a request may wait for a free slot (once,
+	// at the first route it finds full) before it spills to the next
+	// route, or at the last route gets 503. Default 0: spill at once.
 	MaxQueueWait time.Duration `mapstructure:"max_queue_wait" json:"max_queue_wait"`
 	// MaxOutputTokens bounds a request's max_tokens and
 	// max_completion_tokens (400 above it); 0 leaves the bound to the

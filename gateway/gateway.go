@@ -55,7 +55,7 @@ type Options struct {
 	// math/rand.
 	Jitter func() float64
 	// Rand returns a number in [0, 1) for the weighted routing policy's
-	// draws; nil uses math/rand.
+	// draws, from any goroutine; nil uses math/rand.
 	Rand func() float64
 	// Limiter replaces the in-memory token buckets (e.g. by a shared one);
 	// nil means NewLocalLimiter(cfg.Limits).

@@ -471,21 +471,24 @@ func (s *spillCounts) add(k spillKey) {
 // writeRoutingMetrics prints the spills and each backend's in-flight and
 // queued gauges.
 func (g *Gateway) writeRoutingMetrics(w io.Writer) {
-	g.spills.mu.Lock()
-	keys := make([]spillKey, 0, len(g.spills.n))
-	for k := range g.spills.n {
-		keys = append(keys, k)
+	type count struct {
+		spillKey
+		n uint64
 	}
-	slices.SortFunc(keys, func(a, b spillKey) int {
+	g.spills.mu.Lock()
+	spills := make([]count, 0, len(g.spills.n))
+	for k, n := range g.spills.n {
+		spills = append(spills, count{k, n})
+	}
+	g.spills.mu.Unlock()
+	slices.SortFunc(spills, func(a, b count) int {
 		return cmp.Or(cmp.Compare(a.model, b.model), cmp.Compare(a.from, b.from), cmp.Compare(a.to, b.to),
 			cmp.Compare(a.reason, b.reason))
 	})
 	fmt.Fprintf(w, "# HELP scfgate_spills_total Requests passed from a model's backend to its next one, by model, backends and reason.\n# TYPE scfgate_spills_total counter\n")
-	for _, k := range keys {
-		fmt.Fprintf(w, "scfgate_spills_total{gen_ai_request_model=%q,from=%q,to=%q,reason=%q} %d\n",
-			k.model, k.from, k.to, k.reason, g.spills.n[k])
+	for _, c := range spills {
+		fmt.Fprintf(w, "scfgate_spills_total{gen_ai_request_model=%q,from=%q,to=%q,reason=%q} %d\n", c.model, c.from, c.to, c.reason, c.n)
 	}
-	g.spills.mu.Unlock()
 	names := sortedKeys(g.backends)
 	fmt.Fprintf(w, "# HELP scfgate_backend_in_flight Requests this gateway has at a backend, by backend.\n# TYPE scfgate_backend_in_flight gauge\n")
 	for _, name := range names {

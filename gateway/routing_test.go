@@ -15,7 +15,6 @@ import (
 	"time"
 )
 
-
 // heldStream is an SSE answer that sends one event, then waits for
 // release before it finishes: a request holding its backend's slot.
 type heldStream struct {
