@@ -1,7 +1,9 @@
 // Package gateway is scfgate's front door: an OpenAI-compatible
 // http.Handler that authenticates API keys, shapes traffic with token
 // buckets, refuses requests OpenAI would refuse (validate.go), breaks
-// circuits on failing backends and forwards chat completions to SCF
+// circuits on failing backends, routes each model across its backends
+// (spilling a request over to the next one while a backend is open, full
+// or throttling: routing.go) and forwards chat completions to SCF
 // functions (InvokeFunction: event-function models, no token streaming)
 // or OpenAI-compatible HTTP upstreams (a web function's Function URL,
 // CAM-signed: token streaming and batching). A client's error stays the
