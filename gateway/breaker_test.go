@@ -186,8 +186,15 @@ func TestBreakerFallback(t *testing.T) {
 		for range 5 {
 			send(g)
 		}
-		if rec := send(g); rec.Code != 200 || spare.calls.Load() != 1 || primary.calls.Load() != 5 {
+		rec := send(g)
+		if rec.Code != 200 || spare.calls.Load() != 1 || primary.calls.Load() != 5 {
 			t.Fatalf("fallback: %d, primary %d calls, spare %d", rec.Code, primary.calls.Load(), spare.calls.Load())
+		}
+		if b := rec.Header().Get(BackendHeader); b != "spare" {
+			t.Errorf("%s = %q", BackendHeader, b)
+		}
+		if n := promMetrics(t, g)[spillSeries("primary", "spare", SpillBreakerOpen)]; n != 1 {
+			t.Errorf("%v spills counted, want 1", n)
 		}
 	})
 }

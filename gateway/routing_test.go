@@ -526,6 +526,7 @@ func TestSpillToOpenAICompatibleAPI(t *testing.T) {
 	cfg.Models[0].Routes = []Route{{Backend: "primary"}, {Backend: "hunyuan", Upstream: "hunyuan-turbos-latest"}}
 	cfg.Models[0].Backend = ""
 	release := make(chan struct{})
+	var releaseOnce sync.Once
 	primary := &fakeBackend{fn: func(context.Context, *BackendRequest) (*BackendResponse, error) {
 		return &BackendResponse{Status: 200, Header: http.Header{"Content-Type": {"text/event-stream"}},
 			Body: &heldStream{release: release}}, nil
@@ -533,6 +534,9 @@ func TestSpillToOpenAICompatibleAPI(t *testing.T) {
 	g := newTestGateway(t, cfg, Options{Backends: map[string]Backend{"primary": primary}})
 	front := httptest.NewServer(g)
 	defer front.Close()
+	// Before the server closes (it waits for the held stream), even when
+	// the test fails.
+	defer releaseOnce.Do(func() { close(release) })
 	post := func(body string) *http.Response {
 		req, _ := http.NewRequest(http.MethodPost, front.URL+"/v1/chat/completions", strings.NewReader(body))
 		req.Header.Set("Authorization", "Bearer "+testKey)
@@ -565,7 +569,7 @@ func TestSpillToOpenAICompatibleAPI(t *testing.T) {
 			t.Errorf("stream %q", out)
 		}
 	}
-	close(release)
+	releaseOnce.Do(func() { close(release) })
 	_, _ = io.Copy(io.Discard, held.Body)
 	held.Body.Close()
 	if n := promMetrics(t, g)[`scfgate_spills_total{gen_ai_request_model="hunyuan-13b",from="primary",to="hunyuan",reason="no_free_slot"}`]; n != 2 {
