@@ -293,49 +293,39 @@ func (g *Gateway) forward(ctx context.Context, m *servedModel, req *BackendReque
 	body := req.Body
 	wait := m.MaxQueueWait // a request waits for a slot once, at the first full route
 	var a attempt
-	var refusal *BackendError // the refusal to answer when no route takes the request
+	var refusal *BackendError // the answer when no route takes the request: the soonest to retry
 	for i, ri := range routes {
 		r := &m.routes[ri]
 		spill := i+1 < len(routes)
+		var reason string
 		done, refused := g.take(ctx, r.backendState, &wait)
-		reason := ""
 		switch {
-		case refused != nil && (refused.Kind == FailCanceled || refused.Kind == FailTimeout):
-			return a, refused // the client went away, or the deadline passed, while waiting
-		case refused != nil:
-			reason = refused.Kind
-			if refusal == nil || refused.RetryAfter < refusal.RetryAfter {
-				refusal = refused
-			}
-		default:
-			req.Body = body
-			if r.upstream != "" {
-				var err error
-				if req.Body, err = replaceModel(body, r.upstream); err != nil {
-					done(errNotCounted)
-					r.release()
-					return a, &BackendError{Kind: FailUpstream, Status: http.StatusBadGateway,
-						Err: fmt.Errorf("set the model for backend %s: %w", r.name, err)}
-				}
-			}
+		case refused == nil:
 			a.backend, a.held, a.sent = r.backendState, true, g.now()
-			resp, done, be := g.send(ctx, r.backendState, req, done, spill)
-			switch {
-			case be == nil && (resp.Status != http.StatusTooManyRequests || !spill):
+			resp, done, be := g.send(ctx, r, req, body, done, spill)
+			if !spill || !throttled(resp, be) {
+				if be != nil {
+					a.release()
+					return a, be
+				}
 				a.resp = resp
 				if resp.Status < 400 {
 					a.done = done
 				}
 				return a, nil
-			case be == nil:
-				drain(resp.Body) // a 429, and another route to try
-			case be.Kind != FailThrottle || !spill:
-				a.release()
-				return a, be
 			}
-			reason = SpillThrottled
+			if be == nil {
+				drain(resp.Body)
+			}
 			a.release()
-			a.backend = nil
+			a.backend, reason = nil, SpillThrottled
+		case refused.Kind == FailCanceled || refused.Kind == FailTimeout:
+			return a, refused // the client went away, or the deadline passed, while waiting
+		default:
+			reason = refused.Kind
+			if refusal == nil || refused.RetryAfter < refusal.RetryAfter {
+				refusal = refused
+			}
 		}
 		if !spill {
 			return a, refusal
@@ -346,6 +336,14 @@ func (g *Gateway) forward(ctx context.Context, m *servedModel, req *BackendReque
 		}
 	}
 	return a, refusal // not reached: the last route returns
+}
+
+// throttled tells an upstream's refusal for load: a 429, or SCF's 432.
+func throttled(resp *BackendResponse, be *BackendError) bool {
+	if be != nil {
+		return be.Kind == FailThrottle
+	}
+	return resp.Status == http.StatusTooManyRequests
 }
 
 // take reserves a slot of b and its breaker's pass for the request's
@@ -407,22 +405,32 @@ func (g *Gateway) waitSlot(ctx context.Context, b *backendState, d time.Duration
 	}
 }
 
-// send calls b, done being its breaker's pass, and retries retryable
-// failures within the deadline, each retry through the breaker again.
-// With spill set (another route is left), a throttle is returned at once
-// rather than retried. It returns the answer with the done of the call
-// that gave it.
-func (g *Gateway) send(ctx context.Context, b *backendState, req *BackendRequest, done func(error), spill bool) (*BackendResponse, func(error), *BackendError) {
+// send calls r's backend with body (its model name set for r), done
+// being the breaker's pass, and retries retryable failures within the
+// deadline, each retry through the breaker again. With spill set
+// (another route is left), a throttle is returned at once rather than
+// retried. It returns the answer with the done of the call that gave it.
+func (g *Gateway) send(ctx context.Context, r *route, req *BackendRequest, body []byte, done func(error), spill bool) (*BackendResponse, func(error), *BackendError) {
+	req.Body = body
+	if r.upstream != "" {
+		var err error
+		if req.Body, err = replaceModel(body, r.upstream); err != nil {
+			// Not reached: the body was read as a JSON object.
+			done(errNotCounted)
+			return nil, nil, &BackendError{Kind: FailUpstream, Status: http.StatusBadGateway,
+				Err: fmt.Errorf("set the model for backend %s: %w", r.name, err)}
+		}
+	}
 	for n := 0; ; n++ {
-		resp, err := b.backend.ChatCompletion(ctx, req)
-		be := g.outcome(ctx, b.name, resp, err, done)
+		resp, err := r.backend.ChatCompletion(ctx, req)
+		be := g.outcome(ctx, r.name, resp, err, done)
 		if be == nil {
 			return resp, done, nil
 		}
 		if (spill && be.Kind == FailThrottle) || !be.Retryable || n >= g.cfg.Retry.Max || !g.backoff(ctx, n, be.RetryAfter) {
 			return nil, nil, be
 		}
-		if done, err = b.breaker.allow(); err != nil {
+		if done, err = r.breaker.allow(); err != nil {
 			return nil, nil, be // the breaker opened: the last failure stands
 		}
 	}
