@@ -44,10 +44,10 @@ func TestDecisionLogFields(t *testing.T) {
 		{"scale up", func() TickDecision {
 			return Tick(context.Background(), now, tickConfig(), Deps{Monitor: loadedMonitor(now, 7), SCF: healthy(), Logger: log})
 		}, map[string]any{"level": "INFO", "policy": "stable", "function": target.Function, "provisioned": 2.0, "available": 2.0,
-			"desired": 10.0, "set": 10.0, "action": ActionPut, "error": ""}},
+			"desired": 10.0, "set_to": 10.0, "action": ActionPut, "error": ""}},
 		{"monitor outage", func() TickDecision {
 			return Tick(context.Background(), now, tickConfig(), Deps{Monitor: outage, SCF: healthy(), Logger: log})
-		}, map[string]any{"level": "WARN", "provisioned": 2.0, "desired": 2.0, "set": 0.0, "action": ActionHeld}},
+		}, map[string]any{"level": "WARN", "provisioned": 2.0, "desired": 2.0, "set_to": 0.0, "action": ActionHeld}},
 		{"rejected", func() TickDecision {
 			td := Rejected(now, "nope", errors.New("scaler: policy: unknown"))
 			LogDecision(context.Background(), log, td)

@@ -230,7 +230,7 @@ func outage(now time.Time, cfg TickConfig, policy Policy, in Inputs, err error) 
 // to CLS, where deploy/cls indexes its top-level fields, so those are
 // strings and numbers only, with the same names on every line (pinned by
 // TestDecisionLogFields): provisioned is the count SCF reported,
-// available how many of those run, desired what the policy asked for, set
+// available how many of those run, desired what the policy asked for, set_to
 // what was sent to SCF (0: nothing), action and reason what was done and
 // why, error any failure. decision is the whole TickDecision, for a
 // reader of the line.
@@ -260,7 +260,7 @@ func LogDecision(ctx context.Context, logger *slog.Logger, td TickDecision) {
 		slog.Int("available", td.State.Available),
 		slog.Int("desired", td.Target),
 		slog.String("action", td.Action.Kind),
-		slog.Int("set", td.Action.Set),
+		slog.Int("set_to", td.Action.Set),
 		slog.String("reason", td.Reason),
 		slog.String("error", errMsg),
 		slog.Any("decision", td),
