@@ -86,4 +86,3 @@ func TestAccessLogFields(t *testing.T) {
 	}
 	logfields.Check(t, accessLogFieldsFile, rec.Types(), *updateLogFields)
 }
-
