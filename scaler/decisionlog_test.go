@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"maps"
 	"slices"
 	"strings"
@@ -13,8 +12,6 @@ import (
 	"github.com/scfgate/scfgate/internal/functest"
 	"github.com/scfgate/scfgate/internal/logfields"
 )
-
-var updateLogFields = flag.Bool("update-log-fields", false, "rewrite "+decisionLogFieldsFile+" from the decision log")
 
 // decisionLogFieldsFile pins the decision log's fields and their CLS
 // index types; deploy/cls's test checks the index and the saved queries
@@ -87,5 +84,5 @@ func TestDecisionLogFields(t *testing.T) {
 	if bad := logfields.Unindexable(rec.Types(), "decision"); bad != nil {
 		t.Errorf("fields CLS cannot index (it gets only the strings and numbers of a JSON line): %v", bad)
 	}
-	logfields.Check(t, decisionLogFieldsFile, rec.Types(), *updateLogFields)
+	logfields.Check(t, decisionLogFieldsFile, rec.Types())
 }

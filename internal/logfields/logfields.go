@@ -14,6 +14,7 @@ import (
 	"bufio"
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -189,11 +190,20 @@ func Read(file string) (map[string]string, error) {
 	return types, sc.Err()
 }
 
+// update is the -update-log-fields flag of the tests that import this
+// package.
+var update = flag.Bool("update-log-fields", false, "rewrite the golden files of the log fields (internal/logfields)")
+
 // Check compares types with the golden file, or rewrites the file when
-// update is set (the test's -update-log-fields flag). A difference fails
-// t with the lines that differ: renaming a field breaks the CLS index and
-// queries, so it has to be deliberate.
-func Check(t testing.TB, file string, types map[string]string, update bool) {
+// the test runs with -update-log-fields. A difference fails t with the
+// lines that differ: renaming a field breaks the CLS index and queries,
+// so it has to be deliberate.
+func Check(t testing.TB, file string, types map[string]string) {
+	t.Helper()
+	check(t, file, types, *update)
+}
+
+func check(t testing.TB, file string, types map[string]string, update bool) {
 	t.Helper()
 	got := format(types)
 	if update {

@@ -33,12 +33,12 @@ func TestReadFormat(t *testing.T) {
 	dir := t.TempDir()
 	types := map[string]string{"status": Long, "key": Text, "ttft_ms": Double}
 	file := filepath.Join(dir, "ok.fields")
-	Check(t, file, types, true)
+	check(t, file, types, true)
 	got, err := Read(file)
 	if err != nil || !maps.Equal(got, types) {
 		t.Errorf("Read = %v, %v; want %v", got, err, types)
 	}
-	Check(t, file, types, false) // the same: passes
+	check(t, file, types, false) // the same: passes
 	for _, bad := range []string{"status\n", " long\n", "status \n"} {
 		f := filepath.Join(dir, "bad.fields")
 		if err := os.WriteFile(f, []byte(bad), 0o644); err != nil {
