@@ -46,8 +46,10 @@ type Recorder struct {
 	// log's "request", the scaler's "scaler decision").
 	Message string
 
-	mu    sync.Mutex
-	types map[string]string
+	mu     sync.Mutex
+	types  map[string]string
+	first  []string // the first line's field names, sorted
+	uneven []string // lines whose fields differ from the first's
 }
 
 // Logger returns a JSON logger writing to w, as the functions log (see
@@ -69,18 +71,17 @@ func (h *handler) Enabled(ctx context.Context, l slog.Level) bool { return h.nex
 
 func (h *handler) Handle(ctx context.Context, rec slog.Record) error {
 	if rec.Message == h.r.Message {
-		for _, k := range []string{slog.TimeKey, slog.LevelKey, slog.MessageKey} {
-			h.r.note(k, Text)
-		}
+		fields := map[string]string{slog.TimeKey: Text, slog.LevelKey: Text, slog.MessageKey: Text}
 		for _, a := range h.attrs {
-			h.r.note(a.Key, typeOf(a.Value))
+			fields[a.Key] = typeOf(a.Value)
 		}
 		if !h.group {
 			rec.Attrs(func(a slog.Attr) bool {
-				h.r.note(a.Key, typeOf(a.Value))
+				fields[a.Key] = typeOf(a.Value)
 				return true
 			})
 		}
+		h.r.line(fields)
 	}
 	return h.next.Handle(ctx, rec)
 }
@@ -119,16 +120,26 @@ func typeOf(v slog.Value) string {
 	return JSON
 }
 
-func (r *Recorder) note(key, typ string) {
+// line records one selected line's fields.
+func (r *Recorder) line(fields map[string]string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.types == nil {
 		r.types = map[string]string{}
 	}
-	if prev, ok := r.types[key]; ok && prev != typ && !strings.Contains(prev, "|") {
-		typ = prev + "|" + typ // one name, two types: no index type fits
+	for key, typ := range fields {
+		if prev, ok := r.types[key]; ok && prev != typ && !strings.Contains(prev, "|") {
+			typ = prev + "|" + typ // one name, two types: no index type fits
+		}
+		r.types[key] = typ
 	}
-	r.types[key] = typ
+	names := slices.Sorted(maps.Keys(fields))
+	switch {
+	case r.first == nil:
+		r.first = names
+	case !slices.Equal(names, r.first):
+		r.uneven = append(r.uneven, strings.Join(names, " "))
+	}
 }
 
 // Types returns the fields logged so far and their types. A field logged
@@ -137,6 +148,27 @@ func (r *Recorder) Types() map[string]string {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return maps.Clone(r.types)
+}
+
+// Verify checks what the recorder saw: at least one line, the same
+// field names on every line, a type CLS can index for every field but
+// those in json (objects CLS does not get, kept for a reader of the
+// line), and the golden file (see [Check]).
+func (r *Recorder) Verify(t testing.TB, file string, json ...string) {
+	t.Helper()
+	r.mu.Lock()
+	first, uneven := r.first, r.uneven
+	r.mu.Unlock()
+	if first == nil {
+		t.Fatalf("no %q line was logged", r.Message)
+	}
+	for _, names := range uneven {
+		t.Errorf("a %q line has fields %s, the first had %s: CLS indexes one field set", r.Message, names, strings.Join(first, " "))
+	}
+	if bad := Unindexable(r.Types(), json...); bad != nil {
+		t.Errorf("fields CLS cannot index (it gets only the strings and numbers of a JSON line): %v", bad)
+	}
+	Check(t, file, r.Types())
 }
 
 // Unindexable lists the fields whose type CLS cannot index (Bool, JSON,

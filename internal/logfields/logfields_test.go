@@ -23,6 +23,10 @@ func TestRecorder(t *testing.T) {
 	if got := r.Types(); !maps.Equal(got, want) {
 		t.Errorf("types = %v, want %v", got, want)
 	}
+	// Four lines, three field sets: the last two differ from the first.
+	if len(r.uneven) != 2 {
+		t.Errorf("lines with other fields than the first: %q, want 2", r.uneven)
+	}
 	bad := Unindexable(r.Types(), "obj")
 	if want := []string{"b bool", "g json", "n long|text"}; !slices.Equal(bad, want) {
 		t.Errorf("unindexable = %q, want %q", bad, want)
