@@ -1,6 +1,7 @@
 package scaler
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -230,10 +231,10 @@ func outage(now time.Time, cfg TickConfig, policy Policy, in Inputs, err error) 
 // to CLS, where deploy/cls indexes its top-level fields, so those are
 // strings and numbers only, with the same names on every line (pinned by
 // TestDecisionLogFields): provisioned is the count SCF reported,
-// available how many of those run, desired what the policy asked for, set_to
-// what was sent to SCF (0: nothing), action and reason what was done and
-// why, error any failure. decision is the whole TickDecision, for a
-// reader of the line.
+// available how many of those run, desired what the policy asked for,
+// set_to what was sent to SCF (0: nothing), action and reason what was
+// done and why, error the first failure. decision is the whole
+// TickDecision, for a reader of the line.
 func LogDecision(ctx context.Context, logger *slog.Logger, td TickDecision) {
 	if logger == nil {
 		return
@@ -244,12 +245,6 @@ func LogDecision(ctx context.Context, logger *slog.Logger, td TickDecision) {
 		level = slog.LevelError
 	case td.MonitorError != "" || td.Hold:
 		level = slog.LevelWarn
-	}
-	errMsg := td.Error
-	for _, e := range []string{td.MonitorError, td.RetireError} {
-		if errMsg == "" {
-			errMsg = e
-		}
 	}
 	logger.LogAttrs(ctx, level, "scaler decision",
 		slog.String("policy", td.Policy),
@@ -262,7 +257,7 @@ func LogDecision(ctx context.Context, logger *slog.Logger, td TickDecision) {
 		slog.String("action", td.Action.Kind),
 		slog.Int("set_to", td.Action.Set),
 		slog.String("reason", td.Reason),
-		slog.String("error", errMsg),
+		slog.String("error", cmp.Or(td.Error, td.MonitorError, td.RetireError)),
 		slog.Any("decision", td),
 	)
 }
