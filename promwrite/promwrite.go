@@ -12,7 +12,7 @@
 // batches. Requests never wait on it: it runs on its own goroutine and
 // reads the source as a scrape would. The queue is bounded: when the
 // endpoint is slow or down the oldest samples are dropped and counted
-// ([Stats]); a failed batch the endpoint may take later (network
+// ([Stats], and pushed as [DroppedSeries]); a failed batch the endpoint may take later (network
 // failure, 429, 5xx) goes back to the queue's front, one it refused (any
 // other status) is dropped.
 //
@@ -125,8 +125,9 @@ func (p *Pusher) cycle(ctx context.Context) {
 	}
 }
 
-// Collect reads the source once and queues its series, stamped with the
-// time of the read and the instance labels.
+// Collect reads the source once and queues its series and the pusher's
+// counters ([SentSeries], [DroppedSeries]), stamped with the time of the
+// read and the instance labels.
 func (p *Pusher) Collect() error {
 	var buf bytes.Buffer
 	p.source(&buf)
@@ -135,16 +136,26 @@ func (p *Pusher) Collect() error {
 		return err
 	}
 	ms := p.opts.Now().UnixMilli()
-	points := make([]point, 0, len(series))
-	for _, s := range series {
-		points = append(points, point{labels: p.withLabels(s.Labels), value: s.Value, ms: ms})
-	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.queue = append(p.queue, points...)
+	// The pusher's own counters go with the series, so that drops show
+	// where the metrics are read.
+	series = append(series,
+		Series{Labels: []Label{{Name: "__name__", Value: SentSeries}}, Value: float64(p.stats.Sent)},
+		Series{Labels: []Label{{Name: "__name__", Value: DroppedSeries}}, Value: float64(p.stats.Dropped)})
+	for _, s := range series {
+		p.queue = append(p.queue, point{labels: p.withLabels(s.Labels), value: s.Value, ms: ms})
+	}
 	p.trim()
 	return nil
 }
+
+// The pusher's counters, pushed with every read: samples the endpoint
+// accepted, and samples dropped (queue full, or refused).
+const (
+	SentSeries    = "scfgate_remote_write_samples_sent_total"
+	DroppedSeries = "scfgate_remote_write_samples_dropped_total"
+)
 
 // withLabels adds the instance labels the series lacks and sorts them by
 // name, as remote write requires.

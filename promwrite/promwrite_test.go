@@ -225,20 +225,22 @@ alpha_total 3
 				t.Fatal(err)
 			}
 			reqs := rc.requests()
-			if len(reqs) != 1 || len(reqs[0]) != 2 {
-				t.Fatalf("requests %v, want one of two series", reqs)
+			if len(reqs) != 1 || len(reqs[0]) != 4 {
+				t.Fatalf("requests %v, want one of four series", reqs)
 			}
 			want := []string{
 				`__name__="zeta",a="1",b="2",function="gateway-dev",instance="i-1"`,
 				`__name__="alpha_total",a="instance",function="gateway-dev",instance="i-1"`,
+				`__name__="` + SentSeries + `",a="instance",function="gateway-dev",instance="i-1"`,
+				`__name__="` + DroppedSeries + `",a="instance",function="gateway-dev",instance="i-1"`,
 			}
-			values := []float64{1.5, 3}
+			values := []float64{1.5, 3, 0, 0}
 			for i, s := range reqs[0] {
 				if s.labels != want[i] || len(s.samples) != 1 || s.samples[0].value != values[i] || s.samples[0].ms != t0.UnixMilli() {
 					t.Errorf("series %d = %+v, want %s %v @%d", i, s, want[i], values[i], t0.UnixMilli())
 				}
 			}
-			if st := p.Stats(); st != (Stats{Sent: 2}) {
+			if st := p.Stats(); st != (Stats{Sent: 4}) {
 				t.Errorf("stats %+v", st)
 			}
 		})
@@ -249,50 +251,66 @@ alpha_total 3
 // (the oldest dropped and counted), a flush sends them oldest first in
 // requests of MaxPerSend, a batch the endpoint may take later (503)
 // waits at the queue's front for the next flush, one it refuses (400) is
-// dropped.
+// dropped, and the next read pushes the counters.
 func TestBatchesAndDrops(t *testing.T) {
 	rc := &receiver{t: t, auth: "Bearer s3cr3t", script: []int{http.StatusServiceUnavailable, http.StatusOK, http.StatusBadRequest}}
 	srv := httptest.NewServer(rc)
 	defer srv.Close()
 	cfg := testConfig(srv.URL)
-	cfg.MaxPerSend, cfg.MaxQueue = 3, 5
+	cfg.MaxPerSend, cfg.MaxQueue = 3, 7
 	now := t0
-	src := &source{n: 2}
+	src := &source{n: 1} // a read queues m, then the sent and dropped counters
 	p, err := New(cfg, src.write, Options{Now: func() time.Time { return now }})
 	if err != nil {
 		t.Fatal(err)
 	}
-	for i := range 3 { // 6 samples read, the first one dropped
+	read := func(i int) {
 		now = t0.Add(time.Duration(i) * time.Second)
 		src.base = 10 * i
 		if err := p.Collect(); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if st := p.Stats(); st != (Stats{Queued: 5, Dropped: 1}) {
-		t.Fatalf("after three reads: %+v, want 5 queued, 1 dropped", st)
+	for i := range 3 { // 9 samples, the first read's m and sent dropped
+		read(i)
+	}
+	if st := p.Stats(); st != (Stats{Queued: 7, Dropped: 2}) {
+		t.Fatalf("after three reads: %+v, want 7 queued, 2 dropped", st)
 	}
 	if err := p.Flush(context.Background()); err == nil {
 		t.Fatal("flush into a 503 succeeded")
 	}
-	if st := p.Stats(); st != (Stats{Queued: 5, Dropped: 1}) {
+	if st := p.Stats(); st != (Stats{Queued: 7, Dropped: 2}) {
 		t.Fatalf("after the 503: %+v, want the batch back in the queue", st)
 	}
 	if err := p.Flush(context.Background()); err == nil {
 		t.Fatal("flush into a 400 succeeded")
 	}
-	if st := p.Stats(); st != (Stats{Sent: 3, Dropped: 3}) {
-		t.Fatalf("after 200 then 400: %+v, want 3 sent, the refused 2 dropped", st)
+	if st := p.Stats(); st != (Stats{Queued: 1, Sent: 3, Dropped: 5}) {
+		t.Fatalf("after 200 then 400: %+v, want 3 sent, the refused 3 dropped, 1 left", st)
+	}
+	read(3)
+	if err := p.Flush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	at := func(i int) int64 { return t0.Add(time.Duration(i) * time.Second).UnixMilli() }
+	want := [][]string{
+		{DroppedSeries + " 0 @0", "m 10 @1", SentSeries + " 0 @1"}, // the oldest kept, after the 503
+		{DroppedSeries + " 0 @2", "m 30 @3", SentSeries + " 3 @3"},
+		{DroppedSeries + " 5 @3"},
 	}
 	reqs := rc.requests()
-	if len(reqs) != 1 || len(reqs[0]) != 3 {
-		t.Fatalf("accepted requests %v, want one of 3", reqs)
+	if len(reqs) != len(want) {
+		t.Fatalf("%d accepted requests, want %d", len(reqs), len(want))
 	}
-	// The oldest kept: m{i="1"} of the first read, then the second read.
-	want := []decodedSample{{1, t0.UnixMilli()}, {10, t0.Add(time.Second).UnixMilli()}, {11, t0.Add(time.Second).UnixMilli()}}
-	for i, s := range reqs[0] {
-		if s.samples[0] != want[i] {
-			t.Errorf("sample %d = %+v, want %+v", i, s.samples[0], want[i])
+	for i, req := range reqs {
+		var got []string
+		for _, s := range req {
+			name, _, _ := strings.Cut(strings.TrimPrefix(s.labels, `__name__="`), `"`)
+			got = append(got, fmt.Sprintf("%s %g @%d", name, s.samples[0].value, (s.samples[0].ms-at(0))/1000))
+		}
+		if fmt.Sprint(got) != fmt.Sprint(want[i]) {
+			t.Errorf("request %d = %v, want %v", i, got, want[i])
 		}
 	}
 }
@@ -342,8 +360,8 @@ func TestRun(t *testing.T) {
 		if fmt.Sprint(at) != fmt.Sprint(want) {
 			t.Errorf("pushes at %v, want %v", at, want)
 		}
-		if st := p.Stats(); st.Sent != 4 || st.Queued != 0 {
-			t.Errorf("stats %+v, want 4 sent", st)
+		if st := p.Stats(); st.Sent != 4*3 || st.Queued != 0 { // m and the two counters
+			t.Errorf("stats %+v, want 12 sent", st)
 		}
 	})
 }
