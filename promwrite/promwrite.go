@@ -18,9 +18,9 @@
 //
 // On SCF an instance runs only while it serves: between invocations it
 // is frozen, timers included, and it may be thawed minutes later or never.
-// So a push happens while the instance runs (the first tick after a thaw
-// pushes what was read before the freeze and what it reads then), and
-// once more when it is stopped: a web function gets SIGTERM and [Pusher.Run]
+// So a push happens only while the instance runs (a tick that fell due
+// during the freeze runs after the thaw, with whatever a failed push left
+// queued), and once more when it is stopped: a web function gets SIGTERM and [Pusher.Run]
 // then reads and pushes one last time within Timeout. An event function
 // is never told it stops, so its last interval may be lost; counters
 // are cumulative per instance (the instance label keeps them apart), so
