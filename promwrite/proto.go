@@ -3,6 +3,7 @@ package promwrite
 import (
 	"encoding/binary"
 	"math"
+	"slices"
 )
 
 // The remote-write 1.0 messages, encoded by hand (prometheus/prompb
@@ -30,6 +31,11 @@ type point struct {
 // TimeSeries per point (in order, so each series' samples stay in time
 // order).
 func encodeWriteRequest(b []byte, points []point) []byte {
+	n := 0
+	for _, p := range points {
+		n += bytesFieldSize(timeSeriesSize(p))
+	}
+	b = slices.Grow(b, n) // one allocation, not one per doubling
 	for _, p := range points {
 		b = appendTag(b, 1, wireBytes)
 		b = binary.AppendUvarint(b, uint64(timeSeriesSize(p)))
