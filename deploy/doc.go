@@ -1,7 +1,8 @@
 // Package deploy is the check of scfgate's deployment files, not code
 // that runs: it has no exported API and nothing imports it. It sits beside
 // the files it checks, the CAM policies of the functions' execution roles
-// in cam/ (applied by hand or by CI, see docs/deploy.md), and its tests
+// in cam/ and the CLS log index and queries in cls/ (applied by hand or
+// by CI, see docs/deploy.md), and its tests
 // fail when those files drift from the code:
 //
 //   - cam_test.go: each policy grants exactly the cloud API actions the
@@ -14,7 +15,13 @@
 //   - functions_test.go: the gateway's event and web variants share one
 //     build and one configuration;
 //   - layout_test.go: `sls deploy` at the repository root finds every
-//     function, walking the folders as the components CLI does.
+//     function, walking the folders as the components CLI does;
+//   - cls_test.go: the CLS index (cls/index.json, CreateIndex's rule)
+//     and saved queries (cls/queries.json) name only fields that the
+//     gateway's access log, the scaler's decision log or SCF write, with
+//     their types, taken from the logs' golden files
+//     (gateway/testdata/accesslog.fields, scaler/testdata/decisionlog.fields)
+//     that the logs' own tests pin.
 //
 // scfgate validate checks the serverless.yml files themselves.
 package deploy

@@ -394,3 +394,13 @@ func sortedKeys[V any](m map[string]V) []string {
 	sort.Strings(keys)
 	return keys
 }
+
+// WriteMetrics writes every series /metrics serves, for a pusher that
+// sends them elsewhere (promwrite, on SCF where nothing scrapes an
+// instance).
+func (g *Gateway) WriteMetrics(w io.Writer) {
+	g.metrics.write(w, g.breakerStates())
+	for _, m := range g.extra {
+		m.WriteMetrics(w)
+	}
+}

@@ -78,19 +78,28 @@ func (g *Gateway) accessLog(next http.Handler) http.Handler {
 			ttftMS = float64(llm.ttft) / float64(time.Millisecond)
 			prompt, completion = llm.prompt, llm.completion
 		}
-		// The field set is the same for every request (logs shipped to CLS
-		// are indexed by it): model, backend, spill (the reason the
-		// policy's first choice of backend did not serve it), token counts
-		// and TTFT are "" or 0 when the request had none (not a chat
-		// completion, no backend answered, no spill, no usage in the
-		// answer, no first token).
+		// The field set is the same for every request and every value is
+		// a string or a number: SCF ships each JSON line to CLS as fields
+		// (first level, strings and numbers only), which deploy/cls
+		// indexes by these names (pinned by TestAccessLogFields). Model,
+		// backend, token counts and TTFT are "" or 0 when the request had
+		// none (not a chat completion, no backend answered, no usage in
+		// the answer, no first token); spill_reason is why the policy's
+		// first choice of backend did not serve it ("" when it did);
+		// error_type and error_code are the
+		// gateway's own error answer's (an upstream's error passed
+		// through leaves them ""), limit_scope the bucket that refused a
+		// 429.
 		g.log.LogAttrs(r.Context(), slog.LevelInfo, "request",
 			slog.String("request_id", st.id), slog.String("method", r.Method), slog.String("path", r.URL.Path),
-			slog.Int("status", status), slog.Int64("bytes", sw.bytes), slog.Duration("duration", d),
+			slog.Int("status", status), slog.Int64("bytes", sw.bytes),
+			slog.Float64("duration_ms", float64(d)/float64(time.Millisecond)),
 			slog.String("key", st.key), slog.String("model", st.llm.model), slog.String("backend", st.llm.backend),
-			slog.String("spill", st.llm.spill),
+			slog.String("spill_reason", st.llm.spill),
 			slog.Int("prompt_tokens", prompt), slog.Int("completion_tokens", completion),
-			slog.Float64("ttft_ms", ttftMS))
+			slog.Float64("ttft_ms", ttftMS),
+			slog.String("error_type", sw.errType), slog.String("error_code", sw.errCode),
+			slog.String("limit_scope", st.limitScope))
 	})
 }
 
@@ -208,6 +217,7 @@ func (g *Gateway) applyDecision(w http.ResponseWriter, r *http.Request, st *requ
 		setOpenAIHeaders(w.Header(), d)
 	}
 	if !d.Allowed {
+		st.limitScope = d.Scope
 		g.metrics.shapedBy(d.Scope)
 		w.Header().Set("Retry-After", strconv.Itoa(max(1, ceilSeconds(d.RetryAfter))))
 		writeError(w, http.StatusTooManyRequests, errRateLimit, refusalMessage(d), "", "rate_limit_exceeded")

@@ -40,6 +40,7 @@ func writeError(w http.ResponseWriter, status int, typ, message, param, code str
 	body, _ := json.Marshal(struct {
 		Error apiError `json:"error"`
 	}{e})
+	noteError(w, typ, code)
 	h := w.Header()
 	h.Set("Content-Type", "application/json")
 	h.Set("Content-Length", strconv.Itoa(len(body)+1))

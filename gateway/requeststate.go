@@ -24,6 +24,10 @@ type requestState struct {
 	route     string    // the route's pattern when the fast path serves it; "" means ask chi
 	start     time.Time // when the request came in: the clock is read once for access log and shaping
 
+	// limitScope is the bucket that refused the request with 429
+	// (Decision.Scope), for the access log; "" otherwise.
+	limitScope string
+
 	// resp is the writer accessLog hands down; it records status and
 	// size for the access log.
 	resp statusWriter
@@ -95,13 +99,32 @@ func (st *requestState) setHeader(h http.Header, i int, key, v string) {
 }
 
 // statusWriter records the status and size of a response for the access
-// log. It holds nothing else: request state lives in the context. Unwrap
-// and FlushError let http.ResponseController (and so streaming) reach
-// the writers it wraps.
+// log, and the error type and code when the gateway answered with its own
+// error (writeError). It holds nothing else: request state lives in the
+// context. Unwrap and FlushError let http.ResponseController (and so
+// streaming) reach the writers it wraps.
 type statusWriter struct {
 	http.ResponseWriter
-	status int
-	bytes  int64
+	status           int
+	bytes            int64
+	errType, errCode string
+}
+
+// noteError records the gateway's error answer in the statusWriter that
+// w is or wraps, if any: writeError reaches it through whatever writers
+// the handlers put on top.
+func noteError(w http.ResponseWriter, typ, code string) {
+	for {
+		if sw, ok := w.(*statusWriter); ok {
+			sw.errType, sw.errCode = typ, code
+			return
+		}
+		u, ok := w.(interface{ Unwrap() http.ResponseWriter })
+		if !ok {
+			return
+		}
+		w = u.Unwrap()
+	}
 }
 
 func (s *statusWriter) WriteHeader(code int) {

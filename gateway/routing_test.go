@@ -237,8 +237,8 @@ func TestSpill(t *testing.T) {
 					if tc.status >= 500 {
 						wantBackend = "" // no backend answered
 					}
-					if line["backend"] != wantBackend || line["spill"] != tc.spill {
-						t.Errorf("access log backend %v spill %v, want %q %q", line["backend"], line["spill"], wantBackend, tc.spill)
+					if line["backend"] != wantBackend || line["spill_reason"] != tc.spill {
+						t.Errorf("access log backend %v spill_reason %v, want %q %q", line["backend"], line["spill_reason"], wantBackend, tc.spill)
 					}
 				}
 				m := promMetrics(t, e.g)

@@ -1,6 +1,7 @@
 package scaler
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -138,7 +139,7 @@ func flat(s string) string {
 // idleness. The tracking policy reads no Monitor data.
 func Tick(ctx context.Context, now time.Time, cfg TickConfig, deps Deps) TickDecision {
 	td := tick(ctx, now, cfg, deps)
-	logDecision(ctx, deps.Logger, td)
+	LogDecision(ctx, deps.Logger, td)
 	return td
 }
 
@@ -225,8 +226,16 @@ func outage(now time.Time, cfg TickConfig, policy Policy, in Inputs, err error) 
 	return d
 }
 
-// logDecision writes the tick's one log line.
-func logDecision(ctx context.Context, logger *slog.Logger, td TickDecision) {
+// LogDecision writes a tick's one log line (Tick writes it; the scaler
+// function writes it for a tick it rejects before Tick runs). SCF ships it
+// to CLS, where deploy/cls indexes its top-level fields, so those are
+// strings and numbers only, with the same names on every line (pinned by
+// TestDecisionLogFields): provisioned is the count SCF reported,
+// available how many of those run, desired what the policy asked for,
+// set_to what was sent to SCF (0: nothing), action and reason what was
+// done and why, error the first failure. decision is the whole
+// TickDecision, for a reader of the line.
+func LogDecision(ctx context.Context, logger *slog.Logger, td TickDecision) {
 	if logger == nil {
 		return
 	}
@@ -242,11 +251,13 @@ func logDecision(ctx context.Context, logger *slog.Logger, td TickDecision) {
 		slog.String("function", td.Function.Function),
 		slog.String("version", td.Function.Version),
 		slog.String("alias", td.Function.Alias),
-		slog.Int("current", td.Current),
-		slog.Int("target", td.Target),
-		slog.Bool("hold", td.Hold),
+		slog.Int("provisioned", td.Current),
+		slog.Int("available", td.State.Available),
+		slog.Int("desired", td.Target),
 		slog.String("action", td.Action.Kind),
+		slog.Int("set_to", td.Action.Set),
 		slog.String("reason", td.Reason),
+		slog.String("error", cmp.Or(td.Error, td.MonitorError, td.RetireError)),
 		slog.Any("decision", td),
 	)
 }

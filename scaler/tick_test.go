@@ -219,7 +219,7 @@ func TestTick(t *testing.T) {
 			t.Fatalf("log %q: %v", log.String(), err)
 		}
 		dec, _ := line["decision"].(map[string]any)
-		if line["msg"] != "scaler decision" || line["target"] != 10.0 || dec["action"] == nil || dec["window"] == nil || dec["inputs"] == nil {
+		if line["msg"] != "scaler decision" || line["desired"] != 10.0 || dec["action"] == nil || dec["window"] == nil || dec["inputs"] == nil {
 			t.Errorf("log line = %s", log.String())
 		}
 		if strings.Count(log.String(), "\n") != 1 {

@@ -10,7 +10,10 @@
 // be given in the environment as JSON arrays, e.g.
 // SCFGATE_GATEWAY_MODELS='[{"name":"hunyuan-13b","backend":"model"}]'.
 // The redis section (SCFGATE_GATEWAY_REDIS_*) configures shaping and
-// breakers shared through Redis (gateway/redislimit).
+// breakers shared through Redis (gateway/redislimit); the remote_write
+// section (SCFGATE_GATEWAY_REMOTE_WRITE_*) pushes the metrics to a
+// Prometheus remote-write endpoint (promwrite), labelled with the
+// function's name (SCF_FUNCTIONNAME) and the instance.
 //
 // Secure by default: with no keys (SCFGATE_GATEWAY_KEYS, or a
 // SCFGATE_GATEWAY_KEYS_FILE re-read when it changes) the function refuses
@@ -25,6 +28,7 @@ import (
 	"github.com/scfgate/scfgate/gateway"
 	"github.com/scfgate/scfgate/gateway/redislimit"
 	"github.com/scfgate/scfgate/internal/config"
+	"github.com/scfgate/scfgate/promwrite"
 )
 
 // EnvPrefix prefixes the gateway's environment variables.
@@ -56,12 +60,18 @@ type Config struct {
 	// modification time are looked at; default 10 s
 	// (SCFGATE_GATEWAY_KEYS_FILE_CHECK).
 	KeysFileCheck time.Duration `mapstructure:"keys_file_check"`
+	// RemoteWrite pushes the gateway's metrics to a Prometheus
+	// remote-write endpoint (SCFGATE_GATEWAY_REMOTE_WRITE_URL, _USERNAME,
+	// _PASSWORD or _BEARER_TOKEN, _INTERVAL, _TIMEOUT, _MAX_QUEUE,
+	// _MAX_PER_SEND); off without a URL.
+	RemoteWrite promwrite.Config `mapstructure:"remote_write"`
 }
 
 // Default is the gateway's and Redis's defaults (no models, no Redis, no
 // keys: they must be set, or open).
 func Default() Config {
-	return Config{Gateway: gateway.Default(), Redis: redislimit.Default(), KeysFileCheck: 10 * time.Second}
+	return Config{Gateway: gateway.Default(), Redis: redislimit.Default(), KeysFileCheck: 10 * time.Second,
+		RemoteWrite: promwrite.Default()}
 }
 
 // ErrNoKeys is the startup error of a gateway with no API keys that is
@@ -69,11 +79,11 @@ func Default() Config {
 var ErrNoKeys = errors.New(EnvPrefix + "_KEYS is empty: add a key (or " + EnvPrefix + "_KEYS_FILE), or set " +
 	EnvPrefix + "_OPEN=true to serve without keys")
 
-// Validate checks both parts (Redis's keys only when it has an addr),
+// Validate checks every part (Redis's keys only when it has an addr),
 // and refuses a gateway that nothing protects unless it is explicitly
 // open.
 func (c Config) Validate() error {
-	errs := []error{c.Gateway.Validate(), c.Redis.Validate()}
+	errs := []error{c.Gateway.Validate(), c.Redis.Validate(), c.RemoteWrite.Validate()}
 	switch {
 	case !c.Gateway.Open && len(c.Gateway.Keys) == 0 && c.KeysFile == "":
 		errs = append(errs, ErrNoKeys)

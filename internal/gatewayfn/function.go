@@ -2,6 +2,8 @@ package gatewayfn
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -10,6 +12,7 @@ import (
 	"github.com/scfgate/scfgate/gateway"
 	"github.com/scfgate/scfgate/gateway/redislimit"
 	"github.com/scfgate/scfgate/internal/tencentcloud"
+	"github.com/scfgate/scfgate/promwrite"
 )
 
 // Function is the gateway function: the gateway, and the Redis client
@@ -27,7 +30,9 @@ type Function struct {
 // (SCFGATE_TENCENTCLOUD_ENDPOINT/SCHEME), in the function's region
 // (TENCENTCLOUD_REGION) unless the backend names one. When cfg.Redis has an address
 // the limiter and the breaker signal are shared across instances through
-// Redis; Close releases the client.
+// Redis; Close releases the client. When cfg.RemoteWrite has a URL the
+// gateway's metrics are pushed there every interval and once more on
+// Close (promwrite).
 func New(cfg Config, log *slog.Logger, getenv func(string) string) (*Function, error) {
 	ep := tencentcloud.EndpointFromEnv(getenv)
 	if err := ep.Validate(); err != nil {
@@ -60,11 +65,48 @@ func New(cfg Config, log *slog.Logger, getenv func(string) string) (*Function, e
 		_ = closeShared()
 		return nil, err
 	}
+	closeAll := closeShared
+	if cfg.RemoteWrite.Enabled() {
+		stop, err := startRemoteWrite(cfg.RemoteWrite, g, log, getenv)
+		if err != nil {
+			_ = closeShared()
+			return nil, err
+		}
+		closeAll = func() error { stop(); return closeShared() }
+	}
 	if log != nil {
 		log.Info("gateway", "models", len(cfg.Gateway.Models), "shared_limiter", cfg.Redis.Enabled(),
-			"keys", len(cfg.Gateway.Keys), "keys_file", cfg.KeysFile != "", "open", cfg.Gateway.Open)
+			"keys", len(cfg.Gateway.Keys), "keys_file", cfg.KeysFile != "", "open", cfg.Gateway.Open,
+			"remote_write", cfg.RemoteWrite.Enabled())
 	}
-	return &Function{g: g, close: closeShared}, nil
+	return &Function{g: g, close: closeAll}, nil
+}
+
+// FunctionNameEnv is the variable SCF sets to the function's name.
+const FunctionNameEnv = "SCF_FUNCTIONNAME"
+
+// startRemoteWrite pushes g's metrics on their own goroutine, labelled
+// with the function's name and an id of this instance (a process is an
+// instance); stop ends it after one last push.
+func startRemoteWrite(cfg promwrite.Config, g *gateway.Gateway, log *slog.Logger, getenv func(string) string) (stop func(), err error) {
+	fn := getenv(FunctionNameEnv)
+	if fn == "" {
+		fn = "gateway" // scfgate serve, outside SCF
+	}
+	var id [8]byte
+	_, _ = rand.Read(id[:])
+	p, err := promwrite.New(cfg, g.WriteMetrics, promwrite.Options{Logger: log,
+		Labels: []promwrite.Label{{Name: "function", Value: fn}, {Name: "instance", Value: hex.EncodeToString(id[:])}}})
+	if err != nil {
+		return nil, fmt.Errorf("gateway: remote write: %w", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		p.Run(ctx)
+	}()
+	return func() { cancel(); <-done }, nil
 }
 
 // Invoke answers one API Gateway or Function URL event.
@@ -76,5 +118,6 @@ func (f *Function) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
 // serve`).
 func (f *Function) Handler() http.Handler { return f.g }
 
-// Close releases the shared Redis client, if any.
+// Close pushes the metrics one last time when remote write is on, and
+// releases the shared Redis client, if any.
 func (f *Function) Close() error { return f.close() }

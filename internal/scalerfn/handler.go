@@ -92,10 +92,7 @@ func (f *Function) Handle(ctx context.Context, ev events.TimerEvent) (scaler.Tic
 
 func (f *Function) reject(ctx context.Context, t time.Time, policy string, err error) scaler.TickDecision {
 	td := scaler.Rejected(t, policy, err)
-	if f.Logger != nil {
-		f.Logger.LogAttrs(ctx, slog.LevelError, "scaler decision", slog.String("action", td.Action.Kind),
-			slog.String("error", td.Error), slog.Any("decision", td))
-	}
+	scaler.LogDecision(ctx, f.Logger, td)
 	return td
 }
 
