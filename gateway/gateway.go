@@ -270,11 +270,7 @@ func (g *Gateway) breakerStates() map[string]string {
 
 func (g *Gateway) serveMetrics(w http.ResponseWriter, _ *http.Request) {
 	w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
-	g.metrics.write(w, g.breakerStates())
-	g.writeRoutingMetrics(w)
-	for _, m := range g.extra {
-		m.WriteMetrics(w)
-	}
+	g.WriteMetrics(w)
 }
 
 func (g *Gateway) listModels(w http.ResponseWriter, _ *http.Request) {

@@ -400,6 +400,7 @@ func sortedKeys[V any](m map[string]V) []string {
 // instance).
 func (g *Gateway) WriteMetrics(w io.Writer) {
 	g.metrics.write(w, g.breakerStates())
+	g.writeRoutingMetrics(w)
 	for _, m := range g.extra {
 		m.WriteMetrics(w)
 	}
