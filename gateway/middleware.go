@@ -82,12 +82,24 @@ func (g *Gateway) accessLog(next http.Handler) http.Handler {
 		// are indexed by it): model, backend, token counts and TTFT are
 		// "" or 0 when the request had none (not a chat completion, no
 		// backend answered, no usage in the answer, no first token).
-		g.log.LogAttrs(r.Context(), slog.LevelInfo, "request",
+		//
+		// The record is made here rather than by LogAttrs, which would
+		// read the clock again and look up its caller's PC on every
+		// request: its time is the request's end on the clock that timed
+		// it, and it has no source (the access log's would always be this
+		// line).
+		ctx := r.Context()
+		if !g.log.Enabled(ctx, slog.LevelInfo) {
+			return
+		}
+		rec := slog.NewRecord(st.start.Add(d), slog.LevelInfo, "request", 0)
+		rec.AddAttrs(
 			slog.String("request_id", st.id), slog.String("method", r.Method), slog.String("path", r.URL.Path),
 			slog.Int("status", status), slog.Int64("bytes", sw.bytes), slog.Duration("duration", d),
 			slog.String("key", st.key), slog.String("model", st.llm.model), slog.String("backend", st.llm.backend),
 			slog.Int("prompt_tokens", prompt), slog.Int("completion_tokens", completion),
 			slog.Float64("ttft_ms", ttftMS))
+		_ = g.log.Handler().Handle(ctx, rec)
 	})
 }
 

@@ -32,8 +32,6 @@ type requestState struct {
 	// breq and deadline are the backend call's request and context.
 	breq     BackendRequest
 	deadline lazyDeadline
-	// cw is the writer that copies a backend's answer.
-	cw writeErr
 	// use is the answer's usage, read for metrics and token limits.
 	use tokenUse
 	// tok is &use when token limits reserved tokens for the request
