@@ -330,6 +330,7 @@ func (g *Gateway) chat(w http.ResponseWriter, r *http.Request) {
 	*breq = BackendRequest{Body: body, Stream: f.stream, RequestID: st.id}
 	att, berr := g.forward(ctx, m, breq)
 	if berr != nil {
+		st.llm.failure = berr.Kind
 		g.settleTokens(st, false)
 		g.writeBackendError(w, r, st.id, berr)
 		return
@@ -343,6 +344,7 @@ func (g *Gateway) chat(w http.ResponseWriter, r *http.Request) {
 		// that fails midway is a failure, one the client left is neither.
 		att.done(result)
 		if result == errFailed {
+			st.llm.failure = FailUpstream
 			g.metrics.backendError(att.backend, FailUpstream)
 		}
 	}

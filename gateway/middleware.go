@@ -106,9 +106,13 @@ func (g *Gateway) accessLog(next http.Handler) http.Handler {
 // llmSample is what a chat completion adds to the GenAI metrics (see
 // metrics.go for what each measure is).
 func (g *Gateway) llmSample(st *requestState, status int, d time.Duration) llmSample {
-	s := llmSample{group: st.llm.group, backend: st.llm.backend, status: status, duration: d}
+	s := llmSample{group: st.llm.group, backend: st.llm.backend, stream: st.llm.stream, status: status,
+		errType: st.llm.failure, duration: d}
 	if st.use.seen {
 		s.usage, s.prompt, s.completion = true, st.use.prompt, st.use.used.Output
+	}
+	if s.errType == "" && st.llm.backend != "" && status >= 400 {
+		s.errType = strconv.Itoa(status) // the backend's error answer
 	}
 	if st.llm.backend == "" || status >= 300 {
 		return s

@@ -45,9 +45,13 @@ type requestState struct {
 
 // llmObs is a chat completion's model, backend and timing.
 type llmObs struct {
-	model   string    // the requested model, once it is known
-	backend string    // the backend that answered; "" when none did
-	stream  bool      // the client asked for a stream
+	model   string // the requested model, once it is known
+	backend string // the backend that answered; "" when none did
+	stream  bool   // the client asked for a stream
+	// failure is the kind of a failure the status does not tell: no
+	// backend answered (BackendError.Kind), or its answer broke off
+	// midway (FailUpstream); "" otherwise.
+	failure string
 	group   *llmGroup // its metrics, once it is admitted (in flight until the access log)
 	first   time.Time // when the first chunk went to the client; zero before
 }
