@@ -82,3 +82,36 @@ func BenchmarkMiddlewareChainTokens(b *testing.B) {
 	cfg.Limits.PerKeyTokens = TokenLimit{PerMinute: 1 << 30}
 	benchChain(b, cfg)
 }
+
+// BenchmarkHTTPHop is one chat completion over loopback through the whole
+// hop: a client, the gateway served by net/http with an http backend on
+// its default transport, and an upstream that answers at once. What it
+// measures is the process's, client and upstream included: compare runs,
+// not the number alone.
+func BenchmarkHTTPHop(b *testing.B) {
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = io.WriteString(w, usageCompletion(9, 3))
+	}))
+	defer up.Close()
+	cfg := benchConfig()
+	cfg.Backends[0].HTTP.URL = up.URL + "/v1"
+	gw := httptest.NewServer(newTestGateway(b, cfg, Options{}))
+	defer gw.Close()
+	client := gw.Client()
+	b.ReportAllocs()
+	for b.Loop() {
+		r, _ := http.NewRequest(http.MethodPost, gw.URL+"/v1/chat/completions", strings.NewReader(goodBody))
+		r.Header.Set("Authorization", "Bearer "+testKey)
+		resp, err := client.Do(r)
+		if err != nil {
+			b.Fatal(err)
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			b.Fatalf("status %d", resp.StatusCode)
+		}
+	}
+}

@@ -20,6 +20,7 @@ package gateway
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -70,8 +71,8 @@ type Options struct {
 	// HTTP is how http backends sign requests to Function URLs and find
 	// them.
 	HTTP HTTPOptions
-	// Transport carries http backends' requests; nil means a transport
-	// cloned from http.DefaultTransport.
+	// Transport carries http backends' requests; nil means one transport
+	// for all of them, cloned from http.DefaultTransport (newTransport).
 	Transport http.RoundTripper
 	// BreakerSignal shares breaker openings with other gateway instances
 	// (e.g. through Redis); nil means each instance's breakers stand alone.
@@ -144,9 +145,7 @@ func New(cfg Config, opts Options) (*Gateway, error) {
 	g.tokens = tokenLimitsOn(&cfg) || opts.KeySource != nil
 	transport := opts.Transport
 	if transport == nil {
-		t := http.DefaultTransport.(*http.Transport).Clone()
-		t.MaxIdleConnsPerHost = 256
-		transport = t
+		transport = newTransport()
 	}
 	for _, bc := range cfg.Backends {
 		b, ok := opts.Backends[bc.Name]
@@ -344,6 +343,7 @@ func (g *Gateway) chat(w http.ResponseWriter, r *http.Request) {
 		w.Header()[BackendHeader] = att.backend.header
 	}
 	if berr != nil {
+		st.llm.failure = berr.Kind
 		g.settleTokens(st, false)
 		g.writeBackendError(w, r, st.id, berr)
 		return
@@ -498,16 +498,14 @@ func (g *Gateway) writeResponse(ctx context.Context, w http.ResponseWriter, resp
 	}
 	w.WriteHeader(resp.Status)
 	if !sse {
-		cw := &st.cw // in the request's state: no allocation of its own
-		cw.w, cw.keep = w, nil
+		rerr, werr := st.use.relay(w, resp.Body)
 		if resp.Status < 400 {
-			// Kept to read its usage once it is through.
-			cw.keep = st.use.startCapture()
-			defer st.use.readBodyUsage()
+			st.use.readBodyUsage()
 		}
-		if _, err := io.Copy(cw, resp.Body); err != nil {
+		st.use.release()
+		if err := cmp.Or(werr, rerr); err != nil {
 			g.log.Warn("copy response", "request_id", st.id, "error", err.Error())
-			if cw.err == nil && ctx.Err() == nil {
+			if werr == nil && ctx.Err() == nil {
 				return errFailed // the upstream's body broke off
 			}
 			return errNotCounted
@@ -521,27 +519,6 @@ var (
 	noCache = []string{"no-cache"}
 	accelNo = []string{"no"}
 )
-
-// writeErr remembers its writer's error, so that a failed copy tells the
-// client's failure from the upstream's. It hides no io.ReaderFrom (a
-// ResponseWriter has none to hide), and a body that is an io.WriterTo
-// still copies without a buffer.
-type writeErr struct {
-	w    io.Writer
-	err  error
-	keep *limitedBuffer // when set, keeps a copy of what is written
-}
-
-func (w *writeErr) Write(p []byte) (int, error) {
-	n, err := w.w.Write(p)
-	if err != nil {
-		w.err = err
-	}
-	if w.keep != nil {
-		_, _ = w.keep.Write(p[:n])
-	}
-	return n, err
-}
 
 // copyStream copies an SSE body, each event flushed as it ends. A stream is whole when it ended after
 // "data: [DONE]" at an event's end; one that breaks off, ends early or

@@ -118,6 +118,24 @@ func NewHTTPBackend(c HTTPConfig, transport http.RoundTripper, o HTTPOptions) (*
 	return b, nil
 }
 
+// newTransport is the transport http backends share by default:
+// http.DefaultTransport's dialer, proxy and TLS settings, changed where
+// they would cost every request of a busy gateway something:
+//   - an idle connection kept for each request in flight
+//     (MaxIdleConnsPerHost), with no cap over all hosts: the default's 100
+//     idle connections close connections after each burst, and the next
+//     burst dials again;
+//   - no compression: the transport would ask every answer gzip-encoded
+//     and inflate it before the gateway relays it uncompressed, CPU on
+//     both sides of a hop that is usually inside one region.
+func newTransport() *http.Transport {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.MaxIdleConns = 0
+	t.MaxIdleConnsPerHost = 1024
+	t.DisableCompression = true
+	return t
+}
+
 func httpURL(s string) bool {
 	u, err := url.Parse(s)
 	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != ""

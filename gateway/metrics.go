@@ -18,11 +18,23 @@ package gateway
 // with the conventions' bucket boundaries. Attributes become labels:
 // gen_ai.operation.name (always "chat"), gen_ai.request.model (the model
 // the client named), gen_ai.token.type ("input" for prompt_tokens,
-// "output" for completion_tokens), and two of the gateway's own: key (the
-// API key's name, never the secret; "" when anonymous) and backend (the
-// backend that answered). The token usage is a histogram, as the
-// conventions say; its _sum is the token counter (e.g.
-// sum by (key) (rate(gen_ai_client_token_usage_sum[5m]))).
+// "output" for completion_tokens), error.type on failed requests' series
+// (below), and three of the gateway's own: key (the API key's name, never
+// the secret; "" when anonymous), backend (the backend that answered; ""
+// when none did) and, on the latency series, stream ("true" when the
+// client asked for a stream: a stream's duration is its whole generation,
+// an answer's TTFT is its whole duration, so the two are never mixed).
+// The token usage is a histogram, as the conventions say; its _sum is the
+// token counter (e.g. sum by (key) (rate(gen_ai_client_token_usage_sum[5m]))).
+//
+// A failed request's duration goes to a series of its own, with
+// error_type (the conventions' error.type): the status code when the
+// backend answered with an error ("429", "500"); "upstream" when its
+// answer broke off midway; when no backend answered, the failure's kind
+// with backend="": "timeout", "connect", "throttle", "function",
+// "upstream", "breaker_open", or "canceled" when the client went away.
+// Successful requests' series carry no error_type, as the conventions
+// have it.
 //
 // What is measured, from the gateway's side (it sees the answer as the
 // client does, not the model server's internals):
@@ -32,7 +44,7 @@ package gateway
 //     hides from a client that did not ask), for answers that carry one;
 //     never estimated;
 //   - request duration: from the request's arrival to the answer's end,
-//     for every chat completion a backend answered (any status);
+//     for every chat completion admitted (failed ones with error_type);
 //   - time to first token: for a stream, from the request's arrival to the
 //     first data line relayed to the client; for an answer that is not
 //     streamed, the whole duration, which is when its first token reaches
@@ -129,15 +141,49 @@ type backendSeries struct {
 	*llmSeries
 }
 
+// llmSeries are a model, key and backend's series. The latency
+// histograms are by stream, index 0 for answers not streamed, 1 for
+// streams: a request finds its own by indexing, not by a map.
 type llmSeries struct {
-	input, output, duration, ttft, tpot bhist
+	input, output bhist
+	// duration, ttft and tpot are successful requests'.
+	duration, ttft, tpot [2]bhist
+	failed               []failedSeries // few: one per error type seen
+}
+
+// failedSeries is the duration of failed requests of one error type.
+type failedSeries struct {
+	stream   bool
+	errType  string
+	duration bhist
+}
+
+func newLLMSeries() *llmSeries {
+	s := &llmSeries{input: newBhist(tokenBuckets), output: newBhist(tokenBuckets)}
+	for i := range 2 {
+		s.duration[i], s.ttft[i], s.tpot[i] = newBhist(durationBuckets), newBhist(ttftBuckets), newBhist(tpotBuckets)
+	}
+	return s
+}
+
+// failedDuration is the histogram of failures of errType.
+func (s *llmSeries) failedDuration(stream bool, errType string) *bhist {
+	for i := range s.failed {
+		if f := &s.failed[i]; f.stream == stream && f.errType == errType {
+			return &f.duration
+		}
+	}
+	s.failed = append(s.failed, failedSeries{stream: stream, errType: errType, duration: newBhist(durationBuckets)})
+	return &s.failed[len(s.failed)-1].duration
 }
 
 // llmSample is what one chat completion adds to the GenAI metrics.
 type llmSample struct {
 	group              *llmGroup // from start; nil when the request was not admitted
 	backend            string
+	stream             bool
 	status             int
+	errType            string // "" for a success; see the package's metrics doc
 	duration           time.Duration
 	ttft               time.Duration // 0: none
 	tpot               time.Duration // 0: none
@@ -213,8 +259,8 @@ func (m *metrics) chat(s *llmSample) {
 		return
 	}
 	s.group.inflight--
-	if s.backend == "" {
-		return // no backend answered
+	if s.backend == "" && s.errType == "" {
+		return // no backend answered and nothing failed: refused before forwarding
 	}
 	var ls *llmSeries
 	for _, b := range s.group.backends {
@@ -223,23 +269,27 @@ func (m *metrics) chat(s *llmSample) {
 		}
 	}
 	if ls == nil {
-		ls = &llmSeries{input: newBhist(tokenBuckets), output: newBhist(tokenBuckets),
-			duration: newBhist(durationBuckets), ttft: newBhist(ttftBuckets), tpot: newBhist(tpotBuckets)}
+		ls = newLLMSeries()
 		s.group.backends = append(s.group.backends, backendSeries{s.backend, ls})
 	}
-	ls.duration.observe(s.duration.Seconds())
 	if s.usage {
 		ls.input.observe(float64(s.prompt))
 		ls.output.observe(float64(s.completion))
 	}
+	if s.errType != "" {
+		ls.failedDuration(s.stream, s.errType).observe(s.duration.Seconds())
+		return
+	}
+	i := btoi(s.stream)
+	ls.duration[i].observe(s.duration.Seconds())
 	if s.status >= 300 {
 		return // time to first token and per output token: successful answers
 	}
 	if s.ttft > 0 {
-		ls.ttft.observe(s.ttft.Seconds())
+		ls.ttft[i].observe(s.ttft.Seconds())
 	}
 	if s.tpot > 0 {
-		ls.tpot.observe(s.tpot.Seconds())
+		ls.tpot[i].observe(s.tpot.Seconds())
 	}
 }
 
@@ -356,23 +406,42 @@ func (m *metrics) writeLLM(w io.Writer) {
 	const usage = "gen_ai_client_token_usage"
 	fmt.Fprintf(w, "# HELP %s Tokens used by chat completions, from the answers' usage: input (prompt_tokens) and output (completion_tokens).\n# TYPE %s histogram\n", usage, usage)
 	for _, s := range all {
-		s.input.write(w, usage, s.labels+`gen_ai_token_type="input",`)
-		s.output.write(w, usage, s.labels+`gen_ai_token_type="output",`)
+		if s.input.n > 0 {
+			s.input.write(w, usage, s.labels+`gen_ai_token_type="input",`)
+			s.output.write(w, usage, s.labels+`gen_ai_token_type="output",`)
+		}
 	}
 	for _, h := range []struct {
 		name, help string
-		of         func(*llmSeries) *bhist
+		of         func(*llmSeries) *[2]bhist
 	}{
-		{"gen_ai_server_request_duration_seconds", "Chat completion duration, from arrival to the answer's end.",
-			func(s *llmSeries) *bhist { return &s.duration }},
+		{"gen_ai_server_request_duration_seconds", "Chat completion duration, from arrival to the answer's end; failed requests with error_type.",
+			func(s *llmSeries) *[2]bhist { return &s.duration }},
 		{"gen_ai_server_time_to_first_token_seconds", "Time to the first token relayed to the client (a non-streamed answer: its whole duration), successful answers.",
-			func(s *llmSeries) *bhist { return &s.ttft }},
+			func(s *llmSeries) *[2]bhist { return &s.ttft }},
 		{"gen_ai_server_time_per_output_token_seconds", "Time per output token after the first, streamed successful answers.",
-			func(s *llmSeries) *bhist { return &s.tpot }},
+			func(s *llmSeries) *[2]bhist { return &s.tpot }},
 	} {
 		fmt.Fprintf(w, "# HELP %s %s\n# TYPE %s histogram\n", h.name, h.help, h.name)
 		for _, s := range all {
-			h.of(s.llmSeries).write(w, h.name, s.labels)
+			for i, hist := range h.of(s.llmSeries) {
+				if hist.n > 0 {
+					hist.write(w, h.name, s.labels+streamLabel[i])
+				}
+			}
+			if h.name != "gen_ai_server_request_duration_seconds" {
+				continue
+			}
+			failed := s.failed
+			sort.Slice(failed, func(i, j int) bool {
+				if failed[i].errType != failed[j].errType {
+					return failed[i].errType < failed[j].errType
+				}
+				return !failed[i].stream && failed[j].stream
+			})
+			for _, f := range failed {
+				f.duration.write(w, h.name, s.labels+streamLabel[btoi(f.stream)]+"error_type="+strconv.Quote(f.errType)+",")
+			}
 		}
 	}
 
@@ -384,6 +453,16 @@ func (m *metrics) writeLLM(w io.Writer) {
 	for _, k := range sortedKeys(m.queued) {
 		fmt.Fprintf(w, "scfgate_requests_queued{key=%q} %d\n", k, m.queued[k])
 	}
+}
+
+// streamLabel is the stream label of the latency series, by index.
+var streamLabel = [2]string{`stream="false",`, `stream="true",`}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 func sortedKeys[V any](m map[string]V) []string {

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -133,9 +134,11 @@ func TestLLMMetrics(t *testing.T) {
 			logs := &logBuffer{}
 			g := newTestGateway(t, cfg, Options{Backends: map[string]Backend{"primary": fb}, Now: clk.Now, Logger: logs.logger()})
 
-			var prompt, completion, n, ttftN, tpotN float64
-			var ttftSum, tpotSum, durSum float64
-			ttftBucket := map[float64]float64{} // le -> count, cumulative later
+			// The latency series are by stream: index 0 not streamed, 1
+			// streamed.
+			var prompt, completion, n float64
+			var ttftN, tpotN, ttftSum, tpotSum, durN, durSum [2]float64
+			ttftBucket := [2]map[float64]float64{{}, {}} // le -> count, cumulative later
 			for round := range 3 {
 				for i, c := range load {
 					cur = c
@@ -150,6 +153,7 @@ func TestLLMMetrics(t *testing.T) {
 					prompt += float64(c.prompt)
 					completion += float64(c.completion)
 					n++
+					si := btoi(c.stream)
 					// The clock moved only in the body's reads: the
 					// duration is the sum of the gaps.
 					dur := c.first
@@ -158,19 +162,20 @@ func TestLLMMetrics(t *testing.T) {
 						events := c.chunks + 2 // content, usage, [DONE]
 						dur += time.Duration(events-1) * c.gap
 						if c.completion > 1 {
-							tpotSum += ((dur - ttft) / time.Duration(c.completion-1)).Seconds()
-							tpotN++
+							tpotSum[si] += ((dur - ttft) / time.Duration(c.completion-1)).Seconds()
+							tpotN[si]++
 						}
 					}
 					if !c.stream {
 						ttft = dur
 					}
-					durSum += dur.Seconds()
-					ttftSum += ttft.Seconds()
-					ttftN++
+					durSum[si] += dur.Seconds()
+					durN[si]++
+					ttftSum[si] += ttft.Seconds()
+					ttftN[si]++
 					for _, le := range ttftBuckets {
 						if ttft.Seconds() <= le {
-							ttftBucket[le]++
+							ttftBucket[si][le]++
 						}
 					}
 
@@ -192,29 +197,34 @@ func TestLLMMetrics(t *testing.T) {
 
 			m := promMetrics(t, g)
 			l := `gen_ai_operation_name="chat",gen_ai_request_model="hunyuan-13b",key="alice",backend="primary"`
-			checks := []struct {
+			type check struct {
 				series string
 				want   float64
-			}{
+			}
+			checks := []check{
 				{`gen_ai_client_token_usage_sum{` + l + `,gen_ai_token_type="input"}`, prompt},
 				{`gen_ai_client_token_usage_sum{` + l + `,gen_ai_token_type="output"}`, completion},
 				{`gen_ai_client_token_usage_count{` + l + `,gen_ai_token_type="input"}`, n},
 				{`gen_ai_client_token_usage_count{` + l + `,gen_ai_token_type="output"}`, n},
-				{`gen_ai_server_request_duration_seconds_count{` + l + `}`, n},
-				{`gen_ai_server_request_duration_seconds_sum{` + l + `}`, durSum},
-				{`gen_ai_server_time_to_first_token_seconds_count{` + l + `}`, ttftN},
-				{`gen_ai_server_time_to_first_token_seconds_sum{` + l + `}`, ttftSum},
-				{`gen_ai_server_time_per_output_token_seconds_count{` + l + `}`, tpotN},
-				{`gen_ai_server_time_per_output_token_seconds_sum{` + l + `}`, tpotSum},
 				{`scfgate_requests_in_flight{gen_ai_request_model="hunyuan-13b",key="alice"}`, 0},
 				{`gen_ai_client_token_usage_bucket{` + l + `,gen_ai_token_type="output",le="4"}`, 3 * 2}, // 3 and 1
-				{`gen_ai_server_time_to_first_token_seconds_bucket{` + l + `,le="+Inf"}`, ttftN},
+				{`gen_ai_server_time_per_output_token_seconds_count{` + l + `,stream="true"}`, tpotN[1]},
+				{`gen_ai_server_time_per_output_token_seconds_sum{` + l + `,stream="true"}`, tpotSum[1]},
 			}
-			for _, le := range ttftBuckets {
-				checks = append(checks, struct {
-					series string
-					want   float64
-				}{`gen_ai_server_time_to_first_token_seconds_bucket{` + l + `,le="` + strconv.FormatFloat(le, 'g', -1, 64) + `"}`, ttftBucket[le]})
+			for si, stream := range []string{`,stream="false"`, `,stream="true"`} {
+				checks = append(checks,
+					check{`gen_ai_server_request_duration_seconds_count{` + l + stream + `}`, durN[si]},
+					check{`gen_ai_server_request_duration_seconds_sum{` + l + stream + `}`, durSum[si]},
+					check{`gen_ai_server_time_to_first_token_seconds_count{` + l + stream + `}`, ttftN[si]},
+					check{`gen_ai_server_time_to_first_token_seconds_sum{` + l + stream + `}`, ttftSum[si]},
+					check{`gen_ai_server_time_to_first_token_seconds_bucket{` + l + stream + `,le="+Inf"}`, ttftN[si]})
+				for _, le := range ttftBuckets {
+					checks = append(checks, check{`gen_ai_server_time_to_first_token_seconds_bucket{` + l + stream +
+						`,le="` + strconv.FormatFloat(le, 'g', -1, 64) + `"}`, ttftBucket[si][le]})
+				}
+			}
+			if _, ok := m[`gen_ai_server_time_per_output_token_seconds_count{`+l+`,stream="false"}`]; ok {
+				t.Error("a TPOT series for answers not streamed")
 			}
 			for _, c := range checks {
 				got, ok := m[c.series]
@@ -227,6 +237,84 @@ func TestLLMMetrics(t *testing.T) {
 				if d := got - c.want; d > 1e-9 || d < -1e-9 {
 					t.Errorf("%s = %v, want %v", c.series, got, c.want)
 				}
+			}
+		})
+	}
+}
+
+// TestLLMMetricsFailures: a failed chat completion's duration goes to a
+// series with its error_type (the backend's status, or the failure's kind
+// with backend="" when none answered), never to the successful series.
+func TestLLMMetricsFailures(t *testing.T) {
+	const took = 300 * time.Millisecond
+	jsonAnswer := func(status int, body string) *BackendResponse {
+		return &BackendResponse{Status: status, Header: http.Header{"Content-Type": {"application/json"}},
+			Body: io.NopCloser(strings.NewReader(body))}
+	}
+	tests := []struct {
+		name    string
+		stream  bool
+		answer  func() (*BackendResponse, error)
+		series  string // labels after the model's and key's
+		status  int
+		success bool
+	}{
+		{"success", false, func() (*BackendResponse, error) { return jsonAnswer(200, completion), nil },
+			`backend="primary",stream="false"`, 200, true},
+		{"backend error answer", false, func() (*BackendResponse, error) {
+			return jsonAnswer(500, `{"error":{"message":"boom"}}`), nil
+		}, `backend="primary",stream="false",error_type="500"`, 500, false},
+		{"backend throttles", true, func() (*BackendResponse, error) {
+			return jsonAnswer(429, `{"error":{"message":"busy"}}`), nil
+		}, `backend="primary",stream="true",error_type="429"`, 429, false},
+		{"no backend answered", false, func() (*BackendResponse, error) {
+			return nil, &BackendError{Kind: FailTimeout, Status: http.StatusGatewayTimeout, Err: errors.New("deadline")}
+		}, `backend="",stream="false",error_type="timeout"`, 504, false},
+		{"stream broke off", true, func() (*BackendResponse, error) {
+			return &BackendResponse{Status: 200, Header: http.Header{"Content-Type": {"text/event-stream"}},
+				Body: io.NopCloser(strings.NewReader("data: {\"choices\":[]}\n\n"))}, nil
+		}, `backend="primary",stream="true",error_type="upstream"`, 200, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			clk := &fakeClock{t: time.Unix(1_700_000_000, 0)}
+			fb := &fakeBackend{fn: func(context.Context, *BackendRequest) (*BackendResponse, error) {
+				clk.Add(took)
+				return tc.answer()
+			}}
+			g := newTestGateway(t, testConfig(), Options{Backends: map[string]Backend{"primary": fb}, Now: clk.Now})
+			body := goodBody
+			if tc.stream {
+				body = `{"model":"hunyuan-13b","stream":true,"messages":[{"role":"user","content":"hello"}]}`
+			}
+			rec := httptest.NewRecorder()
+			g.ServeHTTP(rec, chatReq(body))
+			if rec.Code != tc.status {
+				t.Fatalf("status %d, want %d: %s", rec.Code, tc.status, rec.Body)
+			}
+			m := promMetrics(t, g)
+			l := `gen_ai_operation_name="chat",gen_ai_request_model="hunyuan-13b",key="alice",` + tc.series
+			const name = "gen_ai_server_request_duration_seconds"
+			if got := m[name+"_count{"+l+"}"]; got != 1 {
+				t.Errorf("%s_count{%s} = %v, want 1", name, l, got)
+			}
+			if got := m[name+"_sum{"+l+"}"]; got != took.Seconds() {
+				t.Errorf("%s_sum{%s} = %v, want %v", name, l, got, took.Seconds())
+			}
+			var durations, ttfts int
+			for series := range m {
+				if strings.HasPrefix(series, name+"_count{") {
+					durations++
+				}
+				if strings.HasPrefix(series, "gen_ai_server_time_to_first_token_seconds_count{") {
+					ttfts++
+				}
+			}
+			if durations != 1 {
+				t.Errorf("%d duration series, want 1", durations)
+			}
+			if want := btoi(tc.success); ttfts != want {
+				t.Errorf("%d TTFT series, want %d", ttfts, want)
 			}
 		})
 	}

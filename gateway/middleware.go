@@ -90,7 +90,18 @@ func (g *Gateway) accessLog(next http.Handler) http.Handler {
 		// gateway's own error answer's (an upstream's error passed
 		// through leaves them ""), limit_scope the bucket that refused a
 		// 429.
-		g.log.LogAttrs(r.Context(), slog.LevelInfo, "request",
+		//
+		// The record is made here rather than by LogAttrs, which would
+		// read the clock again and look up its caller's PC on every
+		// request: its time is the request's end on the clock that timed
+		// it, and it has no source (the access log's would always be this
+		// line).
+		ctx := r.Context()
+		if !g.log.Enabled(ctx, slog.LevelInfo) {
+			return
+		}
+		rec := slog.NewRecord(st.start.Add(d), slog.LevelInfo, "request", 0)
+		rec.AddAttrs(
 			slog.String("request_id", st.id), slog.String("method", r.Method), slog.String("path", r.URL.Path),
 			slog.Int("status", status), slog.Int64("bytes", sw.bytes),
 			slog.Float64("duration_ms", float64(d)/float64(time.Millisecond)),
@@ -100,15 +111,20 @@ func (g *Gateway) accessLog(next http.Handler) http.Handler {
 			slog.Float64("ttft_ms", ttftMS),
 			slog.String("error_type", sw.errType), slog.String("error_code", sw.errCode),
 			slog.String("limit_scope", st.limitScope))
+		_ = g.log.Handler().Handle(ctx, rec)
 	})
 }
 
 // llmSample is what a chat completion adds to the GenAI metrics (see
 // metrics.go for what each measure is).
 func (g *Gateway) llmSample(st *requestState, status int, d time.Duration) llmSample {
-	s := llmSample{group: st.llm.group, backend: st.llm.backend, status: status, duration: d}
+	s := llmSample{group: st.llm.group, backend: st.llm.backend, stream: st.llm.stream, status: status,
+		errType: st.llm.failure, duration: d}
 	if st.use.seen {
 		s.usage, s.prompt, s.completion = true, st.use.prompt, st.use.used.Output
+	}
+	if s.errType == "" && st.llm.backend != "" && status >= 400 {
+		s.errType = strconv.Itoa(status) // the backend's error answer
 	}
 	if st.llm.backend == "" || status >= 300 {
 		return s

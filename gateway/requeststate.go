@@ -36,8 +36,6 @@ type requestState struct {
 	// breq and deadline are the backend call's request and context.
 	breq     BackendRequest
 	deadline lazyDeadline
-	// cw is the writer that copies a backend's answer.
-	cw writeErr
 	// use is the answer's usage, read for metrics and token limits.
 	use tokenUse
 	// tok is &use when token limits reserved tokens for the request
@@ -51,10 +49,14 @@ type requestState struct {
 
 // llmObs is a chat completion's model, backend and timing.
 type llmObs struct {
-	model   string    // the requested model, once it is known
-	backend string    // the backend that answered; "" when none did
-	spill   string    // why the first backend tried did not serve it; "" when it did
-	stream  bool      // the client asked for a stream
+	model   string // the requested model, once it is known
+	backend string // the backend that answered; "" when none did
+	spill   string // why the first backend tried did not serve it; "" when it did
+	stream  bool   // the client asked for a stream
+	// failure is the kind of a failure the status does not tell: no
+	// backend answered (BackendError.Kind), or its answer broke off
+	// midway (FailUpstream); "" otherwise.
+	failure string
 	group   *llmGroup // its metrics, once it is admitted (in flight until the access log)
 	first   time.Time // when the first chunk went to the client; zero before
 }

@@ -447,6 +447,7 @@ func (g *Gateway) settle(a *attempt, result error, st *requestState) {
 	}
 	a.done(result)
 	if result == errFailed {
+		st.llm.failure = FailUpstream
 		g.metrics.backendError(a.backend.name, FailUpstream)
 	}
 	if result == nil && a.resp.Status < 300 {

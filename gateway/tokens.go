@@ -3,6 +3,7 @@ package gateway
 import (
 	"bytes"
 	"encoding/json"
+	"io"
 	"math"
 	"net/http"
 	"strconv"
@@ -196,25 +197,16 @@ type tokenUse struct {
 	strip, skipBlank bool
 	seen             bool // usage was read from the answer
 	used             TokenCost
-	prompt           int           // the usage's prompt_tokens (used.Total may count more)
-	capture          limitedBuffer // a non-streamed answer's body
-	pooled           *[]byte       // capture's buffer came from captures
+	prompt           int // the usage's prompt_tokens (used.Total may count more)
+	// body is a non-streamed answer, as relay kept it; whole tells that
+	// it is all of the answer (not cut at maxCapture).
+	body  *[]byte
+	whole bool
 }
 
 // maxCapture bounds the non-streamed answer kept to read its usage: a
 // chat completion is far smaller.
 const maxCapture = 8 << 20
-
-// limitedBuffer keeps what is written to it up to maxCapture bytes and
-// drops the rest, never failing.
-type limitedBuffer struct{ b []byte }
-
-func (l *limitedBuffer) Write(p []byte) (int, error) {
-	if room := maxCapture - len(l.b); room > 0 {
-		l.b = append(l.b, p[:min(len(p), room)]...)
-	}
-	return len(p), nil
-}
 
 // apiUsage is OpenAI's usage object.
 type apiUsage struct {
@@ -231,31 +223,66 @@ func (u *apiUsage) cost() TokenCost {
 	return TokenCost{Total: total, Output: u.CompletionTokens}
 }
 
-// readBodyUsage reads the usage of a non-streamed answer's captured body.
+// relay copies a non-streamed answer from body to w, keeping it in a
+// pooled buffer for readBodyUsage: the buffer that copies is the one that
+// keeps, so the answer is copied once and the copy needs no buffer of its
+// own. Each read is written at once, as io.Copy would. An answer longer
+// than maxCapture is relayed whole but not kept. rerr is body's error,
+// werr w's; call release after readBodyUsage.
+func (t *tokenUse) relay(w io.Writer, body io.Reader) (rerr, werr error) {
+	t.body = answers.Get().(*[]byte)
+	b, whole := (*t.body)[:0], true
+	for {
+		if len(b) == cap(b) {
+			if cap(b) >= maxCapture {
+				b, whole = b[:0], false // go on relaying through the same buffer
+			} else {
+				b = append(make([]byte, 0, min(2*cap(b), maxCapture)), b...)
+			}
+		}
+		n, err := body.Read(b[len(b):cap(b)])
+		if n > 0 {
+			if _, werr = w.Write(b[len(b) : len(b)+n]); werr != nil {
+				break
+			}
+			b = b[:len(b)+n]
+		}
+		if err != nil {
+			if err != io.EOF {
+				rerr = err
+			}
+			break
+		}
+	}
+	*t.body, t.whole = b, whole && rerr == nil && werr == nil
+	return rerr, werr
+}
+
+// readBodyUsage reads the usage of the answer relay kept.
 func (t *tokenUse) readBodyUsage() {
-	if u, ok := scanUsage(t.capture.b); ok {
+	if !t.whole {
+		return
+	}
+	if u, ok := scanUsage(*t.body); ok {
 		t.seen, t.used, t.prompt = true, u.cost(), u.PromptTokens
 	}
-	if p := t.pooled; p != nil && cap(t.capture.b) <= maxPooled {
-		*p = t.capture.b[:0]
-		captures.Put(p)
-	}
-	t.capture.b, t.pooled = nil, nil
 }
 
-// captures are the buffers of answers' bodies, reused: every non-streamed
-// answer is kept until its usage is read, and an allocation per request
-// shows in BenchmarkMiddlewareChain. Larger buffers are left to the GC.
-var captures = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
+// release gives relay's buffer back.
+func (t *tokenUse) release() {
+	if p := t.body; p != nil && cap(*p) <= maxPooled {
+		*p = (*p)[:0]
+		answers.Put(p)
+	}
+	t.body, t.whole = nil, false
+}
+
+// answers are relay's buffers, reused: every non-streamed answer goes
+// through one, and a buffer per request (io.Copy's 32 KiB) is most of
+// what the gateway allocates. Larger buffers are left to the GC.
+var answers = sync.Pool{New: func() any { b := make([]byte, 0, 4<<10); return &b }}
 
 const maxPooled = 64 << 10
-
-// startCapture sets up keeping the answer's body.
-func (t *tokenUse) startCapture() *limitedBuffer {
-	t.pooled = captures.Get().(*[]byte)
-	t.capture.b = (*t.pooled)[:0]
-	return &t.capture
-}
 
 // scanUsage finds a chat completion's usage object without decoding the
 // whole answer: every request reads it (metrics, token limits), and

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -11,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"testing/iotest"
 	"time"
 )
 
@@ -292,4 +294,64 @@ func FuzzStreamLine(f *testing.F) {
 			t.Fatalf("dropped %q, usage seen %v", line, tu.seen)
 		}
 	})
+}
+
+// failingWriter accepts limit bytes, then fails.
+type failingWriter struct{ limit int }
+
+func (w *failingWriter) Write(p []byte) (int, error) {
+	if len(p) > w.limit {
+		n := w.limit
+		w.limit = 0
+		return n, errors.New("client gone")
+	}
+	w.limit -= len(p)
+	return len(p), nil
+}
+
+func TestRelayKeepsTheAnswerForItsUsage(t *testing.T) {
+	withUsage := func(n int) string {
+		return `{"choices":[{"message":{"content":"` + strings.Repeat("x", n) +
+			`"}}],"usage":{"prompt_tokens":7,"completion_tokens":5,"total_tokens":12}}`
+	}
+	readErr := errors.New("connection reset")
+	tests := []struct {
+		name      string
+		body      io.Reader
+		w         io.Writer
+		wantRead  error
+		wantWrite bool
+		wantUsage bool
+	}{
+		{"small", strings.NewReader(withUsage(10)), io.Discard, nil, false, true},
+		{"grows past the pooled buffer", iotest.OneByteReader(strings.NewReader(withUsage(20 << 10))), io.Discard, nil, false, true},
+		{"longer than kept", strings.NewReader(withUsage(maxCapture)), io.Discard, nil, false, false},
+		{"upstream breaks off", io.MultiReader(strings.NewReader(withUsage(10)), iotest.ErrReader(readErr)), io.Discard, readErr, false, false},
+		{"client gone", strings.NewReader(withUsage(10)), &failingWriter{limit: 5}, nil, true, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var out bytes.Buffer
+			w := tc.w
+			if w == io.Discard {
+				w = &out
+			}
+			var u tokenUse
+			rerr, werr := u.relay(w, tc.body)
+			if !errors.Is(rerr, tc.wantRead) || (werr != nil) != tc.wantWrite {
+				t.Fatalf("relay errors = %v, %v; want %v, write error %v", rerr, werr, tc.wantRead, tc.wantWrite)
+			}
+			if tc.wantRead == nil && !tc.wantWrite && !strings.HasSuffix(out.String(), `"total_tokens":12}}`) {
+				t.Errorf("relayed %d bytes, not the whole answer", out.Len())
+			}
+			u.readBodyUsage()
+			u.release()
+			if u.seen != tc.wantUsage {
+				t.Fatalf("usage seen = %v, want %v", u.seen, tc.wantUsage)
+			}
+			if tc.wantUsage && (u.prompt != 7 || u.used != (TokenCost{Total: 12, Output: 5})) {
+				t.Errorf("usage = %d prompt, %+v; want 7, {12 5}", u.prompt, u.used)
+			}
+		})
+	}
 }
