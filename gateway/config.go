@@ -6,6 +6,8 @@ import (
 	"regexp"
 	"strings"
 	"time"
+
+	"github.com/scfgate/scfgate/chatreq"
 )
 
 // Config is the gateway's configuration. Start from Default and overlay
@@ -60,6 +62,11 @@ type Model struct {
 	// The gateway does not tokenize: a prompt too long for the rest is the
 	// model's to refuse.
 	ContextWindow int `mapstructure:"context_window" json:"context_window"`
+}
+
+// limits are the bounds a request for m is held to.
+func (m *Model) limits() chatreq.Limits {
+	return chatreq.Limits{MaxOutputTokens: m.MaxOutputTokens, ContextWindow: m.ContextWindow}
 }
 
 // Backend kinds.
