@@ -15,7 +15,7 @@
 //   - messages: a non-empty array of objects; each role one of Roles;
 //     content, when present and not null, a string or an array of content
 //     parts, objects with a string "type" and, for a "text" part, a string
-//     "text" (Rules.TextOnly: text parts only, and content required but
+//     "text" (Rules.TextOnly: text parts only, and content required except
 //     on an assistant message);
 //   - max_tokens, max_completion_tokens: integers >= 1 (an integral
 //     decimal such as 16.0 counts); within a model's Limits;

@@ -124,6 +124,8 @@ func Kind(raw []byte) string {
 	return "a decimal"
 }
 
+// trimSpace trims JSON's whitespace, and only that: bytes.TrimSpace also
+// trims Unicode spaces, which a JSON text may not hold there.
 func trimSpace(b []byte) []byte {
 	for len(b) > 0 && isSpace(b[0]) {
 		b = b[1:]
