@@ -47,10 +47,14 @@ func TestGatewayVariantsShareConfiguration(t *testing.T) {
 		t.Errorf("regions differ: %q and %q", event.Inputs.Region, web.Inputs.Region)
 	}
 	// The backend timeout follows each function's own timeout (a web
-	// function streams for longer); everything else is shared.
+	// function streams for longer), and the burst each instance's
+	// concurrency (a web instance serves many requests at once);
+	// everything else is shared.
 	ev, wv := maps.Clone(event.Inputs.Environment.Variables), maps.Clone(web.Inputs.Environment.Variables)
-	delete(ev, "SCFGATE_GATEWAY_TIMEOUT")
-	delete(wv, "SCFGATE_GATEWAY_TIMEOUT")
+	for _, perShape := range []string{"SCFGATE_GATEWAY_TIMEOUT", "SCFGATE_GATEWAY_LIMITS_GLOBAL_BURST"} {
+		delete(ev, perShape)
+		delete(wv, perShape)
+	}
 	if !maps.Equal(ev, wv) {
 		t.Errorf("environment differs:\ngateway     %v\ngateway-web %v", event.Inputs.Environment.Variables, web.Inputs.Environment.Variables)
 	}

@@ -130,9 +130,10 @@ func TestShippedClientErrorsStayTheClients(t *testing.T) {
 // through the web gateway to the shipped model (8 requests per instance)
 // deployed with 2 provisioned instances: 16 share the two warm instances,
 // the other 16 start exactly two more (cold starts), and every stream gets
-// its whole answer.
+// its whole answer. The gateway takes 64 requests per instance, so the
+// 32 streams start one gateway instance, not 32.
 func TestShippedConcurrentStreamsShareInstances(t *testing.T) {
-	const model = "model-dev-scfgate"
+	const model, gateway = "model-dev-scfgate", "gateway-web-dev-scfgate"
 	d := repotest.DeployRepository(t, "..", func(p *topology.Project) {
 		for i := range p.Functions {
 			if p.Functions[i].Spec.Name == model {
@@ -198,5 +199,10 @@ func TestShippedConcurrentStreamsShareInstances(t *testing.T) {
 	}
 	if warm != 2 || cold != 2 {
 		t.Errorf("model instances: %d provisioned and %d started for the burst; want 2 and 2 (8 streams each)", warm, cold)
+	}
+	gw := len(d.Cloud.Host.Instances("default", gateway))
+	t.Logf("32 streams: %d gateway instances", gw)
+	if gw != 1 {
+		t.Errorf("gateway instances: %d for 32 streams; want 1 (64 requests each)", gw)
 	}
 }

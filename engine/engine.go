@@ -1,7 +1,7 @@
 // Package engine answers OpenAI chat completions for the model function.
-// It holds the OpenAI wire types and the one set of request rules
-// (DecodeChatRequest, ValidateChatRequest: what OpenAI refuses with 400,
-// shared by the model function and the gateway); Synthetic, the local
+// It holds the OpenAI wire types and ParseChatRequest, which checks a
+// request with chatreq's rules (the gateway's too, so a client gets the
+// same 400 from either) and decodes it; Synthetic, the local
 // engine (a fake LLM: deterministic text, continuously batched and paced
 // by the latency model of a 13B-class model); and the OpenAI and Hunyuan
 // engines that forward to real ones (which batch by themselves).
@@ -9,7 +9,8 @@ package engine
 
 import (
 	"context"
-	"errors"
+
+	"github.com/scfgate/scfgate/chatreq"
 )
 
 // Choice is one answer of a non-streamed completion.
@@ -59,7 +60,8 @@ type Chunk struct {
 }
 
 // ErrBadRequest marks requests an engine refuses as malformed (HTTP 400).
-var ErrBadRequest = errors.New("bad request")
+// It is chatreq.ErrInvalid, so a broken rule (*chatreq.Error) is one.
+var ErrBadRequest = chatreq.ErrInvalid
 
 // Engine serves chat completions. emit, when not nil, receives the stream
 // of chunks as they are produced; Complete returns the whole answer either

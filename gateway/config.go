@@ -7,6 +7,8 @@ import (
 	"regexp"
 	"strings"
 	"time"
+
+	"github.com/scfgate/scfgate/chatreq"
 )
 
 // Config is the gateway's configuration. Start from Default and overlay
@@ -101,6 +103,11 @@ const (
 	PolicyLowestTTFT    = "lowest_ttft"
 )
 
+// limits are the bounds a request for m is held to.
+func (m *Model) limits() chatreq.Limits {
+	return chatreq.Limits{MaxOutputTokens: m.MaxOutputTokens, ContextWindow: m.ContextWindow}
+}
+
 // Backend kinds.
 const (
 	KindSCF  = "scf"  // SCF InvokeFunction
@@ -188,6 +195,15 @@ type Key struct {
 }
 
 // Limits configures shaping: a global bucket and one bucket per key.
+//
+// Without a shared Limiter (Redis) every bucket, and every breaker, lives
+// in one gateway process: an SCF instance. An event function's instance
+// serves one request at a time; a web function's serves up to its
+// instanceConcurrencyConfig.maxConcurrency at once, and they all draw on
+// the same buckets. So Global is each instance's rate, Burst should let
+// in at least a burst that fills one instance, and a limit for the whole
+// fleet needs Redis (docs/redis.md). The state is safe for concurrent
+// use.
 type Limits struct {
 	// Global is the whole gateway's bucket; QPS 0 means unlimited.
 	Global Bucket `mapstructure:"global" json:"global"`

@@ -4,11 +4,11 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
-	"errors"
 	"os"
 	"strings"
 	"testing"
 
+	"github.com/scfgate/scfgate/chatreq"
 	"github.com/scfgate/scfgate/scfevent"
 )
 
@@ -96,8 +96,8 @@ func FuzzInvoke(f *testing.F) {
 	})
 }
 
-// FuzzParseChatRequest: the parser never panics, and what it accepts has
-// a model and messages with roles.
+// FuzzParseChatRequest: what the gateway's parse accepts has a model and
+// can have its model replaced for an upstream name.
 func FuzzParseChatRequest(f *testing.F) {
 	f.Add([]byte(goodBody))
 	f.Add([]byte(`{"model":"m","messages":[{"role":"user","content":[{"type":"text","text":"x"}]}],"stream":true}`))
@@ -105,15 +105,14 @@ func FuzzParseChatRequest(f *testing.F) {
 	f.Add([]byte(`{"model":null,"messages":{}}`))
 	f.Add([]byte(``))
 	f.Fuzz(func(t *testing.T, body []byte) {
-		req, err := parseChatRequest(body)
+		req, err := chatreq.Parse(body, chatreq.Rules{})
 		if err != nil {
-			var re *requestError
-			if !errors.As(err, &re) || re.msg == "" {
-				t.Fatalf("error %v is not a requestError", err)
+			if err.Message == "" || err.Code == "" {
+				t.Fatalf("error %+v names no rule", err)
 			}
 			return
 		}
-		if len(req.model) == 0 {
+		if len(req.Model) == 0 {
 			t.Fatalf("accepted %q as %+v", body, req)
 		}
 		if _, err := replaceModel(body, "other"); err != nil {

@@ -1,6 +1,6 @@
 // Package gateway is scfgate's front door: an OpenAI-compatible
 // http.Handler that authenticates API keys, shapes traffic with token
-// buckets, refuses requests OpenAI would refuse (validate.go), breaks
+// buckets, refuses requests OpenAI would refuse (package chatreq), breaks
 // circuits on failing backends, routes each model across its backends
 // (spilling a request over to the next one while a backend is open, full
 // or throttling: routing.go) and forwards chat completions to SCF
@@ -40,6 +40,7 @@ import (
 	"github.com/go-chi/chi/v5"
 	"github.com/sony/gobreaker/v2"
 
+	"github.com/scfgate/scfgate/chatreq"
 	"github.com/scfgate/scfgate/internal/clock"
 )
 
@@ -289,19 +290,19 @@ func (g *Gateway) chat(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, errInvalidRequest, "could not read the request body", "", "")
 		return
 	}
-	f, err := parseChat(body)
-	if err != nil {
-		writeRequestError(w, err)
+	f, rerr := chatreq.Parse(body, chatreq.Rules{})
+	if rerr != nil {
+		writeRequestError(w, rerr)
 		return
 	}
-	m, ok := g.models[string(f.model)]
+	m, ok := g.models[string(f.Model)]
 	if !ok {
 		writeError(w, http.StatusNotFound, errInvalidRequest,
-			"the model '"+string(f.model)+"' does not exist", "model", "model_not_found")
+			"the model '"+string(f.Model)+"' does not exist", "model", "model_not_found")
 		return
 	}
-	if err := m.checkLimits(&f); err != nil {
-		writeRequestError(w, err)
+	if rerr := m.limits().Check(&f); rerr != nil {
+		writeRequestError(w, rerr)
 		return
 	}
 	if m.Upstream != "" && m.Upstream != m.Name {
@@ -311,13 +312,13 @@ func (g *Gateway) chat(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	st := requestStateFrom(r.Context())
-	st.llm.model, st.llm.stream = m.Name, f.stream
+	st.llm.model, st.llm.stream = m.Name, f.Stream
 	if g.tokens {
 		if body, ok = g.admitTokens(w, r, st, &m.Model, &f, body); !ok {
 			return
 		}
 	}
-	if f.stream {
+	if f.Stream {
 		// The usage chunk, for metrics and token limits; hidden from a
 		// client that did not ask for it (tokenUse.streamLine).
 		nb, asked, err := withUsage(body)
@@ -335,7 +336,7 @@ func (g *Gateway) chat(w http.ResponseWriter, r *http.Request) {
 	ctx.init(r.Context(), time.Now().Add(g.cfg.Timeout))
 	defer ctx.stop()
 	breq := &st.breq
-	*breq = BackendRequest{Body: body, Stream: f.stream, RequestID: st.id}
+	*breq = BackendRequest{Body: body, Stream: f.Stream, RequestID: st.id}
 	att, berr := g.forward(ctx, m, breq)
 	defer att.release()
 	st.llm.spill = att.spill

@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"sync"
 	"time"
+
+	"github.com/scfgate/scfgate/chatreq"
 )
 
 // Token limits.
@@ -59,11 +61,8 @@ type TokenCost struct {
 func promptEstimate(body []byte) int { return (len(body) + 3) / 4 }
 
 // reservation is the worst case of a request for model m.
-func reservation(body []byte, f *chatFields, m *Model) TokenCost {
-	out := f.maxCompletionTokens
-	if out == 0 {
-		out = f.maxTokens
-	}
+func reservation(body []byte, f *chatreq.Fields, m *Model) TokenCost {
+	out := f.Output()
 	if out == 0 {
 		out = int64(m.MaxOutputTokens)
 	}
@@ -416,7 +415,7 @@ func withUsage(body []byte) ([]byte, bool, error) {
 		return nil, false, err
 	}
 	opts := map[string]json.RawMessage{}
-	if raw, ok := obj["stream_options"]; ok && !unset(raw) {
+	if raw, ok := obj["stream_options"]; ok && string(raw) != "null" {
 		if err := json.Unmarshal(raw, &opts); err != nil {
 			return nil, false, err
 		}
@@ -459,7 +458,7 @@ func keyTokenLimit(k Key, l Limits) TokenLimit {
 // admitTokens reserves the request's worst case (with its request
 // buckets, which shape left to it); the usage is read for every request
 // (chat). It returns the body to forward, or false when it has answered.
-func (g *Gateway) admitTokens(w http.ResponseWriter, r *http.Request, st *requestState, m *Model, f *chatFields, body []byte) ([]byte, bool) {
+func (g *Gateway) admitTokens(w http.ResponseWriter, r *http.Request, st *requestState, m *Model, f *chatreq.Fields, body []byte) ([]byte, bool) {
 	t := &st.use
 	t.keyLimit = g.cfg.Limits.PerKeyTokens
 	if st.key != "" {

@@ -8,7 +8,7 @@
 // streamed) and SCF events: API Gateway / Function URL events, OpenAI
 // requests, and {"scfgate":"status"}.
 //
-// Every request is checked with engine.ValidateChatRequest against the
+// Every request is checked with engine.ParseChatRequest against the
 // configured limits (MaxOutputTokens, ContextWindow) before an engine sees
 // it: a bad request is a 400 naming the field, as OpenAI answers it, and
 // costs no batch slot. Streams follow OpenAI's shape (see stream.go): the
@@ -25,6 +25,7 @@ import (
 
 	"github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/common"
 
+	"github.com/scfgate/scfgate/chatreq"
 	"github.com/scfgate/scfgate/engine"
 	"github.com/scfgate/scfgate/internal/tencentcloud"
 	"github.com/scfgate/scfgate/latency"
@@ -111,8 +112,8 @@ const (
 )
 
 // Limits are the bounds requests are validated against.
-func (c Config) Limits() engine.Limits {
-	return engine.Limits{MaxOutputTokens: c.MaxOutputTokens, ContextWindow: c.ContextWindow}
+func (c Config) Limits() chatreq.Limits {
+	return chatreq.Limits{MaxOutputTokens: c.MaxOutputTokens, ContextWindow: c.ContextWindow}
 }
 
 // Default is the local configuration: the synthetic engine over a 64 MiB

@@ -14,6 +14,7 @@ import (
 
 	"github.com/tencentyun/scf-go-lib/events"
 
+	"github.com/scfgate/scfgate/chatreq"
 	"github.com/scfgate/scfgate/engine"
 	"github.com/scfgate/scfgate/latency"
 	"github.com/scfgate/scfgate/preload"
@@ -217,7 +218,7 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 }
 
 // writeError answers with status and an OpenAI error body.
-func writeError(w http.ResponseWriter, status int, body engine.ErrorBody) {
+func writeError(w http.ResponseWriter, status int, body chatreq.ErrorBody) {
 	if status == http.StatusServiceUnavailable {
 		w.Header().Set("Retry-After", "1")
 	}
@@ -289,18 +290,15 @@ func (s *Service) statusCode() int {
 func (s *Service) chat(w http.ResponseWriter, r *http.Request) {
 	body, err := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
 	if err != nil {
-		writeError(w, http.StatusBadRequest, engine.NewErrorBody("invalid_request_error", "reading the request body: "+err.Error(), "", ""))
+		writeError(w, http.StatusBadRequest, chatreq.NewErrorBody("invalid_request_error", "reading the request body: "+err.Error(), "", ""))
 		return
 	}
 	if len(body) > maxBody {
-		writeError(w, http.StatusRequestEntityTooLarge, engine.NewErrorBody("invalid_request_error",
+		writeError(w, http.StatusRequestEntityTooLarge, chatreq.NewErrorBody("invalid_request_error",
 			fmt.Sprintf("The request body is over %d bytes.", maxBody), "", "request_too_large"))
 		return
 	}
-	req, rerr := engine.DecodeChatRequest(body)
-	if rerr == nil {
-		rerr = engine.ValidateChatRequest(req, s.cfg.Limits())
-	}
+	req, rerr := engine.ParseChatRequest(body, s.cfg.Limits())
 	if rerr != nil {
 		writeError(w, http.StatusBadRequest, rerr.Body())
 		return
@@ -310,7 +308,7 @@ func (s *Service) chat(w http.ResponseWriter, r *http.Request) {
 		if r.Context().Err() != nil {
 			return
 		}
-		writeError(w, http.StatusServiceUnavailable, engine.NewErrorBody("service_unavailable", err.Error(), "", "model_loading"))
+		writeError(w, http.StatusServiceUnavailable, chatreq.NewErrorBody("service_unavailable", err.Error(), "", "model_loading"))
 		return
 	}
 	if !req.Stream {
@@ -327,22 +325,22 @@ func (s *Service) chat(w http.ResponseWriter, r *http.Request) {
 
 // errorFor maps an engine error to its HTTP status and OpenAI body, and
 // logs what is the server's fault.
-func (s *Service) errorFor(err error) (int, engine.ErrorBody) {
-	var re *engine.RequestError
+func (s *Service) errorFor(err error) (int, chatreq.ErrorBody) {
+	var re *chatreq.Error
 	switch {
 	case errors.As(err, &re):
 		return http.StatusBadRequest, re.Body()
 	case errors.Is(err, engine.ErrBadRequest):
-		return http.StatusBadRequest, engine.NewErrorBody("invalid_request_error", err.Error(), "", "")
+		return http.StatusBadRequest, chatreq.NewErrorBody("invalid_request_error", err.Error(), "", "")
 	case errors.Is(err, engine.ErrUnavailable):
 		s.log.Warn("engine unavailable", "err", err)
-		return http.StatusServiceUnavailable, engine.NewErrorBody("service_unavailable", err.Error(), "", "engine_unavailable")
+		return http.StatusServiceUnavailable, chatreq.NewErrorBody("service_unavailable", err.Error(), "", "engine_unavailable")
 	case errors.As(err, new(*engine.UpstreamError)):
 		s.log.Error("engine upstream", "err", err)
-		return http.StatusBadGateway, engine.NewErrorBody("upstream_error", err.Error(), "", "")
+		return http.StatusBadGateway, chatreq.NewErrorBody("upstream_error", err.Error(), "", "")
 	}
 	s.log.Error("engine", "err", err)
-	return http.StatusInternalServerError, engine.NewErrorBody("server_error", err.Error(), "", "")
+	return http.StatusInternalServerError, chatreq.NewErrorBody("server_error", err.Error(), "", "")
 }
 
 func (s *Service) engineError(w http.ResponseWriter, r *http.Request, err error) {
@@ -373,11 +371,8 @@ func (s *Service) HandleEvent(ctx context.Context, event json.RawMessage) (any, 
 	case probe.SCFGate == "status":
 		return s.Status(), nil
 	}
-	req, rerr := engine.DecodeChatRequest(event)
-	if rerr == nil {
-		req.Stream, req.StreamOptions = false, nil
-		rerr = engine.ValidateChatRequest(req, s.cfg.Limits())
-	}
+	req, rerr := engine.ParseChatRequest(event, s.cfg.Limits())
+	req.Stream, req.StreamOptions = false, nil
 	if rerr != nil {
 		// The client's mistake is an answer, not a function error: the
 		// gateway reads OpenAI's error body as a 400 that it neither

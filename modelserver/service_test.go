@@ -13,6 +13,7 @@ import (
 
 	"github.com/tencentyun/scf-go-lib/events"
 
+	"github.com/scfgate/scfgate/chatreq"
 	"github.com/scfgate/scfgate/engine"
 	"github.com/scfgate/scfgate/preload"
 )
@@ -174,7 +175,7 @@ func TestEvents(t *testing.T) {
 		})
 		run("bad request", func(t *testing.T) {
 			out, err := s.HandleEvent(context.Background(), json.RawMessage(`{"messages":[]}`))
-			if eb, ok := out.(engine.ErrorBody); err != nil || !ok || eb.Error.Param == nil || *eb.Error.Param != "messages" {
+			if eb, ok := out.(chatreq.ErrorBody); err != nil || !ok || eb.Error.Param == nil || *eb.Error.Param != "messages" {
 				t.Errorf("answer %+v, err %v", out, err)
 			}
 			rec := post(s.Handler(), `{"messages":[]}`)

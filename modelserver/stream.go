@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/scfgate/scfgate/chatreq"
 	"github.com/scfgate/scfgate/engine"
 )
 
@@ -157,7 +158,7 @@ func (s *sseWriter) Finish(res engine.ChatResponse) {
 
 // Fail ends a started stream with an error event and [DONE]; it reports
 // false when nothing was sent yet, so the caller answers with a status.
-func (s *sseWriter) Fail(body engine.ErrorBody) bool {
+func (s *sseWriter) Fail(body chatreq.ErrorBody) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if !s.started {

@@ -12,6 +12,7 @@ import (
 	"testing/synctest"
 	"time"
 
+	"github.com/scfgate/scfgate/chatreq"
 	"github.com/scfgate/scfgate/engine"
 )
 
@@ -244,7 +245,7 @@ func TestStreamError(t *testing.T) {
 		t.Errorf("chunks before the error: %v", chunks)
 	}
 	errEv, ok := strings.CutPrefix(evs[3].text, "event: error\ndata: ")
-	var e engine.ErrorBody
+	var e chatreq.ErrorBody
 	if !ok || json.Unmarshal([]byte(errEv), &e) != nil || !strings.Contains(e.Error.Message, "upstream overloaded") ||
 		e.Error.Code == nil || *e.Error.Code != "engine_unavailable" {
 		t.Errorf("error event %q", evs[3].text)
@@ -259,7 +260,7 @@ func TestStreamError(t *testing.T) {
 	if w.code != 503 || w.Header().Get("Content-Type") != "application/json" || !strings.Contains(w.events()[0].text, "engine_unavailable") {
 		t.Errorf("status %d body %v", w.code, w.events())
 	}
-	set(failing{err: &engine.RequestError{Message: "Invalid 'x'.", Param: "x", Code: "invalid_value"}})
+	set(failing{err: &chatreq.Error{Message: "Invalid 'x'.", Param: "x", Code: "invalid_value"}})
 	w = serve(s.Handler(), body)
 	if w.code != 400 || !strings.Contains(w.events()[0].text, `"param":"x"`) {
 		t.Errorf("status %d body %v", w.code, w.events())
@@ -277,7 +278,7 @@ func TestValidation(t *testing.T) {
 	}
 	for _, tc := range []struct{ body, param, code string }{
 		{`{"messages":[{"role":"user","content":"hi"}],"max_tokens":-5}`, "max_tokens", "integer_below_min_value"},
-		{`{"messages":[{"role":"user","content":"hi"}],"max_tokens":101}`, "max_tokens", "integer_above_max_value"},
+		{`{"messages":[{"role":"user","content":"hi"}],"max_tokens":101}`, "max_tokens", "invalid_value"},
 		{`{"messages":[{"role":"user","content":"` + strings.Repeat("x", 4000) + `"}],"max_tokens":50}`, "messages", "context_length_exceeded"},
 		{`{"messages":[{"role":"robot","content":"hi"}]}`, "messages[0].role", "invalid_value"},
 		{`{"messages":[{"role":"user","content":"hi"}],"temperature":3}`, "temperature", "decimal_above_max_value"},
@@ -287,7 +288,7 @@ func TestValidation(t *testing.T) {
 		{`{"messages":`, "", "invalid_json"},
 	} {
 		rec := post(s.Handler(), tc.body)
-		var e engine.ErrorBody
+		var e chatreq.ErrorBody
 		if err := json.Unmarshal(rec.Body.Bytes(), &e); err != nil || rec.Code != 400 || e.Error.Type != "invalid_request_error" ||
 			e.Error.Code == nil || *e.Error.Code != tc.code || (tc.param != "" && (e.Error.Param == nil || *e.Error.Param != tc.param)) {
 			t.Errorf("%.60s: status %d body %s; want 400 %s on %q", tc.body, rec.Code, rec.Body, tc.code, tc.param)
@@ -295,7 +296,7 @@ func TestValidation(t *testing.T) {
 		// An event gets the same error body as its answer, not a
 		// function error (which the gateway would count as a failure).
 		out, err := s.HandleEvent(context.Background(), json.RawMessage(tc.body))
-		eb, ok := out.(engine.ErrorBody)
+		eb, ok := out.(chatreq.ErrorBody)
 		if tc.code != "invalid_json" && (err != nil || !ok || eb.Error.Code == nil || *eb.Error.Code != tc.code ||
 			eb.Error.Type != "invalid_request_error") {
 			t.Errorf("event %.60s: %+v, %v", tc.body, out, err)

@@ -9,6 +9,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -140,6 +141,34 @@ func TestBackoffSkipsRedis(t *testing.T) {
 	}
 	if f := s.Fallbacks()[FailOpen]; f != 101 {
 		t.Fatalf("fallbacks %d, want 101", f)
+	}
+}
+
+// TestFallbackSharedByConcurrentRequests: a web gateway instance serves
+// many requests at once, and while Redis is down they share the one
+// local fallback bucket: 64 decisions at the same instant from as many
+// goroutines admit exactly its burst (64/4 expected instances = 16),
+// whether they asked Redis before the first failure started the back-off
+// or not.
+func TestFallbackSharedByConcurrentRequests(t *testing.T) {
+	s := unreachable(t, "127.0.0.1:1", FailOpen, time.Hour, nil)
+	rl := s.Limiter(gateway.Limits{Global: gateway.Bucket{QPS: 80, Burst: 64}})
+	now := time.Now()
+	var allowed atomic.Int64
+	var wg sync.WaitGroup
+	for range 64 {
+		wg.Go(func() {
+			if rl.Reserve(now, "", gateway.Bucket{}, 0).Allowed {
+				allowed.Add(1)
+			}
+		})
+	}
+	wg.Wait()
+	if n := allowed.Load(); n != 16 {
+		t.Errorf("allowed %d, want 16 (the fallback bucket's burst)", n)
+	}
+	if f := s.Fallbacks()[FailOpen]; f != 64 {
+		t.Errorf("fallbacks %d, want 64", f)
 	}
 }
 

@@ -138,6 +138,7 @@ func TestShippedServerlessYML(t *testing.T) {
 		HTTP: gateway.HTTPConfig{Function: "model-${stage}-${app}", Qualifier: "live", Region: "ap-guangzhou", Auth: gateway.AuthCAM, Intranet: true}}}
 	want.Keys = []gateway.Key{{Name: "local", SHA256: LocalKeySHA256}}
 	want.Limits.Global = gateway.Bucket{QPS: 20, Burst: 5}
+	want.BodyLimit = 256 << 10
 	if !reflect.DeepEqual(c, want) {
 		t.Errorf("shipped config =\n%+v\nwant\n%+v", c, want)
 	}

@@ -1,90 +1,61 @@
-package gateway
+package chatreq
 
-import (
-	"bytes"
-	"unicode/utf8"
-)
+import "bytes"
 
-// The chat request scanner.
+// The scanner.
 //
-// Every chat completion's body is parsed for its "model" and "stream"
-// and checked against validate.go's rules. encoding/json does that by
-// reflection, with allocations for the decoded struct, the messages slice
-// and every string; scanChat reads the same bodies in one pass without
-// allocating, which is a good part of the request path's budget. Its
-// contract:
+// encoding/json reads a body by reflection, with allocations for the
+// decoded struct, the messages and every string; scan reads the bodies
+// clients send in one pass without allocating, which is a good part of a
+// gateway's request path. Its contract:
 //
-//   - parseChat, the only caller, gives for every body exactly what
-//     parseChatRequest (encoding/json) gives: the same fields, or the
-//     same error. FuzzScanChat checks it.
-//   - scanChat accepts (ok is true) only a body parseChatRequest accepts,
-//     and then returns the same fields. It accepts a JSON object, with
-//     JSON whitespace around and within it, whose member names have no
-//     escapes and where:
+//   - Parse, the only caller, gives for every body exactly what parseJSON
+//     (encoding/json) gives: the same fields, or the same error.
+//     FuzzScan checks it.
+//   - scan accepts (ok is true) only a body parseJSON accepts, and then
+//     returns the same fields. It accepts a JSON object, with JSON
+//     whitespace around and within it, whose member names have no escapes
+//     and where:
 //     "model" is a string of printable ASCII without escapes, or null,
-//     and the last one is not empty;
+//     and the last one is not empty (unless Rules.ModelOptional);
 //     "messages" comes once, as a non-empty array of objects, or null;
 //     in each message the last non-null "role" is a string without
 //     escapes naming a valid role, and the last "content" passes
-//     checkContent;
+//     Rules.checkContent;
 //     "stream" is true, false or null;
-//     the checked parameters (topNames after the third) are any valid JSON values that
-//     pass chatParams.check, which reads the same raw bytes
-//     parseChatRequest hands it (the last member wins, null is unset);
+//     the checked parameters (topNames after the third) are any valid
+//     JSON values that pass params.check, which reads the same raw bytes
+//     parseJSON hands it (the last member wins, null is unset);
 //     any other member is any valid JSON value, nested at most
 //     maxScanDepth deep.
 //     Members are matched as encoding/json matches them: a later member
 //     replaces an earlier one and null leaves "model" and "stream" as
 //     they were.
-//   - scanChat refuses (ok is false) everything else, and then parseChat
-//     falls back to encoding/json: every invalid body; a member name with
-//     an escape or a non-ASCII byte, or that matches a name it reads
-//     only in another case (encoding/json would fold it onto the field);
-//     a model or role with escapes, a model with bytes outside printable
-//     ASCII; a second "messages" (encoding/json would reuse the first's
-//     elements); deeper nesting; and every body parseChatRequest refuses.
-//     Refusing a valid body costs only speed, never correctness.
+//   - scan refuses (ok is false) everything else, and then Parse falls
+//     back to parseJSON: every invalid body; a member name with an escape
+//     or a non-ASCII byte, or that matches a name it reads only in
+//     another case (encoding/json would fold it onto the field); a model
+//     or role with escapes, a model with bytes outside printable ASCII; a
+//     second "messages"; deeper nesting; and every body parseJSON
+//     refuses. Refusing a valid body costs only speed, never correctness.
 //   - The model it returns is a slice of body, not a copy.
 
-// parseChat is parseChatRequest for the serving path: it returns the model
-// as a slice of body. A body that scanChat accepts is decoded without
-// encoding/json; anything else (every error, and the rare valid body
-// scanChat does not decide) goes through parseChatRequest, so that
-// results and error messages are the same.
-func parseChat(body []byte) (chatFields, error) {
-	if !utf8.Valid(body) {
-		return chatFields{}, errNotUTF8()
-	}
-	if f, ok := scanChat(body); ok {
-		return f, nil
-	}
-	return parseChatRequest(body)
-}
-
-// errNotUTF8 refuses a body that is not UTF-8. JSON text is UTF-8 (RFC
-// 8259); encoding/json would quietly read bad bytes as U+FFFD while the
-// body goes to the model as sent, so the two would read different
-// requests.
-func errNotUTF8() *requestError {
-	return &requestError{msg: "request body is not valid UTF-8; send the JSON body as UTF-8"}
-}
-
-// maxScanDepth bounds the nesting scanChat follows; deeper bodies go to
+// maxScanDepth bounds the nesting scan follows; deeper bodies go to
 // encoding/json.
 const maxScanDepth = 64
 
-// topNames are the top-level members scanChat reads: model, messages,
-// stream, then the checked parameters in chatParams' order.
+// topNames are the top-level members scan reads: model, messages,
+// stream, then the checked parameters in params' order.
 var topNames = [3 + numParams]string{"model", "messages", "stream", "max_tokens", "max_completion_tokens",
 	"temperature", "top_p", "n", "stop", "stream_options"}
 
-// scanChat decodes, in one pass and without allocating, a Chat Completions
-// body that parseChatRequest would accept (see the contract above). ok is
-// false for anything else, including every invalid body; the caller then
-// asks parseChatRequest.
-func scanChat(body []byte) (f chatFields, ok bool) {
+// scan decodes, in one pass and without allocating, a Chat Completions
+// body that parseJSON would accept (see the contract above). ok is false
+// for anything else, including every invalid body; the caller then asks
+// parseJSON.
+func scan(body []byte, r Rules) (f Fields, ok bool) {
 	s := scanner{b: body}
-	var params chatParams
+	var p params
 	s.ws()
 	if !s.eat('{') {
 		return f, false
@@ -108,7 +79,7 @@ func scanChat(body []byte) (f chatFields, ok bool) {
 					if !plain || !printableASCII(v) {
 						return f, false
 					}
-					f.model = v
+					f.Model = v
 				case !s.lit("null"):
 					return f, false
 				}
@@ -119,7 +90,7 @@ func scanChat(body []byte) (f chatFields, ok bool) {
 				seenMessages = true
 				switch {
 				case s.peek() == '[':
-					if messages = s.messages(); messages <= 0 {
+					if messages = s.messages(r); messages <= 0 {
 						return f, false
 					}
 				case !s.lit("null"):
@@ -128,9 +99,9 @@ func scanChat(body []byte) (f chatFields, ok bool) {
 			case 2:
 				switch {
 				case s.lit("true"):
-					f.stream = true
+					f.Stream = true
 				case s.lit("false"):
-					f.stream = false
+					f.Stream = false
 				case !s.lit("null"):
 					return f, false
 				}
@@ -143,7 +114,7 @@ func scanChat(body []byte) (f chatFields, ok bool) {
 				if !s.value(0) {
 					return f, false
 				}
-				params[field-3] = s.b[start:s.i]
+				p[field-3] = s.b[start:s.i]
 			}
 			s.ws()
 			if s.eat(',') {
@@ -156,10 +127,10 @@ func scanChat(body []byte) (f chatFields, ok bool) {
 		}
 	}
 	s.ws()
-	if s.i != len(s.b) || len(f.model) == 0 || messages == 0 {
+	if s.i != len(s.b) || len(f.Model) == 0 && !r.ModelOptional || messages == 0 {
 		return f, false
 	}
-	if params.check(&f) != nil {
+	if p.check(&f, r) != nil {
 		return f, false
 	}
 	return f, true
@@ -197,8 +168,8 @@ func printableASCII(b []byte) bool {
 	return true
 }
 
-// scanner walks a JSON text for scanChat. Its methods report false (or
-// plain false) for what is not valid JSON or what scanChat leaves to
+// scanner walks a JSON text for scan. Its methods report false (or
+// plain false) for what is not valid JSON or what scan leaves to
 // encoding/json.
 type scanner struct {
 	b []byte
@@ -407,8 +378,8 @@ func (s *scanner) value(depth int) bool {
 // messages reads the "messages" array and returns how many messages it
 // holds, or -1 unless every element is an object whose last non-null
 // "role" is a valid role without escapes and whose last "content" passes
-// checkContent.
-func (s *scanner) messages() int {
+// r.checkContent.
+func (s *scanner) messages(r Rules) int {
 	s.i++ // '['
 	s.ws()
 	if s.eat(']') {
@@ -465,7 +436,7 @@ func (s *scanner) messages() int {
 				return -1
 			}
 		}
-		if !validRole(role) || checkContent(n, content) != nil {
+		if !validRole(role) || r.checkContent(n, string(role) == "assistant", content) != nil {
 			return -1
 		}
 		n++
@@ -479,3 +450,65 @@ func (s *scanner) messages() int {
 		return -1
 	}
 }
+
+// elements iterates over a valid JSON array's elements.
+type elements struct{ s scanner }
+
+func newElements(raw []byte) elements {
+	e := elements{scanner{b: raw}}
+	e.s.i++ // '['
+	return e
+}
+
+func (e *elements) next() ([]byte, bool) {
+	s := &e.s
+	s.ws()
+	if s.eat(']') {
+		return nil, false
+	}
+	s.eat(',')
+	s.ws()
+	start := s.i
+	if !s.value(anyDepth) || s.i == start {
+		return nil, false // not reached for valid JSON
+	}
+	return s.b[start:s.i], true
+}
+
+// members iterates over a valid JSON object's members: the name as
+// written, quotes included, and the value.
+type members struct{ s scanner }
+
+func newMembers(raw []byte) members {
+	m := members{scanner{b: raw}}
+	m.s.i++ // '{'
+	return m
+}
+
+func (m *members) next() (name, value []byte, ok bool) {
+	s := &m.s
+	s.ws()
+	if s.eat('}') {
+		return nil, nil, false
+	}
+	s.eat(',')
+	s.ws()
+	start := s.i
+	if ok, _ := s.skipStr(); !ok {
+		return nil, nil, false // not reached for valid JSON
+	}
+	name = s.b[start:s.i]
+	if !s.colon() {
+		return nil, nil, false
+	}
+	vstart := s.i
+	if !s.value(anyDepth) {
+		return nil, nil, false
+	}
+	return name, s.b[vstart:s.i], true
+}
+
+// anyDepth is the depth at which scanner.value follows any nesting: the
+// iterators walk values already known to be valid JSON, which
+// encoding/json bounds at 10000 levels.
+const anyDepth = -1 << 20

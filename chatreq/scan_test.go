@@ -1,15 +1,18 @@
-package gateway
+package chatreq
 
 import (
 	"strings"
 	"testing"
 )
 
+// goodBody is a minimal valid request.
+const goodBody = `{"model":"hunyuan-13b","messages":[{"role":"user","content":"hello"}]}`
+
 // fullBody sets every checked parameter, validly.
 const fullBody = `{"model":"m","messages":[{"role":"system","content":"s"},{"role":"developer","content":"d"},{"role":"user","content":[{"type":"text","text":"x"},{"type":"image_url","image_url":{"url":"u"}}]},{"role":"assistant","content":null,"tool_calls":[]},{"role":"tool","content":"r","tool_call_id":"t"}],"max_tokens":16,"max_completion_tokens":1e3,"temperature":0.5,"top_p":1,"n":2,"stop":["a","b","c","d"],"stream":true,"stream_options":{"include_usage":true}}`
 
-// scanChatBodies are bodies on both sides of what scanChat decides.
-var scanChatBodies = []string{
+// scanBodies are bodies on both sides of what scan decides.
+var scanBodies = []string{
 	goodBody,
 	`{"model":"m","messages":[{"role":"user","content":[{"type":"text","text":"x"}]}],"stream":true}`,
 	` {"stream":false,"model":"m","messages":[{"role":"user","content":"a\"b\\c\u00e9\/"},{"role":"assistant","content":null}],"temperature":0.7,"n":1,"stop":["x"],"x":{"a":[1,-2.5e+3,true,false,null,{}]}} `,
@@ -103,86 +106,102 @@ var scanChatBodies = []string{
 	`{"model":"m","messages":[{"role":"user","content":[{"type":"text","type":null}]}]}`,
 	`{"model":"m","messages":[{"role":"user","content":5,"content":"x"}]}`,
 	`{"model":"m","messages":[{"role":"user","Content":5}]}`,
+	// Without a model; text parts, other parts, and text parts broken.
+	`{"messages":[{"role":"user","content":"hi"}]}`,
+	`{"model":null,"messages":[{"role":"user","content":"hi"}],"n":1}`,
+	`{"model":"m","messages":[{"role":"user","content":"hi"}],"n":2}`,
+	`{"model":"m","messages":[{"role":"assistant"},{"role":"user","content":[{"type":"text","text":"a"},{"type":"text","text":"b"}]}]}`,
+	`{"model":"m","messages":[{"role":"user","content":[{"type":"image_url","image_url":{"url":"u"}}]}]}`,
+	`{"model":"m","messages":[{"role":"user","content":[{"type":"te\u0078t","text":"a"}]}]}`,
+	`{"model":"m","messages":[{"role":"user","content":[{"type":"text"}]}]}`,
+	`{"model":"m","messages":[{"role":"user","content":[{"type":"text","text":null}]}]}`,
+	`{"model":"m","messages":[{"role":"user","content":[{"type":"text","text":7}]}]}`,
+	`{"model":"m","messages":[{"role":"tool","content":null}]}`,
 }
 
-// checkScanChat fails unless scanChat, when it decides, agrees with
-// parseChatRequest.
-func checkScanChat(t *testing.T, body []byte) bool {
+// rulesets are the Rules the scanner and the parser are compared under.
+var rulesets = []Rules{{}, {ModelOptional: true, TextOnly: true, MaxChoices: 1}}
+
+// checkScan fails unless scan, when it decides, agrees with parseJSON.
+func checkScan(t *testing.T, body []byte, r Rules) bool {
 	t.Helper()
-	f, ok := scanChat(body)
+	f, ok := scan(body, r)
 	if !ok {
 		return false
 	}
-	want, err := parseChatRequest(body)
+	want, err := parseJSON(body, r)
 	if err != nil {
-		t.Fatalf("scanChat accepted %q, parseChatRequest refused it: %v", body, err)
+		t.Fatalf("scan accepted %q under %+v, parseJSON refused it: %v", body, r, err)
 	}
 	if !sameFields(f, want) {
-		t.Fatalf("scanChat(%q) = %+v, parseChatRequest = %+v", body, f, want)
+		t.Fatalf("scan(%q, %+v) = %+v, parseJSON = %+v", body, r, f, want)
 	}
 	return true
 }
 
-// checkParseChat fails unless parseChat gives parseChatRequest's answer,
-// error message included, whichever way it goes.
-func checkParseChat(t *testing.T, body []byte) {
+// checkParse fails unless Parse gives parseJSON's answer, error
+// included, whichever way it goes.
+func checkParse(t *testing.T, body []byte, r Rules) {
 	t.Helper()
-	f, err := parseChat(body)
-	want, rerr := parseChatRequest(body)
-	if (err == nil) != (rerr == nil) || (err != nil && err.Error() != rerr.Error()) ||
-		(err == nil && !sameFields(f, want)) {
-		t.Fatalf("parseChat(%q) = %+v %v; parseChatRequest = %+v %v", body, f, err, want, rerr)
+	f, err := Parse(body, r)
+	want, rerr := parseJSON(body, r)
+	if (err == nil) != (rerr == nil) || (err != nil && *err != *rerr) || (err == nil && !sameFields(f, want)) {
+		t.Fatalf("Parse(%q, %+v) = %+v %v; parseJSON = %+v %v", body, r, f, err, want, rerr)
 	}
 }
 
-func sameFields(a, b chatFields) bool {
-	return string(a.model) == string(b.model) && a.stream == b.stream && a.maxTokens == b.maxTokens &&
-		a.maxCompletionTokens == b.maxCompletionTokens
+func sameFields(a, b Fields) bool {
+	return string(a.Model) == string(b.Model) && a.Stream == b.Stream && a.MaxTokens == b.MaxTokens &&
+		a.MaxCompletionTokens == b.MaxCompletionTokens
 }
 
-func TestScanChatAgreesWithParser(t *testing.T) {
-	for _, b := range scanChatBodies {
-		checkScanChat(t, []byte(b))
-		checkParseChat(t, []byte(b))
+func TestScanAgreesWithParser(t *testing.T) {
+	for _, r := range rulesets {
+		for _, b := range scanBodies {
+			checkScan(t, []byte(b), r)
+			checkParse(t, []byte(b), r)
+		}
 	}
 	// The usual requests take the fast path.
-	for _, b := range append(scanChatBodies[:5:5], fullBody) {
-		if _, ok := scanChat([]byte(b)); !ok {
-			t.Errorf("scanChat did not decide %q", b)
+	for _, b := range append(scanBodies[:5:5], fullBody) {
+		if _, ok := scan([]byte(b), Rules{}); !ok {
+			t.Errorf("scan did not decide %q", b)
 		}
 	}
 	for _, b := range [][]byte{[]byte(goodBody), []byte(fullBody)} {
-		if testing.AllocsPerRun(100, func() { scanChat(b) }) != 0 {
-			t.Errorf("scanChat allocates for %s", b)
+		if testing.AllocsPerRun(100, func() { scan(b, Rules{}) }) != 0 {
+			t.Errorf("scan allocates for %s", b)
 		}
 	}
 }
 
-// FuzzScanChat compares the scanner with encoding/json: whatever scanChat
-// accepts, parseChatRequest accepts with the same model and stream; and
-// parseChat answers every body as parseChatRequest does.
-func FuzzScanChat(f *testing.F) {
-	for _, b := range scanChatBodies {
+// FuzzScan compares the scanner with encoding/json under each ruleset:
+// whatever scan accepts, parseJSON accepts with the same fields; and
+// Parse answers every body as parseJSON does.
+func FuzzScan(f *testing.F) {
+	for _, b := range scanBodies {
 		f.Add([]byte(b))
 	}
 	f.Fuzz(func(t *testing.T, body []byte) {
-		checkScanChat(t, body)
-		checkParseChat(t, body)
+		for _, r := range rulesets {
+			checkScan(t, body, r)
+			checkParse(t, body, r)
+		}
 	})
 }
 
-func BenchmarkParseChat(b *testing.B) {
+func BenchmarkParse(b *testing.B) {
 	body := []byte(goodBody)
 	b.Run("scanner", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
-			scanChat(body)
+			scan(body, Rules{})
 		}
 	})
 	b.Run("encoding-json", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
-			_, _ = parseChatRequest(body)
+			_, _ = parseJSON(body, Rules{})
 		}
 	})
 }
