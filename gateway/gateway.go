@@ -89,6 +89,7 @@ type Gateway struct {
 	jitter    func() float64
 	limiter   Limiter
 	metrics   *metrics
+	demand    *demand
 	keys      keyring
 	tokens    bool // token limits are configured, or may come with rotated keys (tokens.go)
 	models    map[string]Model
@@ -108,7 +109,7 @@ func New(cfg Config, opts Options) (*Gateway, error) {
 		return nil, err
 	}
 	g := &Gateway{cfg: cfg, log: opts.Logger, now: opts.Now, sleep: opts.Sleep, jitter: opts.Jitter,
-		limiter: opts.Limiter, metrics: newMetrics(), models: map[string]Model{},
+		limiter: opts.Limiter, metrics: newMetrics(), demand: newDemand(cfg.Models), models: map[string]Model{},
 		backends: map[string]Backend{}, breakers: map[string]*breaker{}}
 	if g.log == nil {
 		g.log = slog.New(slog.DiscardHandler)
@@ -322,6 +323,7 @@ func (g *Gateway) chat(w http.ResponseWriter, r *http.Request) {
 		body, st.use.strip = nb, !asked
 	}
 	st.llm.group = g.metrics.start(m.Name, st.key)
+	defer g.demand.start(m.Name)()
 	// context.WithTimeout(r.Context(), g.cfg.Timeout), its timer set up
 	// only if the backend waits on it.
 	ctx := &st.deadline

@@ -10,7 +10,9 @@
 // be given in the environment as JSON arrays, e.g.
 // SCFGATE_GATEWAY_MODELS='[{"name":"hunyuan-13b","backend":"model"}]'.
 // The redis section (SCFGATE_GATEWAY_REDIS_*) configures shaping and
-// breakers shared through Redis (gateway/redislimit).
+// breakers shared through Redis (gateway/redislimit); with Redis, each
+// instance also publishes its models' requests in flight for the scaler
+// (gateway/redissignal; the signal section, SCFGATE_GATEWAY_SIGNAL_*).
 //
 // Secure by default: with no keys (SCFGATE_GATEWAY_KEYS, or a
 // SCFGATE_GATEWAY_KEYS_FILE re-read when it changes) the function refuses
@@ -24,6 +26,7 @@ import (
 
 	"github.com/scfgate/scfgate/gateway"
 	"github.com/scfgate/scfgate/gateway/redislimit"
+	"github.com/scfgate/scfgate/gateway/redissignal"
 	"github.com/scfgate/scfgate/internal/config"
 )
 
@@ -48,6 +51,10 @@ const FileEnv = "SCFGATE_GATEWAY_CONFIG"
 type Config struct {
 	Gateway gateway.Config    `mapstructure:",squash"`
 	Redis   redislimit.Config `mapstructure:"redis"`
+	// Signal configures the publishing of each model's requests in
+	// flight to that Redis, for the scaler (SCFGATE_GATEWAY_SIGNAL_*);
+	// on by default whenever Redis is configured.
+	Signal redissignal.Config `mapstructure:"signal"`
 	// KeysFile names a YAML or JSON list of keys (the entries of
 	// SCFGATE_GATEWAY_KEYS) merged with Keys and re-read when it changes,
 	// so keys rotate without a redeploy (SCFGATE_GATEWAY_KEYS_FILE).
@@ -61,7 +68,8 @@ type Config struct {
 // Default is the gateway's and Redis's defaults (no models, no Redis, no
 // keys: they must be set, or open).
 func Default() Config {
-	return Config{Gateway: gateway.Default(), Redis: redislimit.Default(), KeysFileCheck: 10 * time.Second}
+	return Config{Gateway: gateway.Default(), Redis: redislimit.Default(), Signal: redissignal.Default(),
+		KeysFileCheck: 10 * time.Second}
 }
 
 // ErrNoKeys is the startup error of a gateway with no API keys that is
@@ -69,11 +77,15 @@ func Default() Config {
 var ErrNoKeys = errors.New(EnvPrefix + "_KEYS is empty: add a key (or " + EnvPrefix + "_KEYS_FILE), or set " +
 	EnvPrefix + "_OPEN=true to serve without keys")
 
-// Validate checks both parts (Redis's keys only when it has an addr),
+// Validate checks every part (Redis's and the signal's keys only when
+// Redis has an addr),
 // and refuses a gateway that nothing protects unless it is explicitly
 // open.
 func (c Config) Validate() error {
 	errs := []error{c.Gateway.Validate(), c.Redis.Validate()}
+	if c.Redis.Enabled() {
+		errs = append(errs, c.Signal.Validate())
+	}
 	switch {
 	case !c.Gateway.Open && len(c.Gateway.Keys) == 0 && c.KeysFile == "":
 		errs = append(errs, ErrNoKeys)

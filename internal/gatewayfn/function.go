@@ -9,6 +9,7 @@ import (
 
 	"github.com/scfgate/scfgate/gateway"
 	"github.com/scfgate/scfgate/gateway/redislimit"
+	"github.com/scfgate/scfgate/gateway/redissignal"
 	"github.com/scfgate/scfgate/internal/tencentcloud"
 )
 
@@ -27,7 +28,8 @@ type Function struct {
 // (SCFGATE_TENCENTCLOUD_ENDPOINT/SCHEME), in the function's region
 // (TENCENTCLOUD_REGION) unless the backend names one. When cfg.Redis has an address
 // the limiter and the breaker signal are shared across instances through
-// Redis; Close releases the client.
+// Redis, and (cfg.Signal) a goroutine publishes the models' requests in
+// flight there for the scaler; Close stops it and releases the client.
 func New(cfg Config, log *slog.Logger, getenv func(string) string) (*Function, error) {
 	ep := tencentcloud.EndpointFromEnv(getenv)
 	if err := ep.Validate(); err != nil {
@@ -47,6 +49,7 @@ func New(cfg Config, log *slog.Logger, getenv func(string) string) (*Function, e
 		opts.KeySource = src
 	}
 	closeShared := func() error { return nil }
+	var pub *redissignal.Publisher
 	if cfg.Redis.Enabled() {
 		shared, err := redislimit.New(cfg.Redis, log)
 		if err != nil {
@@ -54,6 +57,13 @@ func New(cfg Config, log *slog.Logger, getenv func(string) string) (*Function, e
 		}
 		shared.Install(&opts, cfg.Gateway.Limits)
 		closeShared = shared.Close
+		if cfg.Signal.Enabled {
+			if pub, err = redissignal.NewPublisher(cfg.Signal, shared.Client(), cfg.Redis.KeyPrefix, log, nil); err != nil {
+				_ = closeShared()
+				return nil, err
+			}
+			opts.Metrics = append(opts.Metrics, pub)
+		}
 	}
 	g, err := gateway.New(cfg.Gateway, opts)
 	if err != nil {
@@ -62,9 +72,23 @@ func New(cfg Config, log *slog.Logger, getenv func(string) string) (*Function, e
 	}
 	if log != nil {
 		log.Info("gateway", "models", len(cfg.Gateway.Models), "shared_limiter", cfg.Redis.Enabled(),
-			"keys", len(cfg.Gateway.Keys), "keys_file", cfg.KeysFile != "", "open", cfg.Gateway.Open)
+			"signal", pub != nil, "keys", len(cfg.Gateway.Keys), "keys_file", cfg.KeysFile != "", "open", cfg.Gateway.Open)
 	}
-	return &Function{g: g, close: closeShared}, nil
+	f := &Function{g: g, close: closeShared}
+	if pub != nil {
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			pub.Run(ctx, g)
+		}()
+		f.close = func() error {
+			cancel()
+			<-done
+			return closeShared()
+		}
+	}
+	return f, nil
 }
 
 // Invoke answers one API Gateway or Function URL event.
@@ -76,5 +100,5 @@ func (f *Function) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
 // serve`).
 func (f *Function) Handler() http.Handler { return f.g }
 
-// Close releases the shared Redis client, if any.
+// Close stops the publisher and releases the shared Redis client, if any.
 func (f *Function) Close() error { return f.close() }
