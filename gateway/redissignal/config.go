@@ -15,10 +15,11 @@
 //
 // The scaler ([Reader]) sums a model's fields on every tick. A reading
 // with requests in flight counts while it is at most Stale old: an
-// instance that was killed or frozen stops writing, and its last count
-// must not hold instances provisioned. A 0,0 reading is an instance's
-// final word and stands until the field is TTL old, so that an idle fleet
-// reads as idle rather than as missing. The scaler function is a fresh
+// instance that was killed stops writing, and its last count must not
+// hold instances provisioned. A reading with nothing in flight is an
+// instance's last word (SCF freezes an instance between requests) and
+// reads as idle until the field is TTL old, so that an idle fleet reads
+// as idle rather than as missing. The scaler function is a fresh
 // process on every tick, so the reader keeps the window the policy needs
 // in Redis itself: each tick's fleet sum is pushed onto a capped list
 // (<prefix>{scfgate}:inflight-history:<model>) and the window is read back

@@ -64,7 +64,8 @@ type Fleet struct {
 	InFlight int `json:"in_flight"`
 	Peak     int `json:"peak"`
 	// Busy is how many instances had fresh readings with traffic, Idle
-	// how many had said they were idle; Stale readings were left out.
+	// how many had nothing in flight (fresh, or their last word); Stale
+	// readings, with requests in flight but too old, were left out.
 	Busy  int `json:"busy"`
 	Idle  int `json:"idle"`
 	Stale int `json:"stale"`
@@ -120,14 +121,16 @@ func (r *Reader) read(ctx context.Context, now time.Time) (f Fleet, bad, err err
 		switch {
 		case age > r.cfg.TTL:
 			gone = append(gone, id)
-		case rd.idle():
-			f.Idle++
-		case age > r.cfg.Stale:
-			f.Stale++
-		default:
+		case age <= r.cfg.Stale && !rd.idle():
 			f.Busy++
 			f.InFlight += rd.InFlight
 			f.Peak += rd.Peak
+		case rd.InFlight == 0:
+			// Fresh and idle, or the last word of an instance whose
+			// traffic ended (its peak is past, and was read while fresh).
+			f.Idle++
+		default:
+			f.Stale++
 		}
 	}
 	if len(gone) > 0 {
