@@ -188,7 +188,7 @@ func TestShippedServerlessYML(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Policy != scaler.PolicyTracking || c.Target.Version != "" || c.Target.Alias != "live" || !c.Target.FollowsAlias() || c.DryRun || c.Policies.Max != 50 {
+	if c.Policy != scaler.PolicyInFlight || c.Policies.InstanceConcurrency != 8 || c.Gateway.Model == "" || c.Target.Version != "" || c.Target.Alias != "live" || !c.Target.FollowsAlias() || c.DryRun || c.Policies.Max != 50 {
 		t.Errorf("config = %+v", c)
 	}
 }
