@@ -2,53 +2,24 @@ package redissignal
 
 import (
 	"context"
-	"fmt"
-	"os"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/redis/go-redis/v9"
 
 	"github.com/scfgate/scfgate/gateway"
+	"github.com/scfgate/scfgate/internal/redistest"
 )
 
-// redisAddr is the Redis the tests use: 127.0.0.1:6379 unless
-// SCFGATE_TEST_REDIS_ADDR says otherwise.
-func redisAddr() string {
-	if a := os.Getenv("SCFGATE_TEST_REDIS_ADDR"); a != "" {
-		return a
-	}
-	return "127.0.0.1:6379"
-}
-
-var prefixSeq atomic.Uint64
-
 // testRedis returns a client of the test Redis and a key prefix of the
-// test's own, whose keys are deleted at the end. Without Redis the test
-// fails, or skips under -short.
+// test's own (internal/redistest).
 func testRedis(t *testing.T) (*redis.Client, string) {
 	t.Helper()
-	c := redis.NewClient(&redis.Options{Addr: redisAddr(), MaxRetries: -1, DialerRetries: 1})
+	redistest.Require(t)
+	c := redis.NewClient(&redis.Options{Addr: redistest.Addr(), MaxRetries: -1, DialerRetries: 1})
 	t.Cleanup(func() { c.Close() })
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-	defer cancel()
-	if err := c.Ping(ctx).Err(); err != nil {
-		if testing.Short() {
-			t.Skipf("Redis is not reachable at %s (%v): skipped under -short", redisAddr(), err)
-		}
-		t.Fatalf("Redis is not reachable at %s: %v (-short skips these tests)", redisAddr(), err)
-	}
-	p := fmt.Sprintf("scfgate-test:%s:%d:%d:", strings.ReplaceAll(t.Name(), "/", "."), time.Now().UnixNano(), prefixSeq.Add(1))
-	t.Cleanup(func() {
-		ctx := context.Background()
-		iter := c.Scan(ctx, 0, p+"*", 100).Iterator()
-		for iter.Next(ctx) {
-			c.Del(ctx, iter.Val())
-		}
-	})
-	return c, p
+	return c, redistest.Prefix(t)
 }
 
 // clock is a settable clock for the publisher and the reader; Redis's

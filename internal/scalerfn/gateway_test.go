@@ -4,18 +4,15 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/redis/go-redis/v9"
 	"github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/common"
 	monitor "github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/monitor/v20180724"
 	scf "github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/scf/v20180416"
@@ -24,6 +21,7 @@ import (
 	"github.com/scfgate/scfgate/gateway"
 	"github.com/scfgate/scfgate/gateway/redislimit"
 	"github.com/scfgate/scfgate/gateway/redissignal"
+	"github.com/scfgate/scfgate/internal/redistest"
 	"github.com/scfgate/scfgate/scaler"
 )
 
@@ -63,40 +61,13 @@ func (f *fixedSCF) PutProvisionedConcurrencyConfigWithContext(_ context.Context,
 	return scf.NewPutProvisionedConcurrencyConfigResponse(), nil
 }
 
-// testRedis returns the test Redis's address and a key prefix of the
-// test's own, deleted at the end; without Redis the test fails, or skips
-// under -short.
-func testRedis(t *testing.T) (string, string) {
-	t.Helper()
-	addr := os.Getenv("SCFGATE_TEST_REDIS_ADDR")
-	if addr == "" {
-		addr = "127.0.0.1:6379"
-	}
-	c := redis.NewClient(&redis.Options{Addr: addr, MaxRetries: -1, DialerRetries: 1})
-	t.Cleanup(func() { c.Close() })
-	ctx := context.Background()
-	if err := c.Ping(ctx).Err(); err != nil {
-		if testing.Short() {
-			t.Skipf("Redis is not reachable at %s (%v): skipped under -short", addr, err)
-		}
-		t.Fatalf("Redis is not reachable at %s: %v (-short skips this test)", addr, err)
-	}
-	prefix := fmt.Sprintf("scfgate-test:%s:%d:", t.Name(), time.Now().UnixNano())
-	t.Cleanup(func() {
-		iter := c.Scan(ctx, 0, prefix+"*", 100).Iterator()
-		for iter.Next(ctx) {
-			c.Del(ctx, iter.Val())
-		}
-	})
-	return addr, prefix
-}
-
 // Gateway instances count their requests in flight and publish them to
 // Redis; the scaler function's tick reads them, logs the gateways'
 // demand as its signal and provisions for it, then scales in once the
 // traffic is over.
 func TestTickOnGatewayDemand(t *testing.T) {
-	addr, prefix := testRedis(t)
+	redistest.Require(t)
+	addr, prefix := redistest.Addr(), redistest.Prefix(t)
 	ctx := context.Background()
 
 	// The model: an OpenAI-compatible server that holds every request
