@@ -143,15 +143,17 @@ func flat(s string) string {
 
 // Tick runs one scaling tick at now: it validates cfg (an invalid one
 // makes no API call), resolves the alias to its version when the target
-// follows one, reads the version's state from SCF and its window from
-// Cloud Monitor, lets the policy decide, carries the decision out, and
+// follows one, reads the version's state from SCF, for inflight the
+// gateways' readings (deps.Gateway), and its window from Cloud Monitor,
+// lets the policy decide, carries the decision out, and
 // (alias mode) removes provisioned concurrency from older versions no
 // alias points at any more. It never fails: every outcome is a [TickDecision], logged as one
 // line with every input and output.
 //
 // When Cloud Monitor cannot be read, the tick holds: the count is only
 // raised to Min if below it, never lowered, since an outage is not
-// idleness. The tracking policy reads no Monitor data.
+// idleness; inflight still decides when it has gateway readings. The
+// tracking policy reads no Monitor data.
 func Tick(ctx context.Context, now time.Time, cfg TickConfig, deps Deps) TickDecision {
 	td := tick(ctx, now, cfg, deps)
 	logDecision(ctx, deps.Logger, td)

@@ -1,7 +1,9 @@
 // Package scalerfn wires the scaler function: its configuration
 // (SCFGATE_SCALER_* environment variables, overlaid by each timer
 // trigger's argument JSON, decoded straight into [scaler.TickConfig]), its
-// Tencent Cloud SDK clients, and the timer handler that runs one
+// Tencent Cloud SDK clients, the Redis the gateways publish their
+// requests in flight to (for the inflight policy, through
+// gateway/redissignal), and the timer handler that runs one
 // [scaler.Tick]. functions/scaler runs it with internal/fnrun.
 package scalerfn
 
