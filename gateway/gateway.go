@@ -97,6 +97,7 @@ type Gateway struct {
 	rand      func() float64
 	limiter   Limiter
 	metrics   *metrics
+	demand    *demand
 	keys      keyring
 	tokens    bool // token limits are configured, or may come with rotated keys (tokens.go)
 	models    map[string]*servedModel
@@ -117,7 +118,7 @@ func New(cfg Config, opts Options) (*Gateway, error) {
 		return nil, err
 	}
 	g := &Gateway{cfg: cfg, log: opts.Logger, now: opts.Now, sleep: opts.Sleep, jitter: opts.Jitter,
-		rand: opts.Rand, limiter: opts.Limiter, metrics: newMetrics(), models: map[string]*servedModel{},
+		rand: opts.Rand, limiter: opts.Limiter, metrics: newMetrics(), demand: newDemand(cfg.Models), models: map[string]*servedModel{},
 		backends: map[string]*backendState{}, breakers: map[string]*breaker{}}
 	if g.log == nil {
 		g.log = slog.New(slog.DiscardHandler)
@@ -330,6 +331,7 @@ func (g *Gateway) chat(w http.ResponseWriter, r *http.Request) {
 		body, st.use.strip = nb, !asked
 	}
 	st.llm.group = g.metrics.start(m.Name, st.key)
+	defer g.demand.start(m.Name)()
 	// context.WithTimeout(r.Context(), g.cfg.Timeout), its timer set up
 	// only if the backend waits on it.
 	ctx := &st.deadline

@@ -39,8 +39,9 @@
 //   - "inflight" ([InFlightPolicy]) scales on the requests in flight and
 //     queued as the gateways count them ([GatewaySignal], shared through
 //     Redis), seconds old instead of Cloud Monitor's minutes, in instances
-//     of InstanceConcurrency slots. [Tick] does not read the gateways yet,
-//     so in the deployed function it holds; the simulator feeds it.
+//     of InstanceConcurrency slots. [Tick] reads them through a
+//     [GatewaySource]; without a reading in its window the policy decides
+//     as "stable" on Cloud Monitor, and the decision names the signal.
 //
 // For a valid configuration, every decision's target lies within the
 // policy's [Min, Max], even when it holds for lack of data; it carries
@@ -58,9 +59,12 @@
 // decide and has the actuator apply the decision: no call when nothing
 // changes, the tick skipped while a change is in progress, the count
 // clamped to the quota still unallocated, nothing sent in dry-run mode.
-// For "predictive" it also reads a seasonal-naive forecast, the same
-// periods one day earlier ([MonitorSource.Forecast]). A Cloud Monitor
-// outage holds: the count is raised to Min if below it but never lowered,
+// Cloud Monitor counts a multi-concurrency function's requests, so the
+// source divides concurrency by the instance's slots. For "predictive"
+// and "inflight" it also reads a seasonal-naive forecast, the same
+// periods one day earlier ([MonitorSource.Forecast]); for "inflight" the
+// gateways' readings ([Deps].Gateway), and a Cloud Monitor outage only
+// matters when those are missing. A Cloud Monitor outage holds: the count is raised to Min if below it but never lowered,
 // not even to Max, since a missing signal is not idleness. Every tick
 // ends in one [TickDecision], logged as one line.
 //

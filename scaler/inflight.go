@@ -26,9 +26,14 @@ const PolicyInFlight = "inflight"
 //     for free, catch what falls back in.
 //
 // The result is clamped to [Min, Max]. Without a gateway reading in the
-// window it holds: no reading is not idleness. It runs on any tick
-// period; its value grows with shorter ticks (SCF timers take a seconds
-// field), since it reacts within a tick plus the instances' start-up.
+// window (Redis down, no gateway publishing, the hash expired after a long
+// idle stretch) it decides with Fallback, the stable policy on Cloud
+// Monitor's samples, which holds when those are missing too and scales
+// down only after its stabilization window: no reading is not idleness.
+// The decision's inputs name the signal used (InFlightInputs.Signal). It
+// runs on any tick period; its value grows with shorter ticks (SCF timers
+// take a seconds field), since it reacts within a tick plus the
+// instances' start-up.
 //
 // The zero InFlightPolicy is invalid; start from [DefaultInFlightPolicy].
 type InFlightPolicy struct {
@@ -45,18 +50,32 @@ type InFlightPolicy struct {
 	Window time.Duration
 	// Lead is the forecast horizon beyond now, 0 to 24 h.
 	Lead time.Duration
+	// Fallback decides on Cloud Monitor's samples when no gateway
+	// reading is in the window. Its Min and Max are this policy's.
+	Fallback StablePolicy
 }
 
 // DefaultInFlightPolicy returns the policy with the defaults of
 // [DefaultPolicyConfig].
 func DefaultInFlightPolicy() InFlightPolicy {
-	c := DefaultPolicyConfig()
-	return InFlightPolicy{Min: c.Min, Max: c.Max, TargetUtilisation: c.InFlightUtilisation,
-		InstanceConcurrency: c.InstanceConcurrency, Window: c.InFlightWindow, Lead: c.Lead}
+	return inFlightFrom(DefaultPolicyConfig())
 }
+
+func inFlightFrom(c PolicyConfig) InFlightPolicy {
+	return InFlightPolicy{Min: c.Min, Max: c.Max, TargetUtilisation: c.InFlightUtilisation,
+		InstanceConcurrency: c.InstanceConcurrency, Window: c.InFlightWindow, Lead: c.Lead, Fallback: stableFrom(c)}
+}
+
+// The signals an [InFlightPolicy] decision was made on.
+const (
+	SignalGateway = "gateway" // the gateways' readings
+	SignalMonitor = "monitor" // no reading in the window: Cloud Monitor's samples
+)
 
 // InFlightInputs is what [InFlightPolicy] decided from.
 type InFlightInputs struct {
+	// Signal is SignalGateway or SignalMonitor.
+	Signal              string  `json:"signal"`
 	TargetUtilisation   float64 `json:"target_utilisation"`
 	InstanceConcurrency int     `json:"instance_concurrency"`
 	WindowSeconds       float64 `json:"window_s"`
@@ -82,6 +101,7 @@ func (p InFlightPolicy) Validate() error {
 	pr.checkSlots(p.InstanceConcurrency)
 	pr.checkDuration("inflight_window", p.Window, 24*time.Hour)
 	pr.checkDuration("lead", p.Lead, 24*time.Hour)
+	pr.checkStable(p.Fallback.TargetUtilisation, p.Fallback.LowUtilisation, p.Fallback.StabilizationWindow, p.Fallback.MaxScaleDownFactor)
 	return pr.err()
 }
 
@@ -105,10 +125,15 @@ func (p InFlightPolicy) Decide(now time.Time, in Inputs) Decision {
 		newest = g
 	}
 	if newest == nil {
-		d := hold(now, PolicyInFlight, in, p.Min, p.Max, fmt.Sprintf("no gateway reading in the last %v: hold", p.Window))
+		fb := p.Fallback
+		fb.Min, fb.Max = p.Min, p.Max
+		d := fb.decide(now, in, PolicyInFlight, 0)
+		d.Reason = fmt.Sprintf("no gateway reading in the last %v: on cloud monitor (stable): %s", p.Window, d.Reason)
+		fi.Signal = SignalMonitor
 		d.Inputs.InFlight = fi
 		return d
 	}
+	fi.Signal = SignalGateway
 	fi.InFlight, fi.Queued = max(newest.InFlight, 0), max(newest.Queued, 0)
 	perInstance := float64(p.slots()) * p.TargetUtilisation
 	peak := ceilDemand(float64(fi.PeakRequests) / perInstance)

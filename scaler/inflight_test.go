@@ -20,8 +20,14 @@ func TestInFlightPolicy(t *testing.T) {
 		hold     bool
 		contains string
 	}{
-		{"no readings: hold", Inputs{Provisioned: 5}, 5, true, "no gateway reading"},
-		{"stale readings: hold", Inputs{Provisioned: 5, Gateway: []GatewaySignal{at(2*time.Minute, 64, 0, 0)}}, 5, true, "no gateway reading"},
+		{"no readings, no samples: hold", Inputs{Provisioned: 5}, 5, true, "no gateway reading"},
+		{"stale readings, no samples: hold", Inputs{Provisioned: 5, Gateway: []GatewaySignal{at(2*time.Minute, 64, 0, 0)}}, 5, true, "no concurrency data"},
+		// on Cloud Monitor: 7 instances busy / 0.7 = 10
+		{"no readings: scale up on monitor", Inputs{Provisioned: 5, Period: time.Minute, Samples: monitorAt(now, 3, 7)}, 10, false, "on cloud monitor"},
+		// low for 3 minutes of the 10-minute stabilization: stay
+		{"no readings: no quick scale-in on monitor", Inputs{Provisioned: 5, Period: time.Minute, Samples: monitorAt(now, 3, 0)}, 5, false, "stabilization"},
+		{"no readings: missing monitor point is no data", Inputs{Provisioned: 5, Period: time.Minute,
+			Samples: append(monitorAt(now, 12, 0), Sample{Time: now})}, 5, false, "no data"},
 		// 64 in flight + 0 queued over 8 slots x 0.8 = 10 instances
 		{"scale up to demand", Inputs{Provisioned: 2, Gateway: []GatewaySignal{at(10*time.Second, 64, 0, 0)}}, 10, false, "peak demand 10"},
 		// the peak since the previous reading counts, and queued requests do
@@ -39,6 +45,13 @@ func TestInFlightPolicy(t *testing.T) {
 			if d.Target != tt.want || d.Hold != tt.hold || !strings.Contains(d.Reason, tt.contains) || d.Policy != PolicyInFlight {
 				t.Errorf("target %d hold %v reason %q; want %d, %v, containing %q", d.Target, d.Hold, d.Reason, tt.want, tt.hold, tt.contains)
 			}
+			signal := SignalGateway
+			if d.Inputs.InFlight.Readings == 0 {
+				signal = SignalMonitor
+			}
+			if d.Inputs.InFlight.Signal != signal {
+				t.Errorf("signal %q with %d readings, want %q", d.Inputs.InFlight.Signal, d.Inputs.InFlight.Readings, signal)
+			}
 		})
 	}
 	bad := p
@@ -46,4 +59,14 @@ func TestInFlightPolicy(t *testing.T) {
 	if err := bad.Validate(); err == nil || !strings.Contains(err.Error(), "inflight_utilisation") || !strings.Contains(err.Error(), "instance_concurrency") {
 		t.Errorf("Validate = %v", err)
 	}
+}
+
+// monitorAt returns n one-minute samples of concurrency c (in instances)
+// ending a minute before now.
+func monitorAt(now time.Time, n int, c float64) []Sample {
+	out := make([]Sample, n)
+	for i := range out {
+		out[i] = Sample{Time: now.Add(-time.Duration(n-i) * time.Minute), ConcurrentExecutions: Observed(c)}
+	}
+	return out
 }

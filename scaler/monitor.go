@@ -164,6 +164,11 @@ type MonitorSource struct {
 	// Sleep waits d or until ctx is done, returning ctx's error then; nil
 	// waits on a timer. Tests pass a fake.
 	Sleep func(ctx context.Context, d time.Duration) error
+	// Slots is how many requests one instance serves at once (the
+	// function's MaxConcurrency, the engine's batch); 0 means 1. Cloud
+	// Monitor's ConcurrentExecutions counts requests, and the policies
+	// provision instances, so samples carry it divided by Slots.
+	Slots int
 }
 
 // ErrMonitor marks a failure to read Cloud Monitor: the tick then has no
@@ -171,7 +176,8 @@ type MonitorSource struct {
 var ErrMonitor = errors.New("scaler: cloud monitor")
 
 // Fetch returns the samples of the window ending Config.Offset before
-// now, oldest first, one per period in which any metric has a point. A
+// now, oldest first, one per period in which any metric has a point, their
+// concurrency in instances (see Slots). A
 // metric without a point in a period is left without data (Cloud Monitor
 // drops points; a dropped point is not zero load). Every call is retried
 // on rate limiting with a doubling backoff while ctx's deadline leaves
@@ -219,7 +225,7 @@ func (m *MonitorSource) fetch(ctx context.Context, start, end time.Time, metrics
 			v := Observed(pt.value)
 			switch metric {
 			case MetricConcurrentExecutions:
-				s.ConcurrentExecutions = v
+				s.ConcurrentExecutions = Observed(pt.value / float64(max(m.Slots, 1)))
 			case MetricInvocation:
 				s.Invocations = v
 			case MetricDuration:

@@ -23,10 +23,7 @@ var policies = map[string]func(PolicyConfig) configurable{
 	PolicyPredictive: func(c PolicyConfig) configurable {
 		return PredictivePolicy{StablePolicy: stableFrom(c), Lead: c.Lead}
 	},
-	PolicyInFlight: func(c PolicyConfig) configurable {
-		return InFlightPolicy{Min: c.Min, Max: c.Max, TargetUtilisation: c.InFlightUtilisation,
-			InstanceConcurrency: c.InstanceConcurrency, Window: c.InFlightWindow, Lead: c.Lead}
-	},
+	PolicyInFlight: func(c PolicyConfig) configurable { return inFlightFrom(c) },
 	PolicyTracking: func(c PolicyConfig) configurable {
 		return TrackingPolicy{Min: c.Min, Max: c.Max, TrackingTarget: c.TargetUtilisation}
 	},

@@ -42,7 +42,7 @@ func (c TickConfig) policy() (Policy, error) {
 		errs = append(errs, err)
 	}
 	errs = append(errs, c.Target.Validate(), c.Monitor.Validate())
-	if (c.Policy == PolicyStable || c.Policy == PolicyPredictive) && c.Monitor.Window < c.Policies.StabilizationWindow {
+	if (c.Policy == PolicyStable || c.Policy == PolicyPredictive || c.Policy == PolicyInFlight) && c.Monitor.Window < c.Policies.StabilizationWindow {
 		errs = append(errs, fmt.Errorf("scaler: monitor.window: invalid value %v (allowed: >= stabilization_window (%v), or %s never scales down)",
 			c.Monitor.Window, c.Policies.StabilizationWindow, c.Policy))
 	}
@@ -58,10 +58,21 @@ func (c TickConfig) Validate() error {
 	return err
 }
 
+// GatewaySource reads the gateways' readings of the model function's
+// traffic for [InFlightPolicy]: the window ending at now, oldest first.
+// The scaler function implements it with the Redis the gateways publish
+// to (internal/scalerfn).
+type GatewaySource interface {
+	Readings(ctx context.Context, now time.Time, window time.Duration) ([]GatewaySignal, error)
+}
+
 // Deps are a tick's collaborators.
 type Deps struct {
 	Monitor MonitorAPI
 	SCF     SCFAPI
+	// Gateway reads the gateways' readings for the inflight policy; nil
+	// means none are published, and inflight decides on Cloud Monitor.
+	Gateway GatewaySource
 	// Logger receives the tick's one decision line; nil discards.
 	Logger *slog.Logger
 	// Sleep waits between rate-limited retries; nil waits on a timer.
@@ -90,8 +101,13 @@ type TickDecision struct {
 	Forecast      []Sample `json:"forecast,omitempty"`
 	ForecastError string   `json:"forecast_error,omitempty"`
 	// MonitorError is set when Cloud Monitor could not be read: the tick
-	// held without scaling down.
+	// held without scaling down, unless inflight had gateway readings.
 	MonitorError string `json:"monitor_error,omitempty"`
+	// Gateway lists the gateway readings inflight decided from, oldest
+	// first; GatewayError is set when they could not be read (inflight
+	// then decides on Cloud Monitor).
+	Gateway      []GatewaySignal `json:"gateway,omitempty"`
+	GatewayError string          `json:"gateway_error,omitempty"`
 	// Error is set when the tick could not decide or act: a bad
 	// configuration (then no API call was made) or a failed SCF call.
 	Error string `json:"error,omitempty"`
@@ -128,15 +144,17 @@ func flat(s string) string {
 
 // Tick runs one scaling tick at now: it validates cfg (an invalid one
 // makes no API call), resolves the alias to its version when the target
-// follows one, reads the version's state from SCF and its window from
-// Cloud Monitor, lets the policy decide, carries the decision out, and
+// follows one, reads the version's state from SCF, for inflight the
+// gateways' readings (deps.Gateway), and its window from Cloud Monitor,
+// lets the policy decide, carries the decision out, and
 // (alias mode) removes provisioned concurrency from older versions no
 // alias points at any more. It never fails: every outcome is a [TickDecision], logged as one
 // line with every input and output.
 //
 // When Cloud Monitor cannot be read, the tick holds: the count is only
 // raised to Min if below it, never lowered, since an outage is not
-// idleness. The tracking policy reads no Monitor data.
+// idleness; inflight still decides when it has gateway readings. The
+// tracking policy reads no Monitor data.
 func Tick(ctx context.Context, now time.Time, cfg TickConfig, deps Deps) TickDecision {
 	td := tick(ctx, now, cfg, deps)
 	LogDecision(ctx, deps.Logger, td)
@@ -181,11 +199,22 @@ func tick(ctx context.Context, now time.Time, cfg TickConfig, deps Deps) (td Tic
 	}
 	td.State = st
 	in := Inputs{Period: cfg.Monitor.Period, Provisioned: st.Allocated, Available: st.Available, MemorySizeMB: st.MemorySizeMB}
+	if cfg.Policy == PolicyInFlight && deps.Gateway != nil {
+		readings, err := deps.Gateway.Readings(ctx, now, cfg.Policies.InFlightWindow)
+		if err != nil {
+			td.GatewayError = err.Error()
+		}
+		in.Gateway = readings
+		td.Gateway = readings
+	}
 	if cfg.Policy != PolicyTracking {
-		src := &MonitorSource{API: deps.Monitor, Target: cfg.Target, Config: cfg.Monitor, Sleep: deps.Sleep}
+		src := &MonitorSource{API: deps.Monitor, Target: cfg.Target, Config: cfg.Monitor, Sleep: deps.Sleep,
+			Slots: cfg.Policies.InstanceConcurrency}
 		td.WindowStart, td.WindowEnd = cfg.Monitor.Range(now)
 		samples, err := src.Fetch(ctx, now)
-		if err != nil {
+		// inflight decides on the gateways' readings when it has them;
+		// Cloud Monitor is only its fallback and its forecast.
+		if err != nil && len(in.Gateway) == 0 {
 			td.MonitorError = err.Error()
 			td.Decision = outage(now, cfg, policy, in, err)
 			td.Action = act.Apply(ctx, st, td.Decision)
@@ -194,9 +223,12 @@ func tick(ctx context.Context, now time.Time, cfg TickConfig, deps Deps) (td Tic
 			}
 			return td
 		}
+		if err != nil {
+			td.MonitorError = err.Error()
+		}
 		in.Samples = samples
 		td.Window = samples
-		if cfg.Policy == PolicyPredictive {
+		if cfg.Policy == PolicyPredictive || cfg.Policy == PolicyInFlight {
 			// The forecast only raises the target; without it the
 			// policy is stable, so a failure is reported, not held on.
 			horizon := cfg.Policies.Lead + cfg.Monitor.Period
@@ -243,7 +275,7 @@ func LogDecision(ctx context.Context, logger *slog.Logger, td TickDecision) {
 	switch {
 	case td.Error != "" || td.RetireError != "":
 		level = slog.LevelError
-	case td.MonitorError != "" || td.Hold:
+	case td.MonitorError != "" || td.GatewayError != "" || td.Hold:
 		level = slog.LevelWarn
 	}
 	logger.LogAttrs(ctx, level, "scaler decision",

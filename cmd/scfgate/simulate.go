@@ -228,6 +228,10 @@ func runSimulate(cmd *cobra.Command, sc sim.Scenario, out string) error {
 	if err := writeSimTable(w, results); err != nil {
 		return err
 	}
+	if best, ok := sim.Best(results); ok {
+		fmt.Fprintf(w, "best: %s (%.3fx the oracle, cold-start share %.3f%%; cheapest scaler policy that throttles nothing and cold-starts no more than tracking)\n",
+			best.Policy, best.CostVsOracle, best.ColdStartShare*100)
+	}
 	if out == "" {
 		return nil
 	}

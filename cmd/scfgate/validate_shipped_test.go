@@ -185,7 +185,7 @@ func TestValidateBrokenShippedVariants(t *testing.T) {
 			[]string{"inputs.memorySize", "4096 MB is not allowed", "3072"}},
 		{"timeout 1000", "fn-gateway/serverless.yml", replace("timeout: 60", "timeout: 1000"),
 			[]string{"inputs.timeout", "1000 s is not allowed", "900"}},
-		{"6-field cron", "fn-scaler/serverless.yml", replace(`cronExpression: "0 */1 * * * * *"`, `cronExpression: "0 */1 * * * *"`),
+		{"6-field cron", "fn-scaler/serverless.yml", replace(`cronExpression: "*/10 * * * * * *"`, `cronExpression: "*/10 * * * * *"`),
 			[]string{"cronExpression", "6 fields", "7"}},
 		{"unknown event type", "fn-gateway-web/serverless.yml", replace("    - http:\n", "    - websocket:\n"),
 			[]string{"inputs.events[0]", `unknown trigger type "websocket"`, "timer, http, apigw"}},

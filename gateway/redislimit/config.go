@@ -38,9 +38,10 @@ const (
 	FailClosed = "fail_closed" // refuse with 503
 )
 
-// Config configures the Redis connection and what happens without it.
-// Start from Default; an empty Addr means Redis is not used.
-type Config struct {
+// Conn is the Redis connection and key prefix: what every user of the
+// gateways' Redis needs (the gateway's limiter and breakers, its
+// in-flight publisher, the scaler reading it).
+type Conn struct {
 	// Addr is host:port of Redis, e.g. 10.0.0.12:6379 (a TencentDB for
 	// Redis instance's private address). "" disables shared shaping.
 	Addr string `mapstructure:"addr" json:"addr"`
@@ -66,6 +67,42 @@ type Config struct {
 	// KeyPrefix starts every key; default "scfgate:". Gateways sharing a
 	// prefix share their limits.
 	KeyPrefix string `mapstructure:"key_prefix" json:"key_prefix"`
+}
+
+// DefaultConn returns the connection defaults: no Addr, 50 ms timeout,
+// 10 connections, key prefix "scfgate:".
+func DefaultConn() Conn {
+	return Conn{Timeout: 50 * time.Millisecond, PoolSize: 10, KeyPrefix: "scfgate:"}
+}
+
+// Enabled tells whether Redis is configured.
+func (c Conn) Enabled() bool { return c.Addr != "" }
+
+// Validate reports every invalid field, naming its key (under "redis.").
+func (c Conn) Validate() error {
+	var errs []error
+	bad := func(key string, val any, allowed string) {
+		errs = append(errs, fmt.Errorf("config redis.%s: invalid value %v (allowed: %s)", key, val, allowed))
+	}
+	if c.DB < 0 {
+		bad("db", c.DB, ">= 0")
+	}
+	if c.Timeout <= 0 || c.Timeout > 10*time.Second {
+		bad("timeout", c.Timeout, "> 0 and <= 10s")
+	}
+	if c.PoolSize < 1 {
+		bad("pool_size", c.PoolSize, ">= 1")
+	}
+	if c.KeyPrefix == "" {
+		bad("key_prefix", `""`, "a non-empty prefix")
+	}
+	return errors.Join(errs...)
+}
+
+// Config configures the gateway's Redis connection and what happens
+// without it. Start from Default; an empty Addr means Redis is not used.
+type Config struct {
+	Conn `mapstructure:",squash"`
 	// Mode is fail_open (default) or fail_closed.
 	Mode string `mapstructure:"mode" json:"mode"`
 	// ExpectedInstances divides the limits of the local fallback bucket
@@ -86,12 +123,9 @@ type Config struct {
 // Default returns the defaults: Redis disabled (no Addr), 50 ms timeout,
 // fail_open with one expected instance, key prefix "scfgate:".
 func Default() Config {
-	return Config{Timeout: 50 * time.Millisecond, PoolSize: 10, KeyPrefix: "scfgate:", Mode: FailOpen,
+	return Config{Conn: DefaultConn(), Mode: FailOpen,
 		ExpectedInstances: 1, Backoff: time.Second, BreakerCache: 100 * time.Millisecond, LogEvery: 10 * time.Second}
 }
-
-// Enabled tells whether Redis is configured.
-func (c Config) Enabled() bool { return c.Addr != "" }
 
 // Validate reports every invalid field, naming its key (under "redis.").
 // A disabled configuration (no Addr) is valid.
@@ -100,20 +134,9 @@ func (c Config) Validate() error {
 		return nil
 	}
 	var errs []error
+	errs = append(errs, c.Conn.Validate())
 	bad := func(key string, val any, allowed string) {
 		errs = append(errs, fmt.Errorf("gateway: config redis.%s: invalid value %v (allowed: %s)", key, val, allowed))
-	}
-	if c.DB < 0 {
-		bad("db", c.DB, ">= 0")
-	}
-	if c.Timeout <= 0 || c.Timeout > 10*time.Second {
-		bad("timeout", c.Timeout, "> 0 and <= 10s")
-	}
-	if c.PoolSize < 1 {
-		bad("pool_size", c.PoolSize, ">= 1")
-	}
-	if c.KeyPrefix == "" {
-		bad("key_prefix", `""`, "a non-empty prefix")
 	}
 	if c.Mode != FailOpen && c.Mode != FailClosed {
 		bad("mode", fmt.Sprintf("%q", c.Mode), "fail_open, fail_closed")

@@ -4,65 +4,26 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
-	"time"
-
-	"github.com/redis/go-redis/v9"
 
 	"github.com/scfgate/scfgate/gateway"
+	"github.com/scfgate/scfgate/internal/redistest"
 )
 
-// redisAddr is the Redis the tests use: 127.0.0.1:6379 unless
-// SCFGATE_TEST_REDIS_ADDR says otherwise.
-func redisAddr() string {
-	if a := os.Getenv("SCFGATE_TEST_REDIS_ADDR"); a != "" {
-		return a
-	}
-	return "127.0.0.1:6379"
-}
-
-var prefixSeq atomic.Uint64
-
-// requireRedis fails the test when Redis is unreachable; only under
-// -short does it skip instead.
-func requireRedis(t testing.TB) {
-	t.Helper()
-	c := redis.NewClient(&redis.Options{Addr: redisAddr(), MaxRetries: -1, DialerRetries: 1})
-	defer c.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-	defer cancel()
-	if err := c.Ping(ctx).Err(); err != nil {
-		if testing.Short() {
-			t.Skipf("Redis is not reachable at %s (%v): skipped under -short; the full run needs it", redisAddr(), err)
-		}
-		t.Fatalf("Redis is not reachable at %s: %v (the full test run needs Redis; -short skips these tests)", redisAddr(), err)
-	}
-}
-
-// testPrefix is a key prefix of the test's own; its keys are deleted at
-// the end.
-func testPrefix(t testing.TB) string {
-	p := fmt.Sprintf("scfgate-test:%s:%d:%d:", strings.ReplaceAll(t.Name(), "/", "."), time.Now().UnixNano(), prefixSeq.Add(1))
-	t.Cleanup(func() {
-		c := redis.NewClient(&redis.Options{Addr: redisAddr()})
-		defer c.Close()
-		ctx := context.Background()
-		iter := c.Scan(ctx, 0, p+"*", 100).Iterator()
-		for iter.Next(ctx) {
-			c.Del(ctx, iter.Val())
-		}
-	})
-	return p
-}
+// redisAddr, requireRedis and testPrefix are the shared test Redis
+// (internal/redistest).
+var (
+	redisAddr    = redistest.Addr
+	requireRedis = redistest.Require
+	testPrefix   = redistest.Prefix
+)
 
 // newShared connects one "instance" to the test Redis with its own client.
 func newShared(t testing.TB, prefix string, edit func(*Config)) *Shared {

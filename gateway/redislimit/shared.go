@@ -68,6 +68,15 @@ func New(cfg Config, log *slog.Logger) (*Shared, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
+	s := &Shared{cfg: cfg, rdb: NewClient(cfg.Conn), log: log}
+	s.breakers = &BreakerSignal{s: s, known: map[string]seen{}}
+	return s, nil
+}
+
+// NewClient returns a client of the Redis cfg describes, connecting
+// lazily, every call bounded by cfg.Timeout and never retried. It is
+// also the scaler's client of the gateways' Redis.
+func NewClient(cfg Conn) *redis.Client {
 	opt := &redis.Options{
 		Addr:     cfg.Addr,
 		Username: cfg.Username,
@@ -93,9 +102,7 @@ func New(cfg Config, log *slog.Logger) (*Shared, error) {
 		}
 		opt.TLSConfig = &tls.Config{ServerName: host, MinVersion: tls.VersionTLS12}
 	}
-	s := &Shared{cfg: cfg, rdb: redis.NewClient(opt), log: log}
-	s.breakers = &BreakerSignal{s: s, known: map[string]seen{}}
-	return s, nil
+	return redis.NewClient(opt)
 }
 
 // Install puts the shared limiter (for limits), the breaker signal and

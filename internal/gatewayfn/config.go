@@ -10,9 +10,11 @@
 // be given in the environment as JSON arrays, e.g.
 // SCFGATE_GATEWAY_MODELS='[{"name":"hunyuan-13b","backend":"model"}]'.
 // The redis section (SCFGATE_GATEWAY_REDIS_*) configures shaping and
-// breakers shared through Redis (gateway/redislimit); the remote_write
-// section (SCFGATE_GATEWAY_REMOTE_WRITE_*) pushes the metrics to a
-// Prometheus remote-write endpoint (promwrite), labelled with the
+// breakers shared through Redis (gateway/redislimit); with Redis, each
+// instance also publishes its models' requests in flight for the scaler
+// (gateway/redissignal; the signal section, SCFGATE_GATEWAY_SIGNAL_*). The
+// remote_write section (SCFGATE_GATEWAY_REMOTE_WRITE_*) pushes the metrics
+// to a Prometheus remote-write endpoint (promwrite), labelled with the
 // function's name (SCF_FUNCTIONNAME) and the instance.
 //
 // Secure by default: with no keys (SCFGATE_GATEWAY_KEYS, or a
@@ -27,6 +29,7 @@ import (
 
 	"github.com/scfgate/scfgate/gateway"
 	"github.com/scfgate/scfgate/gateway/redislimit"
+	"github.com/scfgate/scfgate/gateway/redissignal"
 	"github.com/scfgate/scfgate/internal/config"
 	"github.com/scfgate/scfgate/promwrite"
 )
@@ -52,6 +55,10 @@ const FileEnv = "SCFGATE_GATEWAY_CONFIG"
 type Config struct {
 	Gateway gateway.Config    `mapstructure:",squash"`
 	Redis   redislimit.Config `mapstructure:"redis"`
+	// Signal configures the publishing of each model's requests in
+	// flight to that Redis, for the scaler (SCFGATE_GATEWAY_SIGNAL_*);
+	// on by default whenever Redis is configured.
+	Signal redissignal.Config `mapstructure:"signal"`
 	// KeysFile names a YAML or JSON list of keys (the entries of
 	// SCFGATE_GATEWAY_KEYS) merged with Keys and re-read when it changes,
 	// so keys rotate without a redeploy (SCFGATE_GATEWAY_KEYS_FILE).
@@ -70,8 +77,8 @@ type Config struct {
 // Default is the gateway's and Redis's defaults (no models, no Redis, no
 // keys: they must be set, or open).
 func Default() Config {
-	return Config{Gateway: gateway.Default(), Redis: redislimit.Default(), KeysFileCheck: 10 * time.Second,
-		RemoteWrite: promwrite.Default()}
+	return Config{Gateway: gateway.Default(), Redis: redislimit.Default(), Signal: redissignal.Default(),
+		KeysFileCheck: 10 * time.Second, RemoteWrite: promwrite.Default()}
 }
 
 // ErrNoKeys is the startup error of a gateway with no API keys that is
@@ -79,11 +86,14 @@ func Default() Config {
 var ErrNoKeys = errors.New(EnvPrefix + "_KEYS is empty: add a key (or " + EnvPrefix + "_KEYS_FILE), or set " +
 	EnvPrefix + "_OPEN=true to serve without keys")
 
-// Validate checks every part (Redis's keys only when it has an addr),
-// and refuses a gateway that nothing protects unless it is explicitly
-// open.
+// Validate checks every part (Redis's and the signal's keys only when
+// Redis has an addr), and refuses a gateway that nothing protects unless
+// it is explicitly open.
 func (c Config) Validate() error {
 	errs := []error{c.Gateway.Validate(), c.Redis.Validate(), c.RemoteWrite.Validate()}
+	if c.Redis.Enabled() {
+		errs = append(errs, c.Signal.Validate())
+	}
 	switch {
 	case !c.Gateway.Open && len(c.Gateway.Keys) == 0 && c.KeysFile == "":
 		errs = append(errs, ErrNoKeys)

@@ -7,10 +7,12 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/scfgate/scfgate/gateway"
 	"github.com/scfgate/scfgate/gateway/redislimit"
+	"github.com/scfgate/scfgate/gateway/redissignal"
 	"github.com/scfgate/scfgate/internal/tencentcloud"
 	"github.com/scfgate/scfgate/promwrite"
 )
@@ -30,9 +32,10 @@ type Function struct {
 // (SCFGATE_TENCENTCLOUD_ENDPOINT/SCHEME), in the function's region
 // (TENCENTCLOUD_REGION) unless the backend names one. When cfg.Redis has an address
 // the limiter and the breaker signal are shared across instances through
-// Redis; Close releases the client. When cfg.RemoteWrite has a URL the
+// Redis, and (cfg.Signal) a goroutine publishes the models' requests in
+// flight there for the scaler. When cfg.RemoteWrite has a URL the
 // gateway's metrics are pushed there every interval and once more on
-// Close (promwrite).
+// Close (promwrite). Close stops both and releases the Redis client.
 func New(cfg Config, log *slog.Logger, getenv func(string) string) (*Function, error) {
 	ep := tencentcloud.EndpointFromEnv(getenv)
 	if err := ep.Validate(); err != nil {
@@ -52,6 +55,7 @@ func New(cfg Config, log *slog.Logger, getenv func(string) string) (*Function, e
 		opts.KeySource = src
 	}
 	closeShared := func() error { return nil }
+	var pub *redissignal.Publisher
 	if cfg.Redis.Enabled() {
 		shared, err := redislimit.New(cfg.Redis, log)
 		if err != nil {
@@ -59,36 +63,58 @@ func New(cfg Config, log *slog.Logger, getenv func(string) string) (*Function, e
 		}
 		shared.Install(&opts, cfg.Gateway.Limits)
 		closeShared = shared.Close
+		if cfg.Signal.Enabled {
+			if pub, err = redissignal.NewPublisher(cfg.Signal, shared.Client(), cfg.Redis.KeyPrefix, log, nil); err != nil {
+				_ = closeShared()
+				return nil, err
+			}
+			opts.Metrics = append(opts.Metrics, pub)
+		}
 	}
 	g, err := gateway.New(cfg.Gateway, opts)
 	if err != nil {
 		_ = closeShared()
 		return nil, err
 	}
-	closeAll := closeShared
+	var background []func(context.Context)
+	if pub != nil {
+		background = append(background, func(ctx context.Context) { pub.Run(ctx, g) })
+	}
 	if cfg.RemoteWrite.Enabled() {
-		stop, err := startRemoteWrite(cfg.RemoteWrite, g, log, getenv)
+		push, err := newRemoteWrite(cfg.RemoteWrite, g, log, getenv)
 		if err != nil {
 			_ = closeShared()
 			return nil, err
 		}
-		closeAll = func() error { stop(); return closeShared() }
+		background = append(background, push.Run)
 	}
 	if log != nil {
 		log.Info("gateway", "models", len(cfg.Gateway.Models), "shared_limiter", cfg.Redis.Enabled(),
-			"keys", len(cfg.Gateway.Keys), "keys_file", cfg.KeysFile != "", "open", cfg.Gateway.Open,
+			"signal", pub != nil, "keys", len(cfg.Gateway.Keys), "keys_file", cfg.KeysFile != "", "open", cfg.Gateway.Open,
 			"remote_write", cfg.RemoteWrite.Enabled())
 	}
-	return &Function{g: g, close: closeAll}, nil
+	stop := runAll(background)
+	return &Function{g: g, close: func() error { stop(); return closeShared() }}, nil
+}
+
+// runAll runs each of fns on its own goroutine until stop, which cancels
+// them and waits for each to return (a publisher's last write, the last
+// metrics push).
+func runAll(fns []func(context.Context)) (stop func()) {
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	for _, fn := range fns {
+		wg.Go(func() { fn(ctx) })
+	}
+	return func() { cancel(); wg.Wait() }
 }
 
 // FunctionNameEnv is the variable SCF sets to the function's name.
 const FunctionNameEnv = "SCF_FUNCTIONNAME"
 
-// startRemoteWrite pushes g's metrics on their own goroutine, labelled
-// with the function's name and an id of this instance (a process is an
-// instance); stop ends it after one last push.
-func startRemoteWrite(cfg promwrite.Config, g *gateway.Gateway, log *slog.Logger, getenv func(string) string) (stop func(), err error) {
+// newRemoteWrite makes the pusher of g's metrics, labelled with the
+// function's name and an id of this instance (a process is an instance).
+func newRemoteWrite(cfg promwrite.Config, g *gateway.Gateway, log *slog.Logger, getenv func(string) string) (*promwrite.Pusher, error) {
 	fn := getenv(FunctionNameEnv)
 	if fn == "" {
 		fn = "gateway" // scfgate serve, outside SCF
@@ -100,13 +126,7 @@ func startRemoteWrite(cfg promwrite.Config, g *gateway.Gateway, log *slog.Logger
 	if err != nil {
 		return nil, fmt.Errorf("gateway: remote write: %w", err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		p.Run(ctx)
-	}()
-	return func() { cancel(); <-done }, nil
+	return p, nil
 }
 
 // Invoke answers one API Gateway or Function URL event.
@@ -118,6 +138,6 @@ func (f *Function) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
 // serve`).
 func (f *Function) Handler() http.Handler { return f.g }
 
-// Close pushes the metrics one last time when remote write is on, and
-// releases the shared Redis client, if any.
+// Close stops the background work (the last metrics push when remote
+// write is on) and releases the shared Redis client, if any.
 func (f *Function) Close() error { return f.close() }

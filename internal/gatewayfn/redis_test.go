@@ -57,3 +57,26 @@ redis:
 		t.Errorf("bad mode: %v", err)
 	}
 }
+
+func TestLoadSignal(t *testing.T) {
+	env := map[string]string{
+		"SCFGATE_GATEWAY_OPEN":               "true",
+		"SCFGATE_GATEWAY_MODELS":             `[{"name":"m","backend":"b"}]`,
+		"SCFGATE_GATEWAY_BACKENDS":           `[{"name":"b","kind":"http","http":{"url":"http://127.0.0.1:8000/v1"}}]`,
+		"SCFGATE_GATEWAY_SIGNAL_INTERVAL":    "2s",
+		"SCFGATE_GATEWAY_SIGNAL_PEAK_WINDOW": "1s",
+	}
+	getenv := func(k string) string { return env[k] }
+	// Without Redis the signal is off, and its keys are not checked.
+	if c, err := Load("", getenv); err != nil || !c.Signal.Enabled || c.Signal.Interval != 2*time.Second {
+		t.Fatalf("no redis: %+v, %v", c.Signal, err)
+	}
+	env["SCFGATE_GATEWAY_REDIS_ADDR"] = "127.0.0.1:6379"
+	if _, err := Load("", getenv); err == nil || !strings.Contains(err.Error(), "signal.peak_window") {
+		t.Errorf("peak window below the interval: %v", err)
+	}
+	env["SCFGATE_GATEWAY_SIGNAL_ENABLED"] = "false"
+	if c, err := Load("", getenv); err != nil || c.Signal.Enabled {
+		t.Errorf("disabled: %+v, %v", c.Signal, err)
+	}
+}

@@ -17,7 +17,7 @@ const module = "github.com/scfgate/scfgate"
 // product are the packages that make up the product itself: they run the
 // same on SCF, on localcloud and in tests.
 var product = []string{
-	"chatreq", "engine", "gateway", "gateway/redislimit", "latency", "modelserver", "preload", "scaler", "scfevent", "sim", "sse",
+	"chatreq", "engine", "gateway", "gateway/redislimit", "gateway/redissignal", "latency", "modelserver", "preload", "scaler", "scfevent", "sim", "sse",
 }
 
 // productMayImport are the internal packages a product package may use:

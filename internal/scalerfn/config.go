@@ -1,7 +1,9 @@
 // Package scalerfn wires the scaler function: its configuration
 // (SCFGATE_SCALER_* environment variables, overlaid by each timer
 // trigger's argument JSON, decoded straight into [scaler.TickConfig]), its
-// Tencent Cloud SDK clients, and the timer handler that runs one
+// Tencent Cloud SDK clients, the Redis the gateways publish their
+// requests in flight to (for the inflight policy, through
+// gateway/redissignal), and the timer handler that runs one
 // [scaler.Tick]. functions/scaler runs it with internal/fnrun.
 package scalerfn
 
@@ -10,6 +12,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/scfgate/scfgate/gateway/redislimit"
+	"github.com/scfgate/scfgate/gateway/redissignal"
 	"github.com/scfgate/scfgate/internal/config"
 	"github.com/scfgate/scfgate/scaler"
 )
@@ -21,12 +25,22 @@ const EnvPrefix = "SCFGATE_SCALER"
 // Config is the scaler function's configuration. Its keys are the
 // scaler's own (see the mapstructure tags of [scaler.TickConfig]): policy,
 // min, max, limit, high, low, target_utilisation, low_utilisation,
-// stabilization_window, max_scale_down_factor, lead, score.*, function,
-// namespace, qualifier, alias, monitor.*, dry_run; and timeout and
-// region. Durations are strings such as "90s" or "10m" in both the
-// environment and the argument JSON.
+// stabilization_window, max_scale_down_factor, lead, score.*,
+// instance_concurrency, inflight_utilisation, inflight_window, function,
+// namespace, qualifier, alias, monitor.*, dry_run; and timeout, region,
+// redis.* and gateway.*. Durations are strings such as "90s" or "10m" in
+// both the environment and the argument JSON.
 type Config struct {
 	scaler.TickConfig `mapstructure:",squash"`
+	// Redis is the Redis the gateways publish their requests in flight
+	// to, with the gateways' connection keys and key prefix
+	// (SCFGATE_SCALER_REDIS_ADDR, _PASSWORD, _KEY_PREFIX, ...). No addr:
+	// no gateway signal.
+	Redis redislimit.Conn `mapstructure:"redis"`
+	// Gateway says which gateway model is the scaled function's and how
+	// its readings are judged (SCFGATE_SCALER_GATEWAY_MODEL, _STALE,
+	// _TTL, _HISTORY). The inflight policy reads them on every tick.
+	Gateway redissignal.ReaderConfig `mapstructure:"gateway"`
 	// Timeout is the tick's deadline; keep it below the function's own
 	// timeout. Default 20s.
 	Timeout time.Duration `mapstructure:"timeout"`
@@ -43,7 +57,7 @@ type Config struct {
 func Default() Config {
 	tc := scaler.DefaultTickConfig()
 	tc.Target.Namespace = "default"
-	return Config{TickConfig: tc, Timeout: 20 * time.Second}
+	return Config{TickConfig: tc, Timeout: 20 * time.Second, Redis: redislimit.DefaultConn(), Gateway: redissignal.DefaultReader()}
 }
 
 // Validate reports every invalid field, naming its key.
@@ -52,7 +66,16 @@ func (c Config) Validate() error {
 	if c.Timeout < time.Second || c.Timeout > 15*time.Minute {
 		errs = append(errs, fmt.Errorf("scalerfn: timeout: invalid value %v (allowed: 1s to 15m0s)", c.Timeout))
 	}
+	if c.readsGateway() {
+		errs = append(errs, c.Redis.Validate(), c.Gateway.Validate())
+	}
 	return errors.Join(append(errs, c.TickConfig.Validate())...)
+}
+
+// readsGateway reports whether ticks read the gateways' readings: the
+// inflight policy, with a Redis and a gateway model to read.
+func (c Config) readsGateway() bool {
+	return c.Policy == scaler.PolicyInFlight && c.Redis.Enabled() && c.Gateway.Model != ""
 }
 
 // FromEnv reads the SCFGATE_SCALER_* variables (through getenv) over

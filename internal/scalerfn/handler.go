@@ -12,6 +12,8 @@ import (
 	scf "github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/scf/v20180416"
 	"github.com/tencentyun/scf-go-lib/events"
 
+	"github.com/scfgate/scfgate/gateway/redislimit"
+	"github.com/scfgate/scfgate/gateway/redissignal"
 	"github.com/scfgate/scfgate/internal/tencentcloud"
 	"github.com/scfgate/scfgate/scaler"
 )
@@ -87,7 +89,30 @@ func (f *Function) Handle(ctx context.Context, ev events.TimerEvent) (scaler.Tic
 	}
 	ctx, cancel := context.WithTimeout(ctx, cfg.Timeout)
 	defer cancel()
-	return scaler.Tick(ctx, t, cfg.TickConfig, scaler.Deps{Monitor: clients.Monitor, SCF: clients.SCF, Logger: f.Logger}), nil
+	deps := scaler.Deps{Monitor: clients.Monitor, SCF: clients.SCF, Logger: f.Logger}
+	if cfg.readsGateway() {
+		rdb := redislimit.NewClient(cfg.Redis)
+		defer rdb.Close()
+		r, err := redissignal.NewReader(cfg.Gateway, rdb, cfg.Redis.KeyPrefix)
+		if err != nil {
+			return f.reject(ctx, t, cfg.Policy, err), nil
+		}
+		deps.Gateway = gatewaySource{r}
+	}
+	return scaler.Tick(ctx, t, cfg.TickConfig, deps), nil
+}
+
+// gatewaySource is the gateways' readings in Redis, the fleet's sums of
+// the tick and the ticks before it within the policy's window.
+type gatewaySource struct{ r *redissignal.Reader }
+
+func (g gatewaySource) Readings(ctx context.Context, now time.Time, window time.Duration) ([]scaler.GatewaySignal, error) {
+	fleet, err := g.r.Window(ctx, now, window)
+	out := make([]scaler.GatewaySignal, len(fleet))
+	for i, f := range fleet {
+		out[i] = scaler.GatewaySignal{Time: f.Time, InFlight: f.InFlight, PeakInFlight: f.Peak}
+	}
+	return out, err
 }
 
 func (f *Function) reject(ctx context.Context, t time.Time, policy string, err error) scaler.TickDecision {

@@ -188,7 +188,7 @@ func TestShippedServerlessYML(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Policy != scaler.PolicyTracking || c.Target.Version != "" || c.Target.Alias != "live" || !c.Target.FollowsAlias() || c.DryRun || c.Policies.Max != 50 {
+	if c.Policy != scaler.PolicyInFlight || c.Policies.InstanceConcurrency != 8 || c.Gateway.Model == "" || c.Target.Version != "" || c.Target.Alias != "live" || !c.Target.FollowsAlias() || c.DryRun || c.Policies.Max != 50 {
 		t.Errorf("config = %+v", c)
 	}
 }
@@ -196,10 +196,12 @@ func TestShippedServerlessYML(t *testing.T) {
 // TestKeys pins the configuration's keys: the environment variables and
 // the timer argument's keys deployed functions use.
 func TestKeys(t *testing.T) {
-	want := []string{"alias", "dry_run", "function", "high", "inflight_utilisation", "inflight_window", "instance_concurrency",
+	want := []string{"alias", "dry_run", "function", "gateway.history", "gateway.model", "gateway.stale", "gateway.ttl",
+		"high", "inflight_utilisation", "inflight_window", "instance_concurrency",
 		"lead", "limit", "low", "low_utilisation", "max",
 		"max_scale_down_factor", "min", "monitor.backoff", "monitor.offset", "monitor.period", "monitor.window",
-		"namespace", "policy", "qualifier", "region", "score.alpha", "score.cpu_weight", "score.mem_weight",
+		"namespace", "policy", "qualifier", "redis.addr", "redis.db", "redis.key_prefix", "redis.password", "redis.pool_size",
+		"redis.timeout", "redis.tls", "redis.tls_server_name", "redis.username", "region", "score.alpha", "score.cpu_weight", "score.mem_weight",
 		"score.rps_capacity", "score.rps_weight", "score.window", "stabilization_window", "target_utilisation", "timeout"}
 	if got := config.Keys(Config{}); !slices.Equal(got, want) {
 		t.Errorf("keys = %v\nwant %v", got, want)
