@@ -12,6 +12,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/scfgate/scfgate/gateway"
 	"github.com/scfgate/scfgate/internal/redistest"
@@ -26,11 +27,15 @@ var (
 )
 
 // newShared connects one "instance" to the test Redis with its own client.
+// The tests using it are about what Redis decides, not about a slow
+// Redis: the longest timeout allowed keeps a loaded machine from falling
+// back to local buckets (the unreachable-Redis tests use unreachable).
 func newShared(t testing.TB, prefix string, edit func(*Config)) *Shared {
 	t.Helper()
 	cfg := Default()
 	cfg.Addr = redisAddr()
 	cfg.KeyPrefix = prefix
+	cfg.Timeout = 10 * time.Second
 	if edit != nil {
 		edit(&cfg)
 	}

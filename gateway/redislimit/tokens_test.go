@@ -79,7 +79,7 @@ func TestEightInstancesTokenBurst(t *testing.T) {
 			var shared []*Shared
 			be := &usageBackend{}
 			for range instances {
-				s := newShared(t, prefix, func(c *Config) { c.Timeout = 2 * time.Second })
+				s := newShared(t, prefix, nil)
 				shared = append(shared, s)
 				gws = append(gws, newGateway(t, s, cfg, be))
 			}
