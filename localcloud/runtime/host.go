@@ -202,6 +202,7 @@ type function struct {
 	aliasBusy   map[string]int      // requests running through each alias
 	lastVersion int
 	added       time.Time
+	failInits   int // instance starts still to fail (FailInits)
 }
 
 // version is one runnable version of a function with its instance pool.

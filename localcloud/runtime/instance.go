@@ -54,6 +54,9 @@ type instance struct {
 // functions. The wait is bounded by the spec's init timeout.
 func (h *Host) startInstance(ctx context.Context, v *version, provisioned bool) (*instance, error) {
 	spec := v.info.Spec
+	if err := h.takeInitFault(v); err != nil {
+		return nil, err
+	}
 	port, err := freePort()
 	if err != nil {
 		return nil, fmt.Errorf("runtime: allocate port: %w", err)
@@ -101,6 +104,7 @@ func (h *Host) startInstance(ctx context.Context, v *version, provisioned bool) 
 		}
 		_ = os.RemoveAll(tmp)
 		close(inst.exited)
+		h.exited(inst)
 	}()
 
 	initTimeout := spec.InitTimeout
