@@ -103,4 +103,3 @@ func writeJSONFile(path string, v any) error {
 	}
 	return f.Close()
 }
-

@@ -40,18 +40,18 @@ type Class string
 // Classes of outcomes. The first five are answers; the rest break a
 // property.
 const (
-	ClassOK            Class = "ok"             // a whole completion or stream
-	ClassError         Class = "error"          // an error status with an OpenAI error body
-	ClassCutWithError  Class = "cut_with_error" // a stream ended by an SSE error event
-	ClassLeft          Class = "left"           // the client left mid-stream on purpose
-	ClassLost          Class = "lost"           // no answer, or one after the client's deadline
-	ClassCutSilent     Class = "cut_silent"     // a stream that stopped without [DONE] or an error event
-	ClassBadBody       Class = "bad_body"       // an error status without an OpenAI error body, or a 200 that is no completion
-	ClassWrongStatus   Class = "wrong_status"   // an invalid request not refused with 400 (or 429 before validation)
-	invalidKind              = "invalid"
-	invalidParam             = "max_tokens"
-	statusTooManyRequests    = 429
-	statusBadRequest         = 400
+	ClassOK               Class = "ok"             // a whole completion or stream
+	ClassError            Class = "error"          // an error status with an OpenAI error body
+	ClassCutWithError     Class = "cut_with_error" // a stream ended by an SSE error event
+	ClassLeft             Class = "left"           // the client left mid-stream on purpose
+	ClassLost             Class = "lost"           // no answer, or one after the client's deadline
+	ClassCutSilent        Class = "cut_silent"     // a stream that stopped without [DONE] or an error event
+	ClassBadBody          Class = "bad_body"       // an error status without an OpenAI error body, or a 200 that is no completion
+	ClassWrongStatus      Class = "wrong_status"   // an invalid request not refused with 400 (or 429 before validation)
+	invalidKind                 = "invalid"
+	invalidParam                = "max_tokens"
+	statusTooManyRequests       = 429
+	statusBadRequest            = 400
 )
 
 // Classify says how o counts. A client that left on purpose is neither

@@ -58,9 +58,9 @@ type RedisReport struct {
 	Mode      string        `json:"mode"`
 	DownFor   time.Duration `json:"down_for"`
 	BackAfter time.Duration `json:"back_after"` // -1: not within 5 s
-	Requests  int           `json:"requests"`  // sent while it was down
-	Answered  int           `json:"answered"`  // whole answers among them
-	Refused   int           `json:"refused"`   // 503s (fail_closed)
+	Requests  int           `json:"requests"`   // sent while it was down
+	Answered  int           `json:"answered"`   // whole answers among them
+	Refused   int           `json:"refused"`    // 503s (fail_closed)
 	Lost      int           `json:"lost"`
 }
 

@@ -465,4 +465,3 @@ func coldStarts(st *stack) int {
 	}
 	return n
 }
-
