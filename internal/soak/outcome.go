@@ -2,6 +2,7 @@ package soak
 
 import (
 	"encoding/json"
+	"net/http"
 	"strconv"
 	"time"
 )
@@ -37,21 +38,23 @@ type Outcome struct {
 // Class is how an outcome counts.
 type Class string
 
-// Classes of outcomes. The first five are answers; the rest break a
-// property.
+// Classes of outcomes. The first four are answers (or a client's
+// choice); the rest break a property.
 const (
-	ClassOK               Class = "ok"             // a whole completion or stream
-	ClassError            Class = "error"          // an error status with an OpenAI error body
-	ClassCutWithError     Class = "cut_with_error" // a stream ended by an SSE error event
-	ClassLeft             Class = "left"           // the client left mid-stream on purpose
-	ClassLost             Class = "lost"           // no answer, or one after the client's deadline
-	ClassCutSilent        Class = "cut_silent"     // a stream that stopped without [DONE] or an error event
-	ClassBadBody          Class = "bad_body"       // an error status without an OpenAI error body, or a 200 that is no completion
-	ClassWrongStatus      Class = "wrong_status"   // an invalid request not refused with 400 (or 429 before validation)
-	invalidKind                 = "invalid"
-	invalidParam                = "max_tokens"
-	statusTooManyRequests       = 429
-	statusBadRequest            = 400
+	ClassOK           Class = "ok"             // a whole completion or stream
+	ClassError        Class = "error"          // an error status with an OpenAI error body
+	ClassCutWithError Class = "cut_with_error" // a stream ended by an SSE error event
+	ClassLeft         Class = "left"           // the client left mid-stream on purpose
+	ClassLost         Class = "lost"           // no answer, or one after the client's deadline
+	ClassCutSilent    Class = "cut_silent"     // a stream that stopped without [DONE] or an error event
+	ClassBadBody      Class = "bad_body"       // an error status without an OpenAI error body, or a 200 that is no completion
+	ClassWrongStatus  Class = "wrong_status"   // an invalid request not refused with 400 (or 429 before validation)
+)
+
+// The invalid requests of the mix, and what they must get.
+const (
+	invalidKind  = "invalid"
+	invalidParam = "max_tokens"
 )
 
 // Classify says how o counts. A client that left on purpose is neither
@@ -67,7 +70,7 @@ func Classify(o Outcome) Class {
 		return ClassLost
 	case o.Status >= 400 && !o.OpenAIError:
 		return ClassBadBody
-	case o.Kind == invalidKind && !(o.Status == statusBadRequest && o.Param == invalidParam || o.Status == statusTooManyRequests):
+	case o.Kind == invalidKind && !(o.Status == http.StatusBadRequest && o.Param == invalidParam || o.Status == http.StatusTooManyRequests):
 		return ClassWrongStatus
 	case o.Status >= 400:
 		return ClassError

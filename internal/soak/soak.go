@@ -64,6 +64,10 @@ type Config struct {
 	ScalerEvery time.Duration
 	// ScalerMin and ScalerMax bound the provisioned concurrency.
 	ScalerMin, ScalerMax int
+	// IdleTimeout is how long localcloud keeps an idle on-demand
+	// instance; 0 means a tenth of Duration within [10 s, 5 min], so
+	// that the burst's instances are reclaimed before the end sample.
+	IdleTimeout time.Duration
 	// Bounds are the allowed growth of long-lived processes.
 	Bounds Bounds
 	// Mix is the traffic; nil means DefaultMix.
@@ -191,7 +195,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	end := time.Now()
 	say("traffic done: %d requests; sampling", len(outs))
 	httpc.CloseIdleConnections()
-	settle(ctx, st, len(start)-1, idleTimeout(cfg.Duration))
+	settle(ctx, st, len(start)-1, cfg.idleTimeout())
 	final := sample(ctx, st, httpc)
 
 	r := &Report{Config: reportConfig(cfg), Started: begin, Ended: end, Tally: Count(outs), Faults: events}
@@ -257,7 +261,7 @@ func deploy(ctx context.Context, cfg Config, tmp string, say func(string, ...any
 	const secretID, secretKey = "AKIDscfgatesoak", "scfgate-soak-secret"
 	st.cloud, err = localcloud.New(localcloud.Config{Project: &topology.Project{App: project.App, Stage: project.Stage},
 		SecretID: secretID, SecretKey: secretKey, FunctionOutput: st.logs,
-		Host: runtime.Config{IdleTimeout: idleTimeout(cfg.Duration)}})
+		Host: runtime.Config{IdleTimeout: cfg.idleTimeout()}})
 	if err != nil {
 		st.redis.Stop()
 		return nil, err
@@ -360,12 +364,13 @@ func sleepUntil(ctx context.Context, t time.Time) error {
 	}
 }
 
-// idleTimeout is how long localcloud keeps an idle on-demand instance in
-// a soak of duration d: a tenth of it, within [10 s, 5 min] (SCF's and
-// localcloud's default is several minutes), so that the instances the
-// burst started are reclaimed before the end sample.
-func idleTimeout(d time.Duration) time.Duration {
-	return min(max(d/10, 10*time.Second), 5*time.Minute)
+// idleTimeout is Config.IdleTimeout or its default (SCF's and
+// localcloud's own is several minutes).
+func (c Config) idleTimeout() time.Duration {
+	if c.IdleTimeout > 0 {
+		return c.IdleTimeout
+	}
+	return min(max(c.Duration/10, 10*time.Second), 5*time.Minute)
 }
 
 // settle waits, at most idle and two reclaiming rounds, until no more instances
