@@ -237,6 +237,7 @@ func deploy(ctx context.Context, cfg Config, tmp string, say func(string, ...any
 			env["SCFGATE_GATEWAY_REDIS_ADDR"] = st.redis.addr
 			env["SCFGATE_GATEWAY_REDIS_MODE"] = cfg.RedisMode
 			env["SCFGATE_GATEWAY_REDIS_KEY_PREFIX"] = redisPrefix
+			env["SCFGATE_GATEWAY_REDIS_POOL_SIZE"] = strconv.Itoa(max(10, fn.Spec.MaxConcurrency))
 			env["SCFGATE_GATEWAY_KEYS_FILE"] = keysFile
 			// The global bucket must let the burst through: the keys'
 			// own limits are what the soak checks.

@@ -66,7 +66,7 @@ func readUsage(pid int) (Usage, error) {
 
 // scrapeGoroutines reads go_goroutines from a Prometheus text page.
 func scrapeGoroutines(ctx context.Context, c *http.Client, url string) (int, error) {
-	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	ctx, cancel := context.WithTimeout(ctx, time.Second)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
