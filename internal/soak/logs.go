@@ -17,7 +17,6 @@ import (
 type logWatch struct {
 	gateway, scaler string // function names
 	primary         string // the model's backend: answers from any other are spills
-	min, max        int    // the scaler's bounds
 
 	mu        sync.Mutex
 	buf       []byte
