@@ -102,6 +102,13 @@ func (r *Report) check(cfg Config) {
 			missing = append(missing, name)
 		}
 	}
+	// The API faults must also have met the scaler's calls.
+	if r.APIFaults.MonitorErrors == 0 {
+		missing = append(missing, "monitor_errors met no GetMonitorData")
+	}
+	if r.APIFaults.PutsRefused == 0 {
+		missing = append(missing, "provisioned_in_progress met no PutProvisionedConcurrencyConfig")
+	}
 	add("every fault fired", len(missing) == 0, "missing or failed: %s; Cloud Monitor errors answered %d, Puts refused %d",
 		orNone(missing), r.APIFaults.MonitorErrors, r.APIFaults.PutsRefused)
 	add("Redis: limits hold again within 1s of its return", r.Redis.BackAfter >= 0 && r.Redis.BackAfter <= maxRedisReturn,

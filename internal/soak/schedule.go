@@ -14,9 +14,10 @@ type FaultEvent struct {
 	Error  string        `json:"error,omitempty"`
 }
 
-// schedule places the faults over the run: nothing in the warm-up (the
-// first tenth), then each fault at its share of the duration, so that a
-// short run fires every one of them too.
+// schedule places the faults over the run, each at its share of the
+// duration, so that a short run fires every one of them too: after the
+// warm-up (the first tenth), except the refusal of provisioned
+// concurrency changes, armed at the start (see shareInProgress).
 type schedule struct {
 	begin    time.Time
 	duration time.Duration
@@ -35,7 +36,10 @@ const (
 	shareRedisUp    = 0.45
 	shareMonitor    = 0.50 // Cloud Monitor errors until shareMonitorEnd
 	shareMonitorEnd = 0.65
-	shareInProgress = 0.70 // the next Puts refused as in progress, just before the burst asks for more
+	// The next Puts refused as in progress, armed when traffic begins: the
+	// scaler scales up once as load arrives and then holds at the
+	// window's peak, so that scale-up is the Put the refusal must meet.
+	shareInProgress = 0
 	shareBurst      = 0.75 // 5x the rate for burstShare of the duration (3 s at least)
 	burstShare      = 0.05
 	inProgressPuts  = 2
@@ -76,6 +80,10 @@ func (s *schedule) run(ctx context.Context, st *stack, cfg Config, say func(stri
 		in, err := f.KillInstance("default", st.model)
 		return fmt.Sprintf("killed %s instance %s (pid %d) of %s", provisionedWord(in.Provisioned), shortID(in.ID), in.PID, st.model), err
 	}
+	fire(shareInProgress, "provisioned_in_progress", func() (string, error) {
+		f.FailProvisionedPuts(inProgressPuts)
+		return fmt.Sprintf("the next %d PutProvisionedConcurrencyConfig answer FailedOperation.ProvisionedInProgress", inProgressPuts), nil
+	})
 	fire(shareKill, "kill_model_instance", kill)
 	fire(shareInit, "model_init_fails", func() (string, error) {
 		if err := f.FailInits("default", st.model, 1); err != nil {
@@ -102,10 +110,6 @@ func (s *schedule) run(ctx context.Context, st *stack, cfg Config, say func(stri
 		until := s.at(shareMonitorEnd)
 		f.FailMonitorUntil(until)
 		return fmt.Sprintf("GetMonitorData answers InternalError for %s", time.Until(until).Round(time.Second)), nil
-	})
-	fire(shareInProgress, "provisioned_in_progress", func() (string, error) {
-		f.FailProvisionedPuts(inProgressPuts)
-		return fmt.Sprintf("the next %d PutProvisionedConcurrencyConfig answer FailedOperation.ProvisionedInProgress", inProgressPuts), nil
 	})
 	fire(shareBurst, "burst_5x", func() (string, error) {
 		return fmt.Sprintf("%.0f requests/s for %s", 5*cfg.RPS, s.burstTo.Sub(s.burstFrom).Round(time.Second)), nil

@@ -181,15 +181,20 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	done := make(chan struct{})
 	go func() { defer close(done); l.run(ctx, begin.Add(cfg.Duration)) }()
 	say("traffic: %.0f requests/s for %s against %s (warm-up %s)", cfg.RPS, cfg.Duration, st.url, sched.warmup)
-
-	// The start sample, once warmed up.
-	if err := sleepUntil(ctx, begin.Add(sched.warmup)); err != nil {
-		return nil, err
-	}
-	start := sample(ctx, st, httpc)
-	say("start sample: %d processes", len(start))
-
+	var start map[int]Process
+	sampled := make(chan struct{})
+	go func() { // the start sample, once warmed up
+		defer close(sampled)
+		if sleepUntil(ctx, begin.Add(sched.warmup)) == nil {
+			start = sample(ctx, st, httpc)
+			say("start sample: %d processes", len(start))
+		}
+	}()
 	events := sched.run(ctx, st, cfg, say)
+	<-sampled
+	if start == nil {
+		return nil, ctx.Err()
+	}
 	<-done
 	outs := l.outcomes()
 	end := time.Now()
