@@ -107,7 +107,8 @@ func (s *schedule) run(ctx context.Context, st *stack, cfg Config, say func(stri
 			st.redis.addr, s.redisUp.Sub(s.redisDown).Round(time.Millisecond), s.redisBack.Round(time.Millisecond)), err
 	})
 	fire(shareMonitor, "monitor_errors", func() (string, error) {
-		until := s.at(shareMonitorEnd)
+		// Long enough for two ticks, however short the run.
+		until := maxTime(s.at(shareMonitorEnd), time.Now().Add(2*cfg.ScalerEvery+time.Second))
 		f.FailMonitorUntil(until)
 		return fmt.Sprintf("GetMonitorData answers InternalError for %s", time.Until(until).Round(time.Second)), nil
 	})
@@ -165,3 +166,10 @@ func provisionedWord(p bool) string {
 }
 
 func shortID(id string) string { return id[:min(8, len(id))] }
+
+func maxTime(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
+}
