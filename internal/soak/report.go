@@ -20,7 +20,9 @@ type Report struct {
 	Faults    []FaultEvent           `json:"faults"`
 	APIFaults localcloud.FaultCounts `json:"api_faults"`
 	Redis     RedisReport            `json:"redis"`
-	Processes []Process              `json:"processes"`
+	// Burst is what the requests sent during the 5x burst got.
+	Burst     map[Class]int `json:"burst"`
+	Processes []Process     `json:"processes"`
 	// BreakerOpenings counts the gateways' breaker openings; Spills the
 	// answers a fallback backend gave (spill-over); ModelColdStarts the
 	// model's on-demand instance starts.
@@ -148,7 +150,7 @@ func (r *Report) WriteSummary(w io.Writer) {
 		r.Started.Format(time.TimeOnly), r.Ended.Format(time.TimeOnly))
 	fmt.Fprintf(w, "requests: %d sent; %s\n", r.Sent, classLine(r.ByClass))
 	fmt.Fprintf(w, "  by status: %s\n", statusLine(r.ByStatus))
-	fmt.Fprintf(w, "  lost %d, cut without an error event %d\n", r.ByClass[ClassLost], r.ByClass[ClassCutSilent])
+	fmt.Fprintf(w, "  lost %d, cut without an error event %d; sent during the burst: %s\n", r.ByClass[ClassLost], r.ByClass[ClassCutSilent], classLine(r.Burst))
 	for class, ex := range r.Examples {
 		for _, e := range ex {
 			fmt.Fprintf(w, "  %s: %s status %d after %s, %d chunks %s %.120s\n", class, e.Kind, e.Status, e.Took, e.Chunks, e.Err, e.Body)
