@@ -10,7 +10,7 @@ FUNCTIONS := $(patsubst %/main.go,%,$(wildcard localcloud/fixtures/*/main.go fun
 STATICCHECK ?= $(shell $(GO) env GOPATH)/bin/staticcheck
 STATICCHECK_VERSION := v0.8.2
 
-.PHONY: help build functions run deploy deploy-plan test test-short bench bench-hop lint fmt package clean
+.PHONY: help build functions run deploy deploy-plan test test-short bench bench-hop soak lint fmt package clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -47,6 +47,8 @@ bench: ## Run the benchmarks
 
 bench-hop: ## Latency and CPU one scfgate hop adds, next to nginx's (bench/hop.sh; installs nginx, ~4 min)
 	bench/hop.sh
+soak: build ## 10 minutes at 50 requests/s under scheduled faults, checked (SOAK_FLAGS adds flags)
+	$(BIN) soak --duration 10m --rps 50 --out bin/soak.json $(SOAK_FLAGS)
 
 lint: ## gofmt, go vet and staticcheck
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || (gofmt -l $$(git ls-files '*.go'); echo 'gofmt needed'; exit 1)

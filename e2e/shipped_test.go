@@ -102,7 +102,7 @@ func streamOnce(ctx context.Context, t *testing.T, client openai.Client, params 
 // a valid one: the invalid ones are 400s naming the field, and they do not
 // open the backend's circuit for everyone.
 func TestShippedClientErrorsStayTheClients(t *testing.T) {
-	// The shipped gateway allows 20 requests/s in bursts of 5: the client
+	// The shipped gateway allows 20 requests/s in bursts of 64: the client
 	// waits out the 429s as OpenAI's clients do (Retry-After).
 	client := gatewayClient(t, 20)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)

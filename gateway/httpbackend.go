@@ -3,8 +3,10 @@ package gateway
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/url"
@@ -212,7 +214,68 @@ func (b *HTTPBackend) ChatCompletion(ctx context.Context, req *BackendRequest) (
 		}
 		return nil, be
 	}
+	if resp.StatusCode >= 400 && b.resolver != nil {
+		if be := platformError(resp); be != nil {
+			return nil, be
+		}
+	}
 	return &BackendResponse{Status: resp.StatusCode, Header: resp.Header, Body: resp.Body}, nil
+}
+
+// scfError is the body SCF answers a Function URL request with when the
+// platform, not the function, failed it: the instance died or its init
+// failed (405), the concurrency quota is used up (432), the time limit
+// passed (433), the function crashed (430) or ran out of memory (434).
+type scfError struct {
+	ErrorCode    int    `json:"errorCode"`
+	ErrorMessage string `json:"errorMessage"`
+	Error        any    `json:"error"`
+}
+
+// maxPlatformErrorBody bounds how much of an error answer is read to tell
+// SCF's own errors from the function's.
+const maxPlatformErrorBody = 4 << 10
+
+// platformError classifies an SCF platform error answered by a Function
+// URL, whose body is SCF's, not an OpenAI error a client understands:
+// the client gets the gateway's own error instead, and the request is
+// retried when it never reached a working instance (nothing has been
+// sent to the client yet). Any other answer is left as it is, its body
+// intact.
+func platformError(resp *http.Response) *BackendError {
+	if !strings.HasPrefix(resp.Header.Get("Content-Type"), "application/json") {
+		return nil
+	}
+	head, err := io.ReadAll(io.LimitReader(resp.Body, maxPlatformErrorBody))
+	var e scfError
+	platform := err == nil && json.Unmarshal(head, &e) == nil && e.ErrorCode != 0 && e.Error == nil
+	if platform {
+		err = fmt.Errorf("SCF %d: %s", e.ErrorCode, e.ErrorMessage)
+		var be *BackendError
+		switch {
+		case e.ErrorCode == scfContainerExited:
+			be = &BackendError{Kind: FailFunction, Status: http.StatusBadGateway, Retryable: true, Err: err}
+		case e.ErrorCode == scfThrottled:
+			be = &BackendError{Kind: FailThrottle, Status: http.StatusTooManyRequests, Retryable: true, Err: err}
+		case e.ErrorCode == scfTimeout:
+			be = &BackendError{Kind: FailTimeout, Status: http.StatusGatewayTimeout, Err: err}
+		case e.ErrorCode == scfFunction || e.ErrorCode == scfMemory || resp.StatusCode >= 500:
+			be = &BackendError{Kind: FailFunction, Status: http.StatusBadGateway, Err: err}
+		}
+		if be != nil {
+			resp.Body.Close()
+			return be
+		}
+	}
+	// The function's own answer (or the URL's authentication refusal):
+	// passed on whole.
+	resp.Body = readCloser{io.MultiReader(bytes.NewReader(head), resp.Body), resp.Body}
+	return nil
+}
+
+type readCloser struct {
+	io.Reader
+	io.Closer
 }
 
 // classifyTransport sorts an HTTP client error: the client's

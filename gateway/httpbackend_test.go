@@ -167,3 +167,62 @@ func TestHTTPConfigValidate(t *testing.T) {
 		}
 	}
 }
+
+// TestHTTPBackendPlatformErrors: SCF's own error answers from a Function
+// URL become the gateway's classified errors (retryable only when no
+// instance answered); the function's answers, errors included, pass on
+// whole.
+func TestHTTPBackendPlatformErrors(t *testing.T) {
+	cases := []struct {
+		name      string
+		status    int
+		ctype     string
+		body      string
+		kind      string // "" means passed on
+		code      int
+		retryable bool
+	}{
+		{"instance died before answering", 502, "application/json", `{"errorCode":405,"errorMessage":"web function instance: EOF","requestId":"r"}`, FailFunction, 502, true},
+		{"init failed", 405, "application/json", `{"errorCode":405,"errorMessage":"init failed","requestId":"r"}`, FailFunction, 502, true},
+		{"quota used up", 432, "application/json", `{"errorCode":432,"errorMessage":"concurrency exceeded"}`, FailThrottle, 429, true},
+		{"time limit", 433, "application/json; charset=utf-8", `{"errorCode":433,"errorMessage":"timed out"}`, FailTimeout, 504, false},
+		{"crash", 430, "application/json", `{"errorCode":430,"errorMessage":"panic"}`, FailFunction, 502, false},
+		{"out of memory", 434, "application/json", `{"errorCode":434,"errorMessage":"memory"}`, FailFunction, 502, false},
+		{"platform 500", 500, "application/json", `{"errorCode":500,"errorMessage":"internal"}`, FailFunction, 502, false},
+		{"model's own 400", 400, "application/json", `{"error":{"message":"bad","type":"invalid_request_error","param":"messages"}}`, "", 400, false},
+		{"model's own 503 with errorCode too", 503, "application/json", `{"error":{"message":"busy"},"errorCode":503}`, "", 503, false},
+		{"URL auth refusal", 403, "application/json", `{"errorCode":403,"errorMessage":"signature"}`, "", 403, false},
+		{"not JSON", 502, "text/plain", `{"errorCode":405}`, "", 502, false},
+		{"long body", 500, "application/json", `{"error":{"message":"` + strings.Repeat("x", 3*maxPlatformErrorBody) + `"}}`, "", 500, false},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+				w.Header().Set("Content-Type", c.ctype)
+				w.WriteHeader(c.status)
+				_, _ = io.WriteString(w, c.body)
+			}))
+			defer up.Close()
+			b, err := NewHTTPBackend(HTTPConfig{Function: "model"}, nil, HTTPOptions{Resolver: &fakeResolver{urls: []string{up.URL}}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp, err := b.ChatCompletion(context.Background(), &BackendRequest{Body: []byte(goodBody)})
+			if c.kind == "" {
+				if err != nil {
+					t.Fatalf("error %v, want the answer passed on", err)
+				}
+				got, _ := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				if resp.Status != c.code || string(got) != c.body {
+					t.Errorf("answer %d %.80q, want %d with the body whole", resp.Status, got, c.code)
+				}
+				return
+			}
+			var be *BackendError
+			if !errors.As(err, &be) || be.Kind != c.kind || be.Status != c.code || be.Retryable != c.retryable {
+				t.Fatalf("got %v (%+v), want kind %s status %d retryable %v", err, be, c.kind, c.code, c.retryable)
+			}
+		})
+	}
+}

@@ -89,10 +89,14 @@ type functionError struct {
 
 // SCF invocation status codes.
 const (
-	scfTooLarge  = 406
-	scfFunction  = 430
-	scfThrottled = 432
-	scfTimeout   = 433
+	// scfContainerExited: the instance exited, or failed its init,
+	// before answering.
+	scfContainerExited = 405
+	scfTooLarge        = 406
+	scfFunction        = 430
+	scfThrottled       = 432
+	scfTimeout         = 433
+	scfMemory          = 434
 )
 
 // ChatCompletion implements Backend.

@@ -90,6 +90,8 @@ type Cloud struct {
 	Host    *runtime.Host
 	Metrics *metrics.Store
 	API     *cloudapi.Server
+	// Faults injects failures into the running cloud.
+	Faults *Faults
 
 	cfg      Config
 	logger   *slog.Logger
@@ -177,11 +179,13 @@ func New(cfg Config) (*Cloud, error) {
 	if maxBody <= 0 {
 		maxBody = defaultMaxAPIBody
 	}
+	c.Faults = &Faults{host: host, now: now}
 	c.API = cloudapi.New(cloudapi.Config{
 		Credentials:  []cloudapi.Credential{{SecretID: cfg.SecretID, SecretKey: cfg.SecretKey}},
 		Logger:       logger.With("component", "cloudapi"),
 		Now:          now,
 		MaxBodyBytes: maxBody,
+		Intercept:    c.Faults.intercept,
 	})
 	c.triggers = newTriggerStore(c, now)
 	scfapi.Register(c.API, host, scfapi.Options{Triggers: c.triggers, CodeDir: c.codeDir})

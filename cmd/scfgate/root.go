@@ -21,7 +21,7 @@ func newRootCmd() *cobra.Command {
 	root.PersistentFlags().String("config", "", "configuration file (YAML); SCFGATE_* environment variables and flags override it")
 	root.PersistentFlags().String("log-level", "", "log level: debug, info, warn, error")
 	root.PersistentFlags().String("log-format", "", "log format: text or json")
-	root.AddCommand(newLocalCmd(), newServeCmd(), newBenchCmd(), newPackageCmd(), newPlanCmd(), newPreloadCmd(), newSimulateCmd(), newValidateCmd(), newDeployCmd(), newVersionCmd())
+	root.AddCommand(newLocalCmd(), newServeCmd(), newBenchCmd(), newPackageCmd(), newPlanCmd(), newPreloadCmd(), newSimulateCmd(), newValidateCmd(), newDeployCmd(), newSoakCmd(), newVersionCmd())
 	return root
 }
 

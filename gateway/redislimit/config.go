@@ -109,8 +109,9 @@ type Config struct {
 	// (fail_open); default 1.
 	ExpectedInstances int `mapstructure:"expected_instances" json:"expected_instances"`
 	// Backoff is how long Redis is left alone after a failure before it is
-	// tried again (meanwhile the mode decides at once); default 1 s; 0
-	// tries Redis on every request.
+	// tried again (meanwhile the mode decides at once); default 500 ms, so
+	// that limits hold in Redis again well within a second of its return;
+	// 0 tries Redis on every request.
 	Backoff time.Duration `mapstructure:"backoff" json:"backoff"`
 	// BreakerCache is how long a backend seen closed in Redis is believed
 	// closed without asking again; default 100 ms; 0 asks every time.
@@ -124,7 +125,7 @@ type Config struct {
 // fail_open with one expected instance, key prefix "scfgate:".
 func Default() Config {
 	return Config{Conn: DefaultConn(), Mode: FailOpen,
-		ExpectedInstances: 1, Backoff: time.Second, BreakerCache: 100 * time.Millisecond, LogEvery: 10 * time.Second}
+		ExpectedInstances: 1, Backoff: 500 * time.Millisecond, BreakerCache: 100 * time.Millisecond, LogEvery: 10 * time.Second}
 }
 
 // Validate reports every invalid field, naming its key (under "redis.").

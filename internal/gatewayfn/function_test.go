@@ -3,8 +3,11 @@ package gatewayfn
 import (
 	"context"
 	"encoding/json"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -40,6 +43,13 @@ func TestFromEnvAndNew(t *testing.T) {
 	}
 	if err != nil || json.Unmarshal(out, &resp) != nil || resp.StatusCode != 200 {
 		t.Errorf("healthz event = %s, %v", out, err)
+	}
+
+	// /metrics carries the process's goroutines, which a soak watches.
+	rec := httptest.NewRecorder()
+	fn.Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
+	if !regexp.MustCompile(`(?m)^go_goroutines [1-9][0-9]*$`).MatchString(rec.Body.String()) {
+		t.Errorf("/metrics has no go_goroutines:\n%s", rec.Body.String())
 	}
 
 	env[tencentcloud.SchemeEnv] = "gopher"

@@ -53,23 +53,7 @@ const (
 // SCFGATE_E2E_LOGS is set. It skips under -short.
 func DeployRepository(t *testing.T, root string, edit func(*topology.Project)) *Deployment {
 	t.Helper()
-	if testing.Short() {
-		t.Skip("end-to-end: builds, deploys and starts the functions")
-	}
-	project, err := topology.Load(root, topology.Vars{Stage: "dev", Env: func(string) (string, bool) { return "", false }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	codes := map[string]string{}
-	for i := range project.Functions {
-		fn := &project.Functions[i]
-		// src is <repo>/functions/<name>/dist.
-		name := filepath.Base(filepath.Dir(fn.Spec.CodeDir))
-		if _, ok := codes[name]; !ok {
-			codes[name] = buildPackage(t, root, name)
-		}
-		fn.Spec.CodeDir = codes[name]
-	}
+	project := BuildRepository(t, root)
 	if edit != nil {
 		edit(project)
 	}
@@ -95,6 +79,31 @@ func DeployRepository(t *testing.T, root string, edit func(*topology.Project)) *
 	d := &Deployment{Cloud: cloud, Functions: fns, ctx: ctx, cred: common.NewCredential(deploySecretID, deploySecretKey)}
 	d.Deploy(t, deployer.Options{Waits: deployer.Waits{Poll: 100 * time.Millisecond, Warm: 2 * time.Minute}})
 	return d
+}
+
+// BuildRepository loads the project at root (stage dev) and builds
+// every function's code as `make functions` does, into temporary
+// folders the project's functions then point at. It skips under -short.
+func BuildRepository(t *testing.T, root string) *topology.Project {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("end-to-end: builds, deploys and starts the functions")
+	}
+	project, err := topology.Load(root, topology.Vars{Stage: "dev", Env: func(string) (string, bool) { return "", false }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	codes := map[string]string{}
+	for i := range project.Functions {
+		fn := &project.Functions[i]
+		// src is <repo>/functions/<name>/dist.
+		name := filepath.Base(filepath.Dir(fn.Spec.CodeDir))
+		if _, ok := codes[name]; !ok {
+			codes[name] = buildPackage(t, root, name)
+		}
+		fn.Spec.CodeDir = codes[name]
+	}
+	return project
 }
 
 // buildPackage builds functions/<name> the way `make functions` does

@@ -131,6 +131,10 @@ type Config struct {
 	// NewRequestID makes RequestIds; nil = random UUID v4 (tests inject
 	// deterministic ones).
 	NewRequestID func() string
+	// Intercept, when set, sees every signed request to a known action
+	// before its handler; an error it returns is the answer instead, as a
+	// handler's would be (localcloud's fault injection).
+	Intercept func(req *Request) error
 }
 
 // Handler serves one action. Its result is marshalled as a JSON object (a
@@ -145,6 +149,7 @@ type Server struct {
 	logger  *slog.Logger
 	maxBody int64
 	newID   func() string
+	hook    func(req *Request) error
 
 	mu     sync.RWMutex
 	creds  map[string]Credential
@@ -159,6 +164,7 @@ func New(cfg Config) *Server {
 		logger:  cfg.Logger,
 		maxBody: cfg.MaxBodyBytes,
 		newID:   cfg.NewRequestID,
+		hook:    cfg.Intercept,
 		creds:   map[string]Credential{},
 		routes:  map[string]map[string]map[string]Handler{},
 	}
@@ -307,6 +313,11 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, req *Request) ([]
 	}
 	if apiErr := readParameters(r, req, body); apiErr != nil {
 		return nil, apiErr
+	}
+	if s.hook != nil {
+		if err := s.hook(req); err != nil {
+			return nil, s.toAPIError(req, err)
+		}
 	}
 	res, err := call(r.Context(), h, req)
 	if err != nil {

@@ -202,6 +202,7 @@ type function struct {
 	aliasBusy   map[string]int      // requests running through each alias
 	lastVersion int
 	added       time.Time
+	failInits   int // instance starts still to fail (FailInits)
 }
 
 // version is one runnable version of a function with its instance pool.
@@ -244,6 +245,9 @@ type InstanceInfo struct {
 	Provisioned bool
 	InitTime    time.Duration
 	Started     time.Time
+	// Addr is the host:port a web function's instance listens on (what
+	// SCF calls port 9000), "" for an event function.
+	Addr string
 }
 
 // NewHost returns a Host with no functions.
@@ -557,7 +561,11 @@ func (inst *instance) info() InstanceInfo {
 	if inst.cmd.Process != nil {
 		pid = inst.cmd.Process.Pid
 	}
-	return InstanceInfo{ID: inst.id, Version: inst.version.info.Version, PID: pid, Provisioned: inst.provisioned, InitTime: inst.initTime, Started: inst.started}
+	info := InstanceInfo{ID: inst.id, Version: inst.version.info.Version, PID: pid, Provisioned: inst.provisioned, InitTime: inst.initTime, Started: inst.started}
+	if inst.version.info.Spec.Type == WebFunction {
+		info.Addr = inst.addr
+	}
+	return info
 }
 
 func (h *Host) lookupLocked(namespace, name string) (*function, error) {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	mrand "math/rand/v2"
 	"net"
 	"net/http"
 	"net/rpc"
@@ -54,7 +55,10 @@ type instance struct {
 // functions. The wait is bounded by the spec's init timeout.
 func (h *Host) startInstance(ctx context.Context, v *version, provisioned bool) (*instance, error) {
 	spec := v.info.Spec
-	port, err := freePort()
+	if err := h.takeInitFault(v); err != nil {
+		return nil, err
+	}
+	port, err := instancePorts.take()
 	if err != nil {
 		return nil, fmt.Errorf("runtime: allocate port: %w", err)
 	}
@@ -101,6 +105,7 @@ func (h *Host) startInstance(ctx context.Context, v *version, provisioned bool) 
 		}
 		_ = os.RemoveAll(tmp)
 		close(inst.exited)
+		h.exited(inst)
 	}()
 
 	initTimeout := spec.InitTimeout
@@ -264,6 +269,45 @@ func readRSS(pid int) (int64, error) {
 		}
 	}
 	return 0, errors.New("runtime: VmRSS not found")
+}
+
+// instancePorts hands out the ports instances listen on (SCF's 9000,
+// one per instance locally). They come from below the ephemeral range the
+// system picks outgoing connections' ports from (ip_local_port_range,
+// 32768-60999 on Linux): a port found free there cannot be taken by an
+// outgoing connection between the check and the instance's own bind,
+// which under load happens to a port found by listening on :0, and the
+// instance then fails its init with "address already in use". Ports are
+// handed out in turn from a random start, so that a port just released is
+// not handed out again at once and two localclouds rarely meet.
+var instancePorts = &portAllocator{lo: 10000, hi: 32767}
+
+type portAllocator struct {
+	mu     sync.Mutex
+	lo, hi int
+	next   int // 0 until the first take
+}
+
+// take returns a port that was free a moment ago, or one from the
+// ephemeral range when every port of the allocator's range is taken.
+func (a *portAllocator) take() (int, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.next == 0 {
+		a.next = a.lo + mrand.IntN(a.hi-a.lo+1)
+	}
+	for range a.hi - a.lo + 1 {
+		p := a.next
+		if a.next++; a.next > a.hi {
+			a.next = a.lo
+		}
+		l, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(p)))
+		if err == nil {
+			l.Close()
+			return p, nil
+		}
+	}
+	return freePort()
 }
 
 func freePort() (int, error) {

@@ -518,8 +518,32 @@ func (h *Host) ServeWeb(w http.ResponseWriter, r *http.Request, namespace, funct
 	begin := time.Now()
 	r2 := r.WithContext(ctx)
 	r2.Header.Set("X-Scf-Request-Id", requestID)
+	// The proxy panics with http.ErrAbortHandler when a streamed body
+	// breaks off (the instance died, or the caller left): the request is
+	// still accounted for and its slot released on the way up, and the
+	// panic then aborts the caller's connection, which is how it learns
+	// that the body is incomplete.
+	defer h.endWeb(ctx, w, webRequest{v: v, inst: inst, alias: alias, keys: keys, rec: rec, begin: begin, id: requestID})
 	inst.web.ServeHTTP(rec, r2)
-	d := time.Since(begin)
+}
+
+// webRequest is one web request in flight on an instance.
+type webRequest struct {
+	v     *version
+	inst  *instance
+	alias string
+	keys  seriesKeys
+	rec   *statusRecorder
+	begin time.Time
+	id    string
+}
+
+// endWeb records the end of a web request and releases its instance's
+// slot; ctx is the request's, bounded by the function's timeout. See
+// ServeWeb.
+func (h *Host) endWeb(ctx context.Context, w http.ResponseWriter, wr webRequest) {
+	v, inst, alias, keys, rec, requestID := wr.v, wr.inst, wr.alias, wr.keys, wr.rec, wr.id
+	d := time.Since(wr.begin)
 	end := h.now()
 	outcome := metrics.OK
 	keep := inst.alive()

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log"
 	"net/http"
 	"net/http/httputil"
 	"net/url"
@@ -25,6 +26,9 @@ func newWebProxy(addr string) *webProxy {
 			pr.SetXForwarded()
 		},
 		FlushInterval: -1,
+		// A body that breaks off is ServeWeb's to account for (the
+		// instance died, or the caller left): not a line on stderr.
+		ErrorLog: log.New(io.Discard, "", 0),
 		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
 			status := http.StatusBadGateway
 			if r.Context().Err() != nil {

@@ -1,0 +1,142 @@
+package soak
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"sync"
+	"time"
+)
+
+// logWatch reads the functions' output as localcloud forwards it (lines
+// "[namespace/function instance] {json log record}") and keeps what the
+// report needs: breaker openings and spills from the gateway, decisions
+// from the scaler. It is an io.Writer for localcloud.Config's
+// FunctionOutput.
+type logWatch struct {
+	gateway, scaler string // function names
+	primary         string // the model's backend: answers from any other are spills
+
+	mu        sync.Mutex
+	buf       []byte
+	openings  int
+	spills    int
+	decisions []Decision
+	next      io.Writer // raw output, when kept
+}
+
+// Decision is one scaler decision as its log line tells it.
+type Decision struct {
+	Time    time.Time `json:"time"`
+	Policy  string    `json:"policy"`
+	Current int       `json:"current"`
+	Target  int       `json:"target"`
+	Hold    bool      `json:"hold"`
+	Action  string    `json:"action"`
+	Reason  string    `json:"reason"`
+	// NoData: the tick had no Cloud Monitor data (an error or an empty
+	// window).
+	NoData bool `json:"no_data"`
+}
+
+func (w *logWatch) Write(p []byte) (int, error) {
+	if w.next != nil {
+		_, _ = w.next.Write(p)
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.buf = append(w.buf, p...)
+	for {
+		i := bytes.IndexByte(w.buf, '\n')
+		if i < 0 {
+			break
+		}
+		w.line(w.buf[:i])
+		w.buf = w.buf[i+1:]
+	}
+	return len(p), nil
+}
+
+// record is the part of a function's JSON log record read here.
+type record struct {
+	Msg      string `json:"msg"`
+	Backend  string `json:"backend"`
+	To       string `json:"to"`
+	Decision *struct {
+		Time         time.Time `json:"time"`
+		Policy       string    `json:"policy"`
+		Current      int       `json:"current"`
+		Target       int       `json:"target"`
+		Hold         bool      `json:"hold"`
+		Reason       string    `json:"reason"`
+		MonitorError string    `json:"monitor_error"`
+		Window       []any     `json:"window"`
+		Action       struct {
+			Kind string `json:"kind"`
+		} `json:"action"`
+	} `json:"decision"`
+}
+
+// line handles one output line; w.mu is held.
+func (w *logWatch) line(b []byte) {
+	fn, rest, ok := splitPrefix(b)
+	if !ok {
+		return
+	}
+	var r record
+	if json.Unmarshal(rest, &r) != nil {
+		return
+	}
+	switch {
+	case fn == w.gateway && r.Msg == "breaker state change" && r.To == "open":
+		w.openings++
+	case fn == w.gateway && r.Msg == "request" && r.Backend != "" && r.Backend != w.primary:
+		w.spills++
+	case fn == w.scaler && r.Msg == "scaler decision" && r.Decision != nil:
+		d := r.Decision
+		w.decisions = append(w.decisions, Decision{Time: d.Time, Policy: d.Policy, Current: d.Current, Target: d.Target,
+			Hold: d.Hold, Action: d.Action.Kind, Reason: d.Reason, NoData: d.MonitorError != "" || len(d.Window) == 0})
+	}
+}
+
+// splitPrefix splits "[namespace/function instance] rest" into the
+// function's name and the rest.
+func splitPrefix(b []byte) (fn string, rest []byte, ok bool) {
+	if len(b) == 0 || b[0] != '[' {
+		return "", nil, false
+	}
+	end := bytes.Index(b, []byte("] "))
+	if end < 0 {
+		return "", nil, false
+	}
+	head := b[1:end]
+	slash := bytes.IndexByte(head, '/')
+	space := bytes.LastIndexByte(head, ' ')
+	if slash < 0 || space < slash {
+		return "", nil, false
+	}
+	return string(head[slash+1 : space]), b[end+2:], true
+}
+
+// snapshot returns what was seen so far.
+func (w *logWatch) snapshot() (openings, spills int, decisions []Decision) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.openings, w.spills, append([]Decision(nil), w.decisions...)
+}
+
+// checkDecisions reports every decision that breaks a scaler property:
+// a target outside [min, max], or a scale-down on a tick without data.
+func checkDecisions(ds []Decision, lo, hi int) []string {
+	var bad []string
+	for _, d := range ds {
+		switch {
+		case d.Target < lo || d.Target > hi:
+			bad = append(bad, fmt.Sprintf("%s: target %d outside [%d, %d] (%s)", d.Time.Format(time.TimeOnly), d.Target, lo, hi, d.Reason))
+		case d.NoData && d.Target < d.Current && d.Current <= hi:
+			bad = append(bad, fmt.Sprintf("%s: scaled down %d -> %d without data (%s)", d.Time.Format(time.TimeOnly), d.Current, d.Target, d.Reason))
+		}
+	}
+	return bad
+}
