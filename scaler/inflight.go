@@ -2,6 +2,7 @@ package scaler
 
 import (
 	"fmt"
+	"math"
 	"time"
 )
 
@@ -16,11 +17,16 @@ const PolicyInFlight = "inflight"
 // reading's instance demand is ceil(demand / (S x u)), where demand is the
 // peak of requests in flight plus queued since the previous reading.
 //
-//   - Scale up at once to the window's peak demand (every reading not
+//   - Scale up to the window's peak demand (every reading not
 //     older than Window), raised to the peak demand forecast for
 //     [now, now+Lead+1 min) when [Inputs].Forecast has samples (a
 //     burst-aware floor from a day's history: the same minutes a day
 //     earlier, their ConcurrentExecutions counted in instances).
+//     A rise beyond MaxScaleUp times the provisioned count in one
+//     decision is a step burst the on-demand instances SCF cold-starts
+//     for it already catch, and that they then keep warm for free: the
+//     peak demand raises the target by that factor a decision at most
+//     (the forecast is not limited: it provisions ahead of the burst).
 //   - Scale in to that peak as soon as it falls: the window is the
 //     stabilization, and idle on-demand instances, which SCF keeps warm
 //     for free, catch what falls back in.
@@ -48,6 +54,9 @@ type InFlightPolicy struct {
 	InstanceConcurrency int
 	// Window is how long a reading's demand is kept, 0 to 24 h.
 	Window time.Duration
+	// MaxScaleUp is the largest factor one decision raises the current
+	// provisioned count by (at least by one instance), 1 to 100.
+	MaxScaleUp float64
 	// Lead is the forecast horizon beyond now, 0 to 24 h.
 	Lead time.Duration
 	// Fallback decides on Cloud Monitor's samples when no gateway
@@ -63,7 +72,7 @@ func DefaultInFlightPolicy() InFlightPolicy {
 
 func inFlightFrom(c PolicyConfig) InFlightPolicy {
 	return InFlightPolicy{Min: c.Min, Max: c.Max, TargetUtilisation: c.InFlightUtilisation,
-		InstanceConcurrency: c.InstanceConcurrency, Window: c.InFlightWindow, Lead: c.Lead, Fallback: stableFrom(c)}
+		InstanceConcurrency: c.InstanceConcurrency, Window: c.InFlightWindow, MaxScaleUp: c.InFlightMaxScaleUp, Lead: c.Lead, Fallback: stableFrom(c)}
 }
 
 // The signals an [InFlightPolicy] decision was made on.
@@ -100,6 +109,7 @@ func (p InFlightPolicy) Validate() error {
 	}
 	pr.checkSlots(p.InstanceConcurrency)
 	pr.checkDuration("inflight_window", p.Window, 24*time.Hour)
+	pr.checkScaleUp(p.MaxScaleUp)
 	pr.checkDuration("lead", p.Lead, 24*time.Hour)
 	pr.checkStable(p.Fallback.TargetUtilisation, p.Fallback.LowUtilisation, p.Fallback.StabilizationWindow, p.Fallback.MaxScaleDownFactor)
 	return pr.err()
@@ -152,12 +162,21 @@ func (p InFlightPolicy) Decide(now time.Time, in Inputs) Decision {
 	}
 	fi.ForecastDemand = count(forecast)
 	n := in.provisioned()
-	want, what := peak, "peak demand"
+	want, shown, what := peak, peak, "peak demand"
+	// A rise beyond MaxScaleUp is a step burst: SCF is already
+	// cold-starting on-demand instances for the requests that found no
+	// slot, provisioned instances launched now would serve no sooner, and
+	// the on-demand ones stay warm, unbilled, for the keep-alive after it.
+	var capped string
+	if step := max(math.Ceil(float64(n)*p.MaxScaleUp), float64(n+1)); want > step {
+		capped = fmt.Sprintf(", raised by at most %v x %d: %.0f", p.MaxScaleUp, n, step)
+		want = step
+	}
 	if forecast > want {
-		want, what = forecast, "forecast demand (a day earlier)"
+		want, shown, what, capped = forecast, forecast, "forecast demand (a day earlier)", ""
 	}
 	reason := fmt.Sprintf("%s %.0f instances (%d requests in the last %v at %d x %v per instance)",
-		what, want, fi.PeakRequests, p.Window, p.slots(), p.TargetUtilisation)
+		what, shown, fi.PeakRequests, p.Window, p.slots(), p.TargetUtilisation) + capped
 	target := clampCount(want, p.Min, p.Max)
 	if float64(target) != want {
 		reason += fmt.Sprintf(", clamped to [%d, %d]", p.Min, p.Max)

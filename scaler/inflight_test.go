@@ -29,14 +29,21 @@ func TestInFlightPolicy(t *testing.T) {
 		{"no readings: missing monitor point is no data", Inputs{Provisioned: 5, Period: time.Minute,
 			Samples: append(monitorAt(now, 12, 0), Sample{Time: now})}, 5, false, "no data"},
 		// 64 in flight + 0 queued over 8 slots x 0.8 = 10 instances
-		{"scale up to demand", Inputs{Provisioned: 2, Gateway: []GatewaySignal{at(10*time.Second, 64, 0, 0)}}, 10, false, "peak demand 10"},
+		{"scale up to demand", Inputs{Provisioned: 9, Gateway: []GatewaySignal{at(10*time.Second, 64, 0, 0)}}, 10, false, "peak demand 10"},
 		// the peak since the previous reading counts, and queued requests do
-		{"peak and queue", Inputs{Provisioned: 2, Gateway: []GatewaySignal{at(10*time.Second, 10, 6, 80)}}, 13, false, "80 requests"},
+		{"peak and queue", Inputs{Provisioned: 11, Gateway: []GatewaySignal{at(10*time.Second, 10, 6, 80)}}, 13, false, "80 requests"},
 		// scale in to the window's peak at once
 		{"scale in to window peak", Inputs{Provisioned: 30, Gateway: []GatewaySignal{at(50*time.Second, 32, 0, 0), at(10*time.Second, 1, 0, 0)}}, 5, false, ""},
 		{"idle: min", Inputs{Provisioned: 30, Gateway: []GatewaySignal{at(10*time.Second, 0, 0, 0)}}, 1, false, ""},
 		{"broken counts are zero", Inputs{Provisioned: 3, Gateway: []GatewaySignal{at(10*time.Second, -5, -5, -5)}}, 1, false, ""},
-		{"clamped to max", Inputs{Provisioned: 3, Gateway: []GatewaySignal{at(10*time.Second, 8000, 0, 0)}}, 100, false, "clamped"},
+		{"clamped to max", Inputs{Provisioned: 90, Gateway: []GatewaySignal{at(10*time.Second, 8000, 0, 0)}}, 100, false, "clamped"},
+		// a step burst: 640 requests want 100 instances; 10 x 1.2 = 12
+		{"step burst: raised by at most 1.2x", Inputs{Provisioned: 10, Gateway: []GatewaySignal{at(10*time.Second, 640, 0, 0)}}, 12, false, "peak demand 100 instances (640 requests in the last 1m0s at 8 x 0.8 per instance), raised by at most 1.2 x 10: 12"},
+		{"step burst: at least one instance more", Inputs{Provisioned: 1, Gateway: []GatewaySignal{at(10*time.Second, 640, 0, 0)}}, 2, false, "at most 1.2 x 1: 2"},
+		{"step burst: cap below min", Inputs{Provisioned: 0, Gateway: []GatewaySignal{at(10*time.Second, 640, 0, 0)}}, 1, false, "at most 1.2 x 0: 1"},
+		// the forecast provisions ahead of the burst, not by steps
+		{"forecast not limited", Inputs{Provisioned: 3, Gateway: []GatewaySignal{at(10*time.Second, 640, 0, 0)},
+			Forecast: []Sample{{Time: now.Add(30 * time.Second), ConcurrentExecutions: Observed(40)}}}, 50, false, "forecast demand (a day earlier) 50"},
 		{"forecast floor", Inputs{Provisioned: 3, Gateway: []GatewaySignal{at(10*time.Second, 8, 0, 0)},
 			Forecast: []Sample{{Time: now.Add(30 * time.Second), ConcurrentExecutions: Observed(16)}}}, 20, false, "forecast"},
 	} {
@@ -55,8 +62,9 @@ func TestInFlightPolicy(t *testing.T) {
 		})
 	}
 	bad := p
-	bad.TargetUtilisation, bad.InstanceConcurrency = 1.5, 200
-	if err := bad.Validate(); err == nil || !strings.Contains(err.Error(), "inflight_utilisation") || !strings.Contains(err.Error(), "instance_concurrency") {
+	bad.TargetUtilisation, bad.InstanceConcurrency, bad.MaxScaleUp = 1.5, 200, 0.5
+	if err := bad.Validate(); err == nil || !strings.Contains(err.Error(), "inflight_utilisation") || !strings.Contains(err.Error(), "instance_concurrency") ||
+		!strings.Contains(err.Error(), "inflight_max_scale_up") {
 		t.Errorf("Validate = %v", err)
 	}
 }

@@ -161,6 +161,13 @@ type PolicyConfig struct {
 	// scale-in delay, 0 to 24 h. Default 1 min: idle on-demand instances
 	// stay warm, free, for minutes after a scale-in.
 	InFlightWindow time.Duration `mapstructure:"inflight_window"`
+	// InFlightMaxScaleUp is the largest factor one inflight decision
+	// raises the provisioned count by, at least 1 instance, 1 to 100 (1:
+	// one instance a tick). Default 1.2: a jump beyond it is a step burst
+	// that on-demand instances are already cold-starting for; provisioned
+	// instances started then serve no sooner, and would idle, billed,
+	// beside the on-demand ones, which stay warm for free afterwards.
+	InFlightMaxScaleUp float64 `mapstructure:"inflight_max_scale_up"`
 }
 
 // DefaultPolicyConfig returns the defaults documented on [PolicyConfig].
@@ -180,6 +187,7 @@ func DefaultPolicyConfig() PolicyConfig {
 		InstanceConcurrency: 1,
 		InFlightUtilisation: 0.8,
 		InFlightWindow:      time.Minute,
+		InFlightMaxScaleUp:  1.2,
 	}
 }
 
@@ -202,5 +210,6 @@ func (c PolicyConfig) Validate() error {
 		p.add("inflight_utilisation", c.InFlightUtilisation, "0 < inflight_utilisation < 1")
 	}
 	p.checkDuration("inflight_window", c.InFlightWindow, 24*time.Hour)
+	p.checkScaleUp(c.InFlightMaxScaleUp)
 	return p.err()
 }

@@ -64,3 +64,13 @@ func (p *problems) checkSlots(n int) {
 		p.add("instance_concurrency", n, fmt.Sprintf("1 to %d", MaxInstanceConcurrency))
 	}
 }
+
+// MaxScaleUpFactor is the largest inflight_max_scale_up accepted.
+const MaxScaleUpFactor = 100
+
+// checkScaleUp validates inflight_max_scale_up.
+func (p *problems) checkScaleUp(f float64) {
+	if !(f >= 1 && f <= MaxScaleUpFactor) {
+		p.add("inflight_max_scale_up", f, fmt.Sprintf("1 to %d", MaxScaleUpFactor))
+	}
+}

@@ -66,6 +66,7 @@ type Scenario struct {
 	GPUPricePerSecond   float64       `yaml:"gpu_price_per_second"`
 	InFlightUtilisation float64       `yaml:"inflight_utilisation"`
 	InFlightWindow      time.Duration `yaml:"inflight_window"`
+	InFlightMaxScaleUp  float64       `yaml:"inflight_max_scale_up"`
 }
 
 // LoadScenario reads a scenario file; a relative Trace becomes relative
@@ -141,6 +142,7 @@ func (s Scenario) Config() (Config, error) {
 	setIfSet(&c.Scaler.StabilizationWindow, s.StabilizationWindow)
 	setIfSet(&c.Scaler.InFlightUtilisation, s.InFlightUtilisation)
 	setIfSet(&c.Scaler.InFlightWindow, s.InFlightWindow)
+	setIfSet(&c.Scaler.InFlightMaxScaleUp, s.InFlightMaxScaleUp)
 	c.GPUPricePerSecond = s.GPUPricePerSecond
 	return c, nil
 }

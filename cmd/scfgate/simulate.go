@@ -104,6 +104,7 @@ arrivals, started and busy instances, p99 per minute) and pareto.png/.svg
 	f.Float64Var(&sc.GPUPricePerSecond, "gpu-price", 0, "USD per GPU instance-second on top of GB-s (0: none; estimate for a T4: "+strconv.FormatFloat(sim.EstimatedT4PricePerSecond, 'g', 3, 64)+")")
 	f.Float64Var(&sc.InFlightUtilisation, "inflight-utilisation", 0.8, "the share of provisioned slots inflight keeps busy at peak")
 	f.DurationVar(&sc.InFlightWindow, "inflight-window", time.Minute, "how long inflight keeps a gateway reading's demand (its scale-in delay)")
+	f.Float64Var(&sc.InFlightMaxScaleUp, "inflight-max-scale-up", 1.2, "the largest factor one inflight decision raises the provisioned count by")
 	f.StringVar(&out, "out", "", "folder for results.csv, summary.json, timeseries.csv, simulate.png/.svg and pareto.png/.svg")
 	return cmd
 }
@@ -150,6 +151,7 @@ func scenarioFields(s *sim.Scenario) []scenarioField {
 		{"gpu-price", &s.GPUPricePerSecond},
 		{"inflight-utilisation", &s.InFlightUtilisation},
 		{"inflight-window", &s.InFlightWindow},
+		{"inflight-max-scale-up", &s.InFlightMaxScaleUp},
 	}
 }
 

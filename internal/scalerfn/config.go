@@ -26,9 +26,9 @@ const EnvPrefix = "SCFGATE_SCALER"
 // scaler's own (see the mapstructure tags of [scaler.TickConfig]): policy,
 // min, max, limit, high, low, target_utilisation, low_utilisation,
 // stabilization_window, max_scale_down_factor, lead, score.*,
-// instance_concurrency, inflight_utilisation, inflight_window, function,
-// namespace, qualifier, alias, monitor.*, dry_run; and timeout, region,
-// redis.* and gateway.*. Durations are strings such as "90s" or "10m" in
+// instance_concurrency, inflight_utilisation, inflight_window,
+// inflight_max_scale_up, function, namespace, qualifier, alias, monitor.*,
+// dry_run; and timeout, region, redis.* and gateway.*. Durations are strings such as "90s" or "10m" in
 // both the environment and the argument JSON.
 type Config struct {
 	scaler.TickConfig `mapstructure:",squash"`

@@ -146,7 +146,7 @@ func TestTickOnGatewayDemand(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	fn := &fixedSCF{n: 1}
+	fn := &fixedSCF{n: 4}
 	var log bytes.Buffer
 	f := &Function{Config: cfg, Logger: slog.New(slog.NewJSONHandler(&log, nil)), Now: now,
 		NewClients: func(func(string) string, Config) (Clients, error) {
@@ -168,7 +168,8 @@ func TestTickOnGatewayDemand(t *testing.T) {
 		return line.Decision
 	}
 
-	// 32 requests over 8 slots x 0.8 per instance: 5 instances.
+	// 32 requests over 8 slots x 0.8 per instance: 5 instances, within
+	// inflight_max_scale_up (1.2) x the 4 provisioned.
 	td := tick()
 	in := td.Inputs.InFlight
 	if td.Target != 5 || fn.n != 5 || in.Signal != scaler.SignalGateway || in.InFlight != 32 || in.PeakRequests != 32 ||

@@ -197,7 +197,7 @@ func TestShippedServerlessYML(t *testing.T) {
 // the timer argument's keys deployed functions use.
 func TestKeys(t *testing.T) {
 	want := []string{"alias", "dry_run", "function", "gateway.history", "gateway.model", "gateway.stale", "gateway.ttl",
-		"high", "inflight_utilisation", "inflight_window", "instance_concurrency",
+		"high", "inflight_max_scale_up", "inflight_utilisation", "inflight_window", "instance_concurrency",
 		"lead", "limit", "low", "low_utilisation", "max",
 		"max_scale_down_factor", "min", "monitor.backoff", "monitor.offset", "monitor.period", "monitor.window",
 		"namespace", "policy", "qualifier", "redis.addr", "redis.db", "redis.key_prefix", "redis.password", "redis.pool_size",
