@@ -35,8 +35,8 @@ type Decision struct {
 	Hold    bool      `json:"hold"`
 	Action  string    `json:"action"`
 	Reason  string    `json:"reason"`
-	// NoData: the tick had no Cloud Monitor data (an error or an empty
-	// window).
+	// NoData: the tick had no data: no Cloud Monitor window (an error or
+	// an empty window) and no gateway readings.
 	NoData bool `json:"no_data"`
 }
 
@@ -72,6 +72,7 @@ type record struct {
 		Reason       string    `json:"reason"`
 		MonitorError string    `json:"monitor_error"`
 		Window       []any     `json:"window"`
+		Gateway      []any     `json:"gateway"`
 		Action       struct {
 			Kind string `json:"kind"`
 		} `json:"action"`
@@ -96,7 +97,7 @@ func (w *logWatch) line(b []byte) {
 	case fn == w.scaler && r.Msg == "scaler decision" && r.Decision != nil:
 		d := r.Decision
 		w.decisions = append(w.decisions, Decision{Time: d.Time, Policy: d.Policy, Current: d.Current, Target: d.Target,
-			Hold: d.Hold, Action: d.Action.Kind, Reason: d.Reason, NoData: d.MonitorError != "" || len(d.Window) == 0})
+			Hold: d.Hold, Action: d.Action.Kind, Reason: d.Reason, NoData: (d.MonitorError != "" || len(d.Window) == 0) && len(d.Gateway) == 0})
 	}
 }
 

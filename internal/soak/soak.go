@@ -10,8 +10,9 @@
 // the SCF API as `make run` deploys them, with three changes a soak
 // needs: the gateways share a Redis of the soak's own (so that it can be
 // stopped), accept a keys file with keys of different limits, and the
-// scaler ticks every few seconds with a policy that reads Cloud Monitor
-// (the shipped tracking policy hands scaling to SCF and reads nothing).
+// scaler runs the shipped policy on the gateways' requests in flight in
+// that Redis, ticking every few seconds, with Cloud Monitor read in
+// 10-second periods (its fallback, and what the Monitor fault meets).
 package soak
 
 import (
@@ -255,10 +256,18 @@ func deploy(ctx context.Context, cfg Config, tmp string, say func(string, ...any
 			st.model = fn.Spec.Name
 		case scalerInstance:
 			st.scaler = fn.Spec.Name
+			env := fn.Spec.Environment
+			env["SCFGATE_SCALER_REDIS_ADDR"] = st.redis.addr
+			env["SCFGATE_SCALER_REDIS_KEY_PREFIX"] = redisPrefix
 			fn.Timers = append([]topology.Timer(nil), fn.Timers...)
 			for j := range fn.Timers {
 				fn.Timers[j].Cron = fmt.Sprintf("*/%d * * * * * *", int(cfg.ScalerEvery/time.Second))
-				fn.Timers[j].Argument = scalerArgument(cfg)
+				arg, err := scalerArgument(fn.Timers[j].Argument, cfg)
+				if err != nil {
+					st.redis.Stop()
+					return nil, err
+				}
+				fn.Timers[j].Argument = arg
 			}
 		}
 	}
@@ -299,16 +308,24 @@ func deploy(ctx context.Context, cfg Config, tmp string, say func(string, ...any
 	return st, nil
 }
 
-// scalerArgument is the timer argument of the soak's scaler: the stable
-// policy on 10-second Cloud Monitor periods, so that a short run sees
-// data, and every fault reaches it.
-func scalerArgument(cfg Config) string {
-	b, _ := json.Marshal(map[string]any{
-		"min": cfg.ScalerMin, "max": cfg.ScalerMax, "policy": "stable", "target_utilisation": 0.7,
-		"stabilization_window": "1m",
-		"monitor":              map[string]string{"period": "10s", "window": "2m", "offset": "10s"},
-	})
-	return string(b)
+// scalerArgument is the timer argument of the soak's scaler: the shipped
+// one (its policy, which reads the gateways' requests in flight from the
+// soak's Redis, and its parameters) with the soak's bounds and Cloud
+// Monitor read in 10-second periods over a 2-minute window (and a
+// 1-minute stabilization window inside it), so that a short run has data
+// for the policy's fallback and every Monitor fault meets a call.
+func scalerArgument(shipped string, cfg Config) (string, error) {
+	arg := map[string]any{}
+	if shipped != "" {
+		if err := json.Unmarshal([]byte(shipped), &arg); err != nil {
+			return "", fmt.Errorf("soak: the scaler timer's argument: %w", err)
+		}
+	}
+	arg["min"], arg["max"] = cfg.ScalerMin, cfg.ScalerMax
+	arg["monitor"] = map[string]string{"period": "10s", "window": "2m", "offset": "10s"}
+	arg["stabilization_window"] = "1m" // within the 2-minute window, as the policies require
+	b, err := json.Marshal(arg)
+	return string(b), err
 }
 
 func cloneEnv(env map[string]string) map[string]string {
