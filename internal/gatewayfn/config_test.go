@@ -137,8 +137,9 @@ func TestShippedServerlessYML(t *testing.T) {
 	want.Backends = []gateway.BackendConfig{{Name: "model", Kind: "http",
 		HTTP: gateway.HTTPConfig{Function: "model-${stage}-${app}", Qualifier: "live", Region: "ap-guangzhou", Auth: gateway.AuthCAM, Intranet: true}}}
 	want.Keys = []gateway.Key{{Name: "local", SHA256: LocalKeySHA256}}
-	want.Limits.Global = gateway.Bucket{QPS: 20, Burst: 5}
+	want.Limits.Global = gateway.Bucket{QPS: 20, Burst: 64}
 	want.BodyLimit = 256 << 10
+	want.Breaker.Mode, want.Breaker.Ratio, want.Breaker.MinRequests, want.Breaker.Interval = gateway.BreakerRatio, 0.5, 20, 10*time.Second
 	if !reflect.DeepEqual(c, want) {
 		t.Errorf("shipped config =\n%+v\nwant\n%+v", c, want)
 	}
