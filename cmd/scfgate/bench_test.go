@@ -294,7 +294,7 @@ func TestBenchCompareInterleaves(t *testing.T) {
 }
 
 // TestBenchJSONKeys runs the command against a real server: the keys
-// issue 12 names are in --json with --stream, and absent without it.
+// of the LLM measures (TTFT, TPOT, tokens) are in --json with --stream, and absent without it.
 func TestBenchJSONKeys(t *testing.T) {
 	srv := httptest.NewServer(scripted(func(int) []step { return normalStream(time.Millisecond) }))
 	defer srv.Close()
