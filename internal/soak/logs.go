@@ -7,6 +7,8 @@ import (
 	"io"
 	"sync"
 	"time"
+
+	"github.com/scfgate/scfgate/scaler"
 )
 
 // logWatch reads the functions' output as localcloud forwards it (lines
@@ -60,23 +62,11 @@ func (w *logWatch) Write(p []byte) (int, error) {
 
 // record is the part of a function's JSON log record read here.
 type record struct {
-	Msg      string `json:"msg"`
-	Backend  string `json:"backend"`
-	To       string `json:"to"`
-	Decision *struct {
-		Time         time.Time `json:"time"`
-		Policy       string    `json:"policy"`
-		Current      int       `json:"current"`
-		Target       int       `json:"target"`
-		Hold         bool      `json:"hold"`
-		Reason       string    `json:"reason"`
-		MonitorError string    `json:"monitor_error"`
-		Window       []any     `json:"window"`
-		Gateway      []any     `json:"gateway"`
-		Action       struct {
-			Kind string `json:"kind"`
-		} `json:"action"`
-	} `json:"decision"`
+	Msg     string `json:"msg"`
+	Backend string `json:"backend"`
+	To      string `json:"to"`
+	// Decision is the scaler's own record of its tick.
+	Decision *scaler.TickDecision `json:"decision"`
 }
 
 // line handles one output line; w.mu is held.
