@@ -18,7 +18,6 @@ import (
 // FunctionOutput.
 type logWatch struct {
 	gateway, scaler string // function names
-	primary         string // the model's backend: answers from any other are spills
 
 	mu        sync.Mutex
 	buf       []byte
@@ -62,9 +61,9 @@ func (w *logWatch) Write(p []byte) (int, error) {
 
 // record is the part of a function's JSON log record read here.
 type record struct {
-	Msg     string `json:"msg"`
-	Backend string `json:"backend"`
-	To      string `json:"to"`
+	Msg         string `json:"msg"`
+	SpillReason string `json:"spill_reason"`
+	To          string `json:"to"`
 	// Decision is the scaler's own record of its tick.
 	Decision *scaler.TickDecision `json:"decision"`
 }
@@ -82,7 +81,7 @@ func (w *logWatch) line(b []byte) {
 	switch {
 	case fn == w.gateway && r.Msg == "breaker state change" && r.To == "open":
 		w.openings++
-	case fn == w.gateway && r.Msg == "request" && r.Backend != "" && r.Backend != w.primary:
+	case fn == w.gateway && r.Msg == "request" && r.SpillReason != "":
 		w.spills++
 	case fn == w.scaler && r.Msg == "scaler decision" && r.Decision != nil:
 		d := r.Decision

@@ -7,12 +7,12 @@ import (
 )
 
 func TestLogWatch(t *testing.T) {
-	w := &logWatch{gateway: "gateway-web-dev-scfgate", scaler: "scaler-dev-scfgate", primary: "model"}
+	w := &logWatch{gateway: "gateway-web-dev-scfgate", scaler: "scaler-dev-scfgate"}
 	out := strings.Join([]string{
 		`[default/gateway-web-dev-scfgate 1a2b3c4d] {"level":"WARN","msg":"breaker state change","backend":"model","from":"closed","to":"open"}`,
 		`[default/gateway-web-dev-scfgate 1a2b3c4d] {"level":"WARN","msg":"breaker state change","backend":"model","from":"open","to":"half-open"}`,
 		`[default/gateway-web-dev-scfgate 1a2b3c4d] {"level":"INFO","msg":"request","status":200,"backend":"model"}`,
-		`[default/gateway-web-dev-scfgate 1a2b3c4d] {"level":"INFO","msg":"request","status":200,"backend":"hunyuan"}`,
+		`[default/gateway-web-dev-scfgate 1a2b3c4d] {"level":"INFO","msg":"request","status":200,"backend":"hunyuan","spill_reason":"no_free_slot"}`,
 		`[default/gateway-web-dev-scfgate 1a2b3c4d] {"level":"INFO","msg":"request","status":400,"backend":""}`,
 		`[default/model-dev-scfgate 5e6f7a8b] {"msg":"breaker state change","to":"open"}`,
 		`[default/scaler-dev-scfgate 9c0d1e2f] {"level":"WARN","msg":"scaler decision","decision":{"time":"2026-11-30T12:00:05Z","policy":"stable","current":2,"target":2,"hold":true,"reason":"cloud monitor unavailable","monitor_error":"InternalError","window":null,"action":{"kind":"held"}}}`,

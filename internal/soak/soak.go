@@ -119,7 +119,6 @@ const (
 	eventGateway    = "gateway"
 	modelInstance   = "model"
 	scalerInstance  = "scaler"
-	modelBackend    = "model"
 	redisPrefix     = "scfgate-soak:"
 	globalShare     = 1.5 // the gateways' global limit, times the base rate
 )
@@ -275,7 +274,7 @@ func deploy(ctx context.Context, cfg Config, tmp string, say func(string, ...any
 		st.redis.Stop()
 		return nil, fmt.Errorf("soak: project %s lacks one of the functions %s, %s, %s", project.Dir, gatewayInstance, modelInstance, scalerInstance)
 	}
-	st.logs = &logWatch{gateway: st.gateway, scaler: st.scaler, primary: modelBackend, next: cfg.FunctionOutput}
+	st.logs = &logWatch{gateway: st.gateway, scaler: st.scaler, next: cfg.FunctionOutput}
 	const secretID, secretKey = "AKIDscfgatesoak", "scfgate-soak-secret"
 	st.cloud, err = localcloud.New(localcloud.Config{Project: &topology.Project{App: project.App, Stage: project.Stage},
 		SecretID: secretID, SecretKey: secretKey, FunctionOutput: st.logs,
