@@ -41,15 +41,21 @@ func newDemand(models []Model) *demand {
 	return d
 }
 
-// start counts a request of model in flight and returns the function
-// that counts it out.
-func (d *demand) start(model string) func() {
-	md := d.models[model]
-	if md == nil {
-		return func() {}
+// start counts a request of model in flight; done counts it out. A
+// model that is not configured counts nothing (md is nil). Two calls
+// rather than a returned closure: the request path allocates nothing
+// for them.
+func (d *demand) start(model string) (md *modelDemand) {
+	if md = d.models[model]; md != nil {
+		d.add(md, 1)
 	}
-	d.add(md, 1)
-	return func() { d.add(md, -1) }
+	return md
+}
+
+func (d *demand) done(md *modelDemand) {
+	if md != nil {
+		d.add(md, -1)
+	}
 }
 
 func (d *demand) add(md *modelDemand, n int64) {

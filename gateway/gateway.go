@@ -331,7 +331,8 @@ func (g *Gateway) chat(w http.ResponseWriter, r *http.Request) {
 		body, st.use.strip = nb, !asked
 	}
 	st.llm.group = g.metrics.start(m.Name, st.key)
-	defer g.demand.start(m.Name)()
+	demand := g.demand.start(m.Name)
+	defer g.demand.done(demand)
 	// context.WithTimeout(r.Context(), g.cfg.Timeout), its timer set up
 	// only if the backend waits on it.
 	ctx := &st.deadline
