@@ -2,8 +2,12 @@
 # What one hop through scfgate costs, next to nginx: the same trivial
 # upstream (bench/upstream) called directly, through nginx (limit_req +
 # proxy_pass over kept-alive connections, buffering off, access log on:
-# bench/nginx.conf) and through `scfgate serve` (one key, limits that never
-# refuse, an http backend, access log on: bench/gateway.yaml).
+# bench/nginx.conf), through the Go baseline (bench/goproxy: net/http's
+# server and httputil.ReverseProxy with an access log, no gateway logic)
+# and through `scfgate serve` (one key, limits that never refuse, an http
+# backend, access log on: bench/gateway.yaml). The Go baseline splits
+# scfgate's cost in two: what Go's HTTP server, client and scheduler cost
+# (go over nginx), and what the gateway's own work costs (scfgate over go).
 #
 # Open-loop load at a fixed rate (`scfgate bench`: requests start on
 # schedule, latency counted from the scheduled start), ROUNDS interleaved
@@ -14,8 +18,9 @@
 #
 # Installs nginx (apt-get) and jq when missing; everything binds
 # 127.0.0.1 only. Settings: QPS (1000), DURATION (20s), ROUNDS (3),
-# WARMUP (3s), PORT_BASE (18480: upstream +1, nginx +2, scfgate +3),
-# KEEP=1 keeps the work folder (logs, configs).
+# WARMUP (3s), PORT_BASE (18480: upstream +1, nginx +2, scfgate +3, go
+# +4), GATEWAY_GOMAXPROCS (unset: Go's default; set, it is both Go
+# proxies' GOMAXPROCS), KEEP=1 keeps the work folder (logs, configs).
 set -euo pipefail
 
 QPS=${QPS:-1000}
@@ -31,6 +36,7 @@ repo=$(dirname "$here")
 upstream_addr=127.0.0.1:$((PORT_BASE + 1))
 nginx_addr=127.0.0.1:$((PORT_BASE + 2))
 scfgate_addr=127.0.0.1:$((PORT_BASE + 3))
+go_addr=127.0.0.1:$((PORT_BASE + 4))
 
 need() { command -v "$1" >/dev/null 2>&1; }
 
@@ -64,7 +70,8 @@ cleanup() {
 trap cleanup EXIT
 
 echo "building scfgate and the upstream..." >&2
-(cd "$repo" && go build -trimpath -o "$work/scfgate" ./cmd/scfgate && go build -trimpath -o "$work/upstream" ./bench/upstream)
+(cd "$repo" && go build -trimpath -o "$work/scfgate" ./cmd/scfgate && go build -trimpath -o "$work/upstream" ./bench/upstream &&
+	go build -trimpath -o "$work/goproxy" ./bench/goproxy)
 
 sed -e "s|@DIR@|$work|g" -e "s|@PORT@|$nginx_addr|g" -e "s|@UPSTREAM@|$upstream_addr|g" "$here/nginx.conf" >"$work/nginx.conf"
 sed -e "s|@UPSTREAM@|$upstream_addr|g" "$here/gateway.yaml" >"$work/gateway.yaml"
@@ -74,10 +81,14 @@ pids+=($!)
 "$nginx_bin" -p "$work" -c "$work/nginx.conf" 2>"$work/nginx.out" &
 nginx_pid=$!
 pids+=("$nginx_pid")
-"$work/scfgate" serve --addr "$scfgate_addr" --gateway-config "$work/gateway.yaml" --log-format json \
+env ${GATEWAY_GOMAXPROCS:+GOMAXPROCS=$GATEWAY_GOMAXPROCS} "$work/scfgate" serve --addr "$scfgate_addr" --gateway-config "$work/gateway.yaml" --log-format json \
 	>"$work/scfgate.out" 2>"$work/scfgate-access.log" &
 scfgate_pid=$!
 pids+=("$scfgate_pid")
+env ${GATEWAY_GOMAXPROCS:+GOMAXPROCS=$GATEWAY_GOMAXPROCS} "$work/goproxy" --addr "$go_addr" --upstream "http://$upstream_addr" \
+	2>"$work/goproxy-access.log" &
+go_pid=$!
+pids+=("$go_pid")
 
 url() { echo "http://$1/v1/chat/completions"; }
 wait_up() {
@@ -89,7 +100,7 @@ wait_up() {
 	KEEP=1
 	exit 1
 }
-for a in "$upstream_addr" "$nginx_addr" "$scfgate_addr"; do wait_up "$a"; done
+for a in "$upstream_addr" "$nginx_addr" "$scfgate_addr" "$go_addr"; do wait_up "$a"; done
 
 # cpu_ticks is the utime+stime of a process and its children (nginx's
 # workers), in clock ticks.
@@ -125,14 +136,15 @@ measure() {
 }
 
 echo "warming up ($WARMUP each)..." >&2
-for a in "$upstream_addr" "$nginx_addr" "$scfgate_addr"; do load "$a" "$WARMUP" >/dev/null; done
+for a in "$upstream_addr" "$nginx_addr" "$go_addr" "$scfgate_addr"; do load "$a" "$WARMUP" >/dev/null; done
 
 results="$work/rounds.jsonl"
 for r in $(seq "$ROUNDS"); do
-	echo "round $r/$ROUNDS: direct, nginx, scfgate at $QPS req/s for $DURATION each..." >&2
+	echo "round $r/$ROUNDS: direct, nginx, go, scfgate at $QPS req/s for $DURATION each..." >&2
 	{
 		measure direct "$upstream_addr" "" | jq -c --argjson r "$r" '. + {round: $r}'
 		measure nginx "$nginx_addr" "$nginx_pid" | jq -c --argjson r "$r" '. + {round: $r}'
+		measure go "$go_addr" "$go_pid" | jq -c --argjson r "$r" '. + {round: $r}'
 		measure scfgate "$scfgate_addr" "$scfgate_pid" | jq -c --argjson r "$r" '. + {round: $r}'
 	} >>"$results"
 done
@@ -149,20 +161,21 @@ jq -rs '
 		{round: $t.direct.round,
 		 direct_p50: $t.direct.p50, direct_p99: $t.direct.p99,
 		 nginx_p50: ($t.nginx.p50 - $t.direct.p50), nginx_p99: ($t.nginx.p99 - $t.direct.p99),
+		 go_p50: ($t.go.p50 - $t.direct.p50), go_p99: ($t.go.p99 - $t.direct.p99),
 		 scfgate_p50: ($t.scfgate.p50 - $t.direct.p50), scfgate_p99: ($t.scfgate.p99 - $t.direct.p99),
-		 nginx_cpu: $t.nginx.cpu_ms_per_req, scfgate_cpu: $t.scfgate.cpu_ms_per_req,
+		 nginx_cpu: $t.nginx.cpu_ms_per_req, go_cpu: $t.go.cpu_ms_per_req, scfgate_cpu: $t.scfgate.cpu_ms_per_req,
 		 failed: ([.[] | .requests - .ok] | add)}
 		| . + {ratio_p50: ratio(.scfgate_p50; .nginx_p50), ratio_p99: ratio(.scfgate_p99; .nginx_p99),
 		       ratio_cpu: ratio(.scfgate_cpu; .nginx_cpu)}) as $rows |
-	def row(name): [name, .direct_p50, .direct_p99, .nginx_p50, .nginx_p99, .scfgate_p50, .scfgate_p99,
-		.ratio_p50, .ratio_p99, .nginx_cpu, .scfgate_cpu, .ratio_cpu, .failed]
+	def row(name): [name, .direct_p50, .direct_p99, .nginx_p50, .nginx_p99, .go_p50, .go_p99, .scfgate_p50, .scfgate_p99,
+		.ratio_p50, .ratio_p99, .nginx_cpu, .go_cpu, .scfgate_cpu, .ratio_cpu, .failed]
 		| map(if type == "number" then r3 else . end) | @tsv;
-	(["", "direct p50", "direct p99", "nginx +p50", "nginx +p99", "scfgate +p50", "scfgate +p99",
-	  "ratio p50", "ratio p99", "nginx cpu/req", "scfgate cpu/req", "ratio cpu", "failed"] | @tsv),
+	(["", "direct p50", "direct p99", "nginx +p50", "nginx +p99", "go +p50", "go +p99", "scfgate +p50", "scfgate +p99",
+	  "ratio p50", "ratio p99", "nginx cpu/req", "go cpu/req", "scfgate cpu/req", "ratio cpu", "failed"] | @tsv),
 	($rows[] | row("round \(.round)")),
 	(reduce ($rows[0] | keys[]) as $k ({}; .[$k] = ([$rows[][$k]] | median))
 		| . + {ratio_p50: ratio(.scfgate_p50; .nginx_p50), ratio_p99: ratio(.scfgate_p99; .nginx_p99),
 		       ratio_cpu: ratio(.scfgate_cpu; .nginx_cpu)}
 		| row("median"))
 ' "$results" | column -t -s $'\t'
-echo "milliseconds; +p50/+p99: latency added over direct; ratio: scfgate's over nginx's; cpu/req: CPU ms per request of the proxy's processes"
+echo "milliseconds; +p50/+p99: latency added over direct; ratio: scfgate's over nginx's; cpu/req: CPU ms per request of the proxy's processes; go: the Go baseline (bench/goproxy)"
