@@ -116,13 +116,19 @@ func TestShippedClientErrorsStayTheClients(t *testing.T) {
 			t.Fatalf("invalid request %d: %v", i, err)
 		}
 	}
+	var httpResp *http.Response
 	resp, err := client.Chat.Completions.New(ctx, openai.ChatCompletionNewParams{Model: "hunyuan-13b", Messages: msgs,
-		MaxCompletionTokens: openai.Int(5)})
+		MaxCompletionTokens: openai.Int(5)}, option.WithResponseInto(&httpResp))
 	if err != nil {
 		t.Fatalf("valid request after 50 invalid ones: %v", err)
 	}
 	if len(resp.Choices) != 1 || resp.Choices[0].Message.Content == "" {
 		t.Errorf("answer = %+v", resp)
+	}
+	// One request id, the one the client's logs and the gateway's share
+	// (the client library reports it as the request's id).
+	if ids := httpResp.Header.Values("X-Request-Id"); len(ids) != 1 || ids[0] == "" {
+		t.Errorf("X-Request-Id = %q, want one id", ids)
 	}
 }
 

@@ -358,3 +358,52 @@ func httptestChat(g *Gateway, body string) *httptest.ResponseRecorder {
 	g.ServeHTTP(rec, chatReq(body))
 	return rec
 }
+
+// TestRequestIDSource: SCF's invocation id wins over the client's
+// X-Request-Id, which wins over a generated one; an id that is empty, too
+// long or not printable is passed over. The backend gets the same id.
+func TestRequestIDSource(t *testing.T) {
+	tests := []struct {
+		name      string
+		scf, xreq string
+		want      string // "" means a generated id
+	}{
+		{name: "SCF's id", scf: "scf-req-1", xreq: "client-1", want: "scf-req-1"},
+		{name: "client's id", xreq: "client-1", want: "client-1"},
+		{name: "none", want: ""},
+		{name: "SCF's id not printable", scf: "bad id", xreq: "client-1", want: "client-1"},
+		{name: "both too long", scf: strings.Repeat("a", maxRequestIDLen+1), xreq: strings.Repeat("b", maxRequestIDLen+1), want: ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var seen string
+			fb := &fakeBackend{fn: func(_ context.Context, req *BackendRequest) (*BackendResponse, error) {
+				seen = req.RequestID
+				return okResponse(completion), nil
+			}}
+			g := newTestGateway(t, testConfig(), Options{Backends: map[string]Backend{"primary": fb}})
+			r := chatReq(goodBody)
+			if tc.scf != "" {
+				r.Header.Set(SCFRequestIDHeader, tc.scf)
+			}
+			if tc.xreq != "" {
+				r.Header.Set(RequestIDHeader, tc.xreq)
+			}
+			rec := httptest.NewRecorder()
+			g.ServeHTTP(rec, r)
+			got := rec.Header().Values(RequestIDHeader)
+			if len(got) != 1 || got[0] == "" {
+				t.Fatalf("X-Request-Id = %q, want one id", got)
+			}
+			if tc.want != "" && got[0] != tc.want {
+				t.Errorf("X-Request-Id = %q, want %q", got[0], tc.want)
+			}
+			if tc.want == "" && (got[0] == tc.scf || got[0] == tc.xreq) {
+				t.Errorf("X-Request-Id = %q, want a generated id", got[0])
+			}
+			if seen != got[0] {
+				t.Errorf("backend got request id %q, client %q", seen, got[0])
+			}
+		})
+	}
+}

@@ -13,16 +13,27 @@ import (
 // RequestIDHeader carries the request id in and out.
 const RequestIDHeader = "X-Request-Id"
 
+// SCFRequestIDHeader carries the id SCF gave the invocation into a web
+// function's request. The gateway takes it as the request id when it is
+// there, so that the gateway's logs, its answer's X-Request-Id and SCF's
+// own logs of the invocation name a request the same way.
+const SCFRequestIDHeader = "X-Scf-Request-Id"
+
 // maxRequestIDLen bounds a client-supplied request id.
 const maxRequestIDLen = 128
 
-// requestID takes the request id from X-Request-Id (the event adapter puts
-// API Gateway's requestContext.requestId there) or makes one, echoes it
-// in the response and keeps it in the request's state.
+// requestID takes the request id from X-Scf-Request-Id (SCF's, in a web
+// function), else from X-Request-Id (the client's, or API Gateway's
+// requestContext.requestId, which the event adapter puts there), or makes
+// one; it echoes the id in the response and keeps it in the request's
+// state.
 func (g *Gateway) requestID(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		id := headerValue(r.Header, RequestIDHeader)
-		if id == "" || len(id) > maxRequestIDLen || !printable(id) {
+		id := headerValue(r.Header, SCFRequestIDHeader)
+		if !validRequestID(id) {
+			id = headerValue(r.Header, RequestIDHeader)
+		}
+		if !validRequestID(id) {
 			id = g.newID()
 		}
 		st := requestStateFrom(r.Context())
@@ -31,6 +42,8 @@ func (g *Gateway) requestID(next http.Handler) http.Handler {
 		next.ServeHTTP(w, r)
 	})
 }
+
+func validRequestID(id string) bool { return id != "" && len(id) <= maxRequestIDLen && printable(id) }
 
 func printable(s string) bool {
 	for i := 0; i < len(s); i++ {

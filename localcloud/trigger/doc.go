@@ -88,7 +88,10 @@
 // The request, with the prefix stripped from its path and X-Scf-Request-Id
 // set to the request id, is handed to WebForwarder.ServeWeb with the
 // original ResponseWriter: nothing is buffered, so server-sent events reach
-// the client as the function flushes them. A body declared larger than
+// the client as the function flushes them. The answer's X-Request-Id is the
+// front door's, replacing any the function set (as for event functions;
+// SCF's behaviour here is not documented): a web function that wants the
+// same id reads it from X-Scf-Request-Id. A body declared larger than
 // MaxBodyBytes is refused with 413; a chunked body is cut at the limit, which
 // fails the forwarding.
 //

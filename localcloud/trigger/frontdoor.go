@@ -328,7 +328,7 @@ func (fd *FrontDoor) serveWeb(w http.ResponseWriter, r *http.Request, m *mount, 
 	if r.Body != nil && r.Body != http.NoBody {
 		r2.Body = http.MaxBytesReader(w, r.Body, fd.maxBody)
 	}
-	fd.web.ServeWeb(w, r2, m.Namespace, m.Function, m.Qualifier)
+	fd.web.ServeWeb(&requestIDWriter{ResponseWriter: w, id: requestID}, r2, m.Namespace, m.Function, m.Qualifier)
 	log.Info("request forwarded", "method", r.Method, "path", fnPath, "duration_ms", fd.now().Sub(begin).Milliseconds())
 }
 
@@ -349,3 +349,40 @@ func stripURL(u *url.URL, prefix, fnPath string) *url.URL {
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) { scfevent.JSONResponse(status, v).Write(w) }
+
+// requestIDWriter keeps the front door's X-Request-Id the only one in a web
+// function's answer: the function's own, copied in with its other headers,
+// is dropped when the head is written, as it is for event functions.
+type requestIDWriter struct {
+	http.ResponseWriter
+	id    string
+	wrote bool
+}
+
+func (w *requestIDWriter) WriteHeader(code int) {
+	if !w.wrote && code >= 200 {
+		w.wrote = true
+		w.Header()["X-Request-Id"] = []string{w.id}
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *requestIDWriter) Write(b []byte) (int, error) {
+	if !w.wrote {
+		w.WriteHeader(http.StatusOK)
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+// Flush lets server-sent events through: the forwarder flushes after
+// every write.
+func (w *requestIDWriter) Flush() {
+	if !w.wrote {
+		w.WriteHeader(http.StatusOK)
+	}
+	if f, ok := w.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+}
+
+func (w *requestIDWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
