@@ -43,6 +43,13 @@ func TestDecisionLogFields(t *testing.T) {
 		{"monitor outage", func() TickDecision {
 			return Tick(context.Background(), now, tickConfig(), Deps{Monitor: outage, SCF: healthy(), Logger: log})
 		}, map[string]any{"level": "WARN", "provisioned": 2.0, "desired": 2.0, "set_to": 0.0, "action": ActionHeld}},
+		{"idle at the floor, no data", func() TickDecision {
+			idle := &fakeSCF{memory: 2048, configured: true, allocated: 1, available: 1, status: StatusDone, unallocated: 100}
+			return Tick(context.Background(), now, tickConfig(), Deps{Monitor: &fakeMonitor{}, SCF: idle, Logger: log})
+		}, map[string]any{"level": "INFO", "provisioned": 1.0, "desired": 1.0, "set_to": 0.0, "action": ActionNone}},
+		{"no data above the floor", func() TickDecision {
+			return Tick(context.Background(), now, tickConfig(), Deps{Monitor: &fakeMonitor{}, SCF: healthy(), Logger: log})
+		}, map[string]any{"level": "WARN", "provisioned": 2.0, "desired": 2.0, "set_to": 0.0, "action": ActionNone}},
 		{"rejected", func() TickDecision {
 			td := Rejected(now, "nope", errors.New("scaler: policy: unknown"))
 			LogDecision(context.Background(), log, td)

@@ -271,11 +271,15 @@ func LogDecision(ctx context.Context, logger *slog.Logger, td TickDecision) {
 	if logger == nil {
 		return
 	}
+	// A hold is a warning when it keeps instances above the floor without
+	// a signal to justify them. An idle fleet at its floor holds on every
+	// tick (Cloud Monitor has no points for quiet minutes): that is the
+	// normal state, not something to page anyone about.
 	level := slog.LevelInfo
 	switch {
 	case td.Error != "" || td.RetireError != "":
 		level = slog.LevelError
-	case td.MonitorError != "" || td.GatewayError != "" || td.Hold:
+	case td.MonitorError != "" || td.GatewayError != "" || (td.Hold && td.Target > td.Inputs.Min):
 		level = slog.LevelWarn
 	}
 	logger.LogAttrs(ctx, level, "scaler decision",
