@@ -196,7 +196,12 @@ func (s *Synthetic) Stats() BatchStats {
 func (s *Synthetic) Active() int { return s.Stats().Running }
 
 // CountTokens estimates the tokens of a text: one per 4 bytes, rounded
-// up, at least one for non-empty text.
+// up, at least one for non-empty text. It is the synthetic model's
+// tokenizer and, for every engine, the model function's context check,
+// where counting high would refuse prompts the model takes; so it is not
+// the gateway's reservation estimate (gateway.PromptEstimate), which
+// counts high on purpose. A prompt it passes that is too long for a real
+// model is that model's to refuse.
 func CountTokens(s string) int { return (len(s) + 3) / 4 }
 
 // PromptTokens counts the tokens of a request's messages.

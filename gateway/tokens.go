@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/json"
 	"io"
 	"math"
@@ -23,14 +24,24 @@ import (
 // bucket before any of them is charged. So admission reserves each
 // request's worst case, in the same decision as its request buckets:
 //
-//   - prompt tokens: the gateway has no tokenizer, so it estimates
-//     ceil(len(body)/4): the whole request body as sent, four bytes a
-//     token, OpenAI's rule of thumb for English. JSON syntax and the
-//     other parameters make it an overestimate for most prompts, which is
-//     the safe side; a prompt in a script that tokenizes worse (CJK text
-//     is about one token a character, three UTF-8 bytes) can be larger
-//     than estimated, and settlement then charges the difference after
-//     the fact;
+//   - prompt tokens: the gateway has no tokenizer, so it reserves
+//     PromptEstimate of the whole request body as sent: an ASCII byte a
+//     quarter token, any other byte half a token, a four-byte character
+//     four tokens. English prose takes 4.5 to 5.5 bytes a token in common
+//     tokenizers. A CJK, kana or Hangul character is three bytes, 1.5
+//     tokens here, where prose takes about 1.2 tokens a character in GPT's
+//     cl100k (no more in Hunyuan, whose vocabulary is cl100k's with
+//     Chinese added), 1.4 in Llama 2, and one or less in o200k, Llama 3
+//     and Qwen; a two-byte character (Cyrillic, Greek, Arabic, Hebrew)
+//     under one; a JSON-escaped character (\uXXXX) costs 1.5 like the
+//     raw one. With the JSON syntax and the other parameters on top, the
+//     estimate is an upper bound of a prose prompt in these scripts and
+//     tokenizers. Text denser in tokens than prose can exceed it: source
+//     code and long digit strings (two or three bytes a token, a digit a
+//     token in Qwen and Llama 2), runs of rare characters that a
+//     tokenizer spells byte by byte (up to a token a byte), and Llama 2's
+//     small vocabulary on Korean or Arabic; settlement then charges the
+//     difference after the fact;
 //   - completion tokens: max_completion_tokens, else max_tokens, else the
 //     model's max_output_tokens; a request with none of them reserves no
 //     completion tokens (the model's own bound is unknown) and is charged
@@ -45,7 +56,7 @@ import (
 //
 // So the tokens admitted in any minute are at most the limit plus the
 // refill, whatever the concurrency; settlement only ever returns tokens,
-// except for underestimated prompts.
+// except for the prompts above that exceed their estimate.
 
 // TokenCost is a request's tokens: what admission reserves, or what the
 // answer's usage says.
@@ -56,9 +67,51 @@ type TokenCost struct {
 	Output int
 }
 
-// promptEstimate is the prompt tokens reserved for a request body: four
-// bytes a token, rounded up.
-func promptEstimate(body []byte) int { return (len(body) + 3) / 4 }
+// PromptEstimate is the prompt tokens admission reserves for a request
+// body (see Token limits): counted in quarter tokens, an ASCII byte one,
+// any other byte two, and a four-byte character's first byte eight more,
+// so that the character is four tokens; rounded up. It is at least
+// ceil(len(body)/4) and, for valid UTF-8, at most len(body). Every
+// request pays for it, so it reads the body eight bytes at a time.
+func PromptEstimate(body []byte) int {
+	const high = 0x8080808080808080 // each byte's top bit
+	q, i := len(body), 0
+	for i+8 <= len(body) {
+		// Per byte lane, how many of up to 255 words had a non-ASCII
+		// byte there (wide), and a four-byte character's first byte
+		// (lead): 0xF0 and above, the byte's top bit ANDed with its next
+		// three shifted up to it (carries between bytes reach only the
+		// low bits, which high masks off).
+		var wide, lead uint64
+		for end := min(len(body)&^7, i+8*255); i < end; i += 8 {
+			w := binary.LittleEndian.Uint64(body[i:])
+			if w&high == 0 {
+				continue
+			}
+			wide += (w & high) >> 7
+			lead += (w & (w << 1) & (w << 2) & (w << 3) & high) >> 7
+		}
+		q += laneSum(wide) + 8*laneSum(lead)
+	}
+	for _, c := range body[i:] {
+		if c >= 0x80 {
+			q++
+		}
+		if c >= 0xF0 {
+			q += 8
+		}
+	}
+	return (q + 3) / 4
+}
+
+// laneSum adds up the eight bytes of x: pairs into 16-bit lanes (at most
+// 510 each), which multiplying by 0x0001000100010001 adds up into the top
+// 16 bits.
+func laneSum(x uint64) int {
+	const pairs = 0x00FF00FF00FF00FF
+	x = x&pairs + (x>>8)&pairs
+	return int((x * 0x0001000100010001) >> 48)
+}
 
 // reservation is the worst case of a request for model m.
 func reservation(body []byte, f *chatreq.Fields, m *Model) TokenCost {
@@ -66,7 +119,7 @@ func reservation(body []byte, f *chatreq.Fields, m *Model) TokenCost {
 	if out == 0 {
 		out = int64(m.MaxOutputTokens)
 	}
-	return TokenCost{Total: promptEstimate(body) + int(out), Output: int(out)}
+	return TokenCost{Total: PromptEstimate(body) + int(out), Output: int(out)}
 }
 
 // gcra is one token bucket kept as its theoretical arrival time: the

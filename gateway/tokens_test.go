@@ -133,7 +133,7 @@ func TestTokenReconcileJSON(t *testing.T) {
 		return r
 	})
 	body := `{"model":"hunyuan-13b","max_tokens":500,"messages":[{"role":"user","content":"hello"}]}`
-	reserve := promptEstimate([]byte(body)) + 500
+	reserve := PromptEstimate([]byte(body)) + 500
 
 	rec := httptest.NewRecorder()
 	g.ServeHTTP(rec, chatReq(body))
@@ -217,7 +217,7 @@ func TestTokenReconcileStream(t *testing.T) {
 			t.Fatalf("%d: stream %q", i, out)
 		}
 		// Each earlier request was settled at 10 tokens, 3 of them output.
-		reserve := promptEstimate([]byte(tc.body)) + 500
+		reserve := PromptEstimate([]byte(tc.body)) + 500
 		if got, want := remainingTokens(t, rec), 10000-10*i-reserve; got != want {
 			t.Fatalf("%d: remaining %d, want %d", i, got, want)
 		}

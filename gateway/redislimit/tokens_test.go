@@ -17,20 +17,19 @@ import (
 )
 
 // usageBackend answers with a usage object (a usage chunk for a stream
-// that asks for it): promptTokens prompt tokens and a completion that
-// varies from 100 to 500 tokens, so that every request settles below its
-// reservation. used adds up what it reported.
+// that asks for it): prompt tokens and a completion that varies from 100
+// to 500 tokens, so that every request settles below its reservation.
+// used adds up what it reported.
 type usageBackend struct {
+	prompt              int
 	n, used, askedUsage atomic.Int64
 }
 
-const promptTokens = 5
-
 func (b *usageBackend) ChatCompletion(_ context.Context, req *gateway.BackendRequest) (*gateway.BackendResponse, error) {
 	completion := 100 + int(b.n.Add(1)*37%401)
-	b.used.Add(int64(promptTokens + completion))
-	usage := `{"prompt_tokens":` + strconv.Itoa(promptTokens) + `,"completion_tokens":` + strconv.Itoa(completion) +
-		`,"total_tokens":` + strconv.Itoa(promptTokens+completion) + `}`
+	b.used.Add(int64(b.prompt + completion))
+	usage := `{"prompt_tokens":` + strconv.Itoa(b.prompt) + `,"completion_tokens":` + strconv.Itoa(completion) +
+		`,"total_tokens":` + strconv.Itoa(b.prompt+completion) + `}`
 	if !req.Stream {
 		return &gateway.BackendResponse{Status: 200, Header: http.Header{"Content-Type": {"application/json"}},
 			Body: io.NopCloser(strings.NewReader(`{"id":"x","object":"chat.completion","choices":[{"index":0,"message":{"role":"assistant","content":"hi"},"finish_reason":"length"}],"usage":` + usage + `}`))}, nil
@@ -54,7 +53,9 @@ func (b *usageBackend) ChatCompletion(_ context.Context, req *gateway.BackendReq
 // TestEightInstancesTokenBurst: 8 gateway instances sharing Redis, one
 // key limited to 20,000 tokens a minute, 200 requests with max_tokens
 // 500 arriving in two bursts of 100 concurrent requests, streamed and
-// not. The tokens the admitted requests used never exceed the limit plus
+// not, with an English prompt and a Chinese one whose prompt usage is
+// the most that common tokenizers count for it (Llama 2's 107; cl100k
+// 89, Llama 3 61, o200k 56, Qwen 3 45) and the chat format's 7. The tokens the admitted requests used never exceed the limit plus
 // the minute's refill during the bursts (less than one request's
 // reservation); settlement gives back what the first burst did not use,
 // so more requests pass than reservations fit in the limit; and each
@@ -67,18 +68,36 @@ func TestEightInstancesTokenBurst(t *testing.T) {
 		requests  = 200
 		maxTokens = 500
 	)
-	for _, stream := range []bool{false, true} {
-		t.Run("stream="+strconv.FormatBool(stream), func(t *testing.T) {
+	const (
+		english = "Write a poem about rate limits."
+		chinese = "请帮我写一篇关于秋天的散文，不少于三百字，要求语言优美，意境深远，并在结尾处点明主题。另外，请解释一下什么是无服务器计算，它和传统的虚拟机部署有什么区别？"
+	)
+	for _, tc := range []struct {
+		name, prompt string
+		tokens       int
+		stream       bool
+	}{
+		{"English", english, 5, false}, {"English/stream", english, 5, true},
+		{"Chinese", chinese, 107 + 7, false}, {"Chinese/stream", chinese, 107 + 7, true},
+	} {
+		stream := tc.stream
+		t.Run(tc.name, func(t *testing.T) {
 			prefix := testPrefix(t)
 			apiKey, key := secret("a", gateway.Bucket{})
 			cfg := gatewayConfig(gateway.Limits{}, key)
 			cfg.Limits.PerKeyTokens = gateway.TokenLimit{PerMinute: limit}
 			body := `{"model":"m","max_tokens":500,"stream":` + strconv.FormatBool(stream) +
-				`,"messages":[{"role":"user","content":"Write a poem about rate limits."}]}`
-			reservation := (len(body)+3)/4 + maxTokens
+				`,"messages":[{"role":"user","content":"` + tc.prompt + `"}]}`
+			reservation := gateway.PromptEstimate([]byte(body)) + maxTokens
+			// Settlement only gives back: a request can use no more than it
+			// reserved (the highest remaining below checks that the gateway
+			// reserved this).
+			if most := tc.tokens + maxTokens; reservation < most {
+				t.Fatalf("reservation %d, below the %d tokens a request can use", reservation, most)
+			}
 			var gws []*gateway.Gateway
 			var shared []*Shared
-			be := &usageBackend{}
+			be := &usageBackend{prompt: tc.tokens}
 			for range instances {
 				s := newShared(t, prefix, nil)
 				shared = append(shared, s)
