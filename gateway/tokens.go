@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"encoding/json"
+	"fmt"
 	"io"
 	"math"
 	"net/http"
@@ -56,7 +57,10 @@ import (
 //
 // So the tokens admitted in any minute are at most the limit plus the
 // refill, whatever the concurrency; settlement only ever returns tokens,
-// except for the prompts above that exceed their estimate.
+// except for the prompts above that exceed their estimate. A request
+// whose reservation alone exceeds a limit could never be admitted: it is
+// refused at once, as OpenAI refuses a request larger than a
+// tokens-per-minute limit (429, "Request too large", no Retry-After).
 
 // TokenCost is a request's tokens: what admission reserves, or what the
 // answer's usage says.
@@ -518,6 +522,10 @@ func (g *Gateway) admitTokens(w http.ResponseWriter, r *http.Request, st *reques
 		t.keyLimit = st.keyTokens
 	}
 	t.reserved = reservation(body, f, m)
+	if big, ok := tooLarge(t.reserved, g.cfg.Limits.GlobalTokens, t.keyLimit); ok {
+		g.refuseTooLarge(w, st, m, big)
+		return nil, false
+	}
 	key, bucket := st.key, g.cfg.Limits.PerKey
 	if key != "" {
 		bucket = st.bucket
@@ -528,6 +536,55 @@ func (g *Gateway) admitTokens(w http.ResponseWriter, r *http.Request, st *reques
 	}
 	st.tok = t
 	return body, true
+}
+
+// oversize is a token limit that one request's worst case exceeds alone.
+type oversize struct {
+	scope            string
+	limit, requested int
+	reserved         TokenCost
+}
+
+// tooLarge finds a token limit (the key's, then the gateway's; total
+// tokens, then output tokens) smaller than the request's reservation.
+// No wait would ever admit such a request, so it is refused at once and
+// told why, rather than sent to retry a 429 that cannot pass.
+func tooLarge(cost TokenCost, global, key TokenLimit) (oversize, bool) {
+	for _, c := range [...]struct {
+		scope       string
+		limit, cost int
+	}{
+		{scopeKeyTokens, key.PerMinute, cost.Total},
+		{scopeGlobalTokens, global.PerMinute, cost.Total},
+		{scopeKeyOutput, key.OutputPerMinute, cost.Output},
+		{scopeGlobalOutput, global.OutputPerMinute, cost.Output},
+	} {
+		if c.limit > 0 && c.cost > c.limit {
+			return oversize{scope: c.scope, limit: c.limit, requested: c.cost, reserved: cost}, true
+		}
+	}
+	return oversize{}, false
+}
+
+// refuseTooLarge answers a request larger than a token limit as OpenAI
+// answers one larger than an organisation's tokens per minute: 429,
+// "Request too large", the limit and what was requested, and no
+// Retry-After, since waiting does not help.
+func (g *Gateway) refuseTooLarge(w http.ResponseWriter, st *requestState, m *Model, big oversize) {
+	st.limitScope = big.scope
+	g.metrics.shapedBy(big.scope)
+	w.Header()[hLimitTokens] = []string{strconv.Itoa(big.limit)}
+	what, of := "tokens per min (TPM)", "this API key"
+	if big.scope == scopeGlobalOutput || big.scope == scopeKeyOutput {
+		what = "output tokens per min"
+	}
+	if big.scope == scopeGlobalTokens || big.scope == scopeGlobalOutput {
+		of = "this gateway"
+	}
+	msg := fmt.Sprintf("Request too large for %s on %s of %s: Limit %d, Requested %d (up to %d prompt tokens, estimated, and %d completion tokens). "+
+		"Shorten the messages or lower max_completion_tokens.",
+		m.Name, what, of, big.limit, big.requested, big.reserved.Total-big.reserved.Output, big.reserved.Output)
+	writeError(w, http.StatusTooManyRequests, errRateLimit, msg, "", "rate_limit_exceeded")
 }
 
 // settleTokens replaces the reservation by the answer's usage: all of it

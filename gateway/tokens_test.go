@@ -355,3 +355,56 @@ func TestRelayKeepsTheAnswerForItsUsage(t *testing.T) {
 		})
 	}
 }
+
+// TestTokenRequestTooLarge: a request whose worst case alone exceeds a
+// token limit is refused at once, OpenAI's way (429, "Request too large",
+// the limit and the request's size, no Retry-After), reaches no backend
+// and takes nothing from the buckets; one within every limit passes.
+func TestTokenRequestTooLarge(t *testing.T) {
+	tests := []struct {
+		name      string
+		limit     TokenLimit
+		maxTokens int
+		want      int
+		message   string // in the error's message
+	}{
+		{name: "total over the key's limit", limit: TokenLimit{PerMinute: 1000}, maxTokens: 990, want: 429, message: "tokens per min (TPM) of this API key: Limit 1000, Requested 1012"},
+		{name: "output over the key's output limit", limit: TokenLimit{OutputPerMinute: 500}, maxTokens: 600, want: 429, message: "output tokens per min of this API key: Limit 500, Requested 600"},
+		{name: "within the limits", limit: TokenLimit{PerMinute: 1000, OutputPerMinute: 500}, maxTokens: 400, want: 200},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			calls := 0
+			g, _ := tokenGateway(t, tc.limit, func(*BackendRequest) *BackendResponse {
+				calls++
+				return okResponse(usageCompletion(10, 5))
+			})
+			body := `{"model":"hunyuan-13b","max_tokens":` + strconv.Itoa(tc.maxTokens) + `,"messages":[{"role":"user","content":"hello"}]}`
+			rec := httptest.NewRecorder()
+			g.ServeHTTP(rec, chatReq(body))
+			if rec.Code != tc.want {
+				t.Fatalf("status %d, want %d: %s", rec.Code, tc.want, rec.Body)
+			}
+			if tc.want == 200 {
+				return
+			}
+			if calls != 0 {
+				t.Errorf("the backend got %d requests", calls)
+			}
+			if h := rec.Header(); h.Get("Retry-After") != "" || h.Get("X-Ratelimit-Limit-Tokens") == "" {
+				t.Errorf("headers %v: want no Retry-After and the token limit", h)
+			}
+			e := decodeError(t, rec)
+			if e.Error.Type != errRateLimit || e.Error.Code == nil || *e.Error.Code != "rate_limit_exceeded" || !strings.Contains(e.Error.Message, "Request too large for hunyuan-13b") ||
+				!strings.Contains(e.Error.Message, tc.message) {
+				t.Errorf("error %+v, want a message with %q", e.Error, tc.message)
+			}
+			// Nothing was taken: a small request passes at once.
+			rec = httptest.NewRecorder()
+			g.ServeHTTP(rec, chatReq(`{"model":"hunyuan-13b","max_tokens":5,"messages":[{"role":"user","content":"hello"}]}`))
+			if rec.Code != 200 {
+				t.Errorf("a small request after the refusal: status %d", rec.Code)
+			}
+		})
+	}
+}
