@@ -2,7 +2,6 @@ package gateway
 
 import (
 	"bytes"
-	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -72,49 +71,23 @@ type TokenCost struct {
 }
 
 // PromptEstimate is the prompt tokens admission reserves for a request
-// body (see Token limits): counted in quarter tokens, an ASCII byte one,
-// any other byte two, and a four-byte character's first byte eight more,
-// so that the character is four tokens; rounded up. It is at least
-// ceil(len(body)/4) and, for valid UTF-8, at most len(body). Every
-// request pays for it, so it reads the body eight bytes at a time.
+// body (see Token limits), counted in quarter tokens: an ASCII byte one,
+// any other byte two, and a four-byte character's first byte ten (with
+// its three continuation bytes, four tokens); rounded up. It is at least
+// ceil(len(body)/4) and, for valid UTF-8, at most len(body).
 func PromptEstimate(body []byte) int {
-	const high = 0x8080808080808080 // each byte's top bit
-	q, i := len(body), 0
-	for i+8 <= len(body) {
-		// Per byte lane, how many of up to 255 words had a non-ASCII
-		// byte there (wide), and a four-byte character's first byte
-		// (lead): 0xF0 and above, the byte's top bit ANDed with its next
-		// three shifted up to it (carries between bytes reach only the
-		// low bits, which high masks off).
-		var wide, lead uint64
-		for end := min(len(body)&^7, i+8*255); i < end; i += 8 {
-			w := binary.LittleEndian.Uint64(body[i:])
-			if w&high == 0 {
-				continue
-			}
-			wide += (w & high) >> 7
-			lead += (w & (w << 1) & (w << 2) & (w << 3) & high) >> 7
-		}
-		q += laneSum(wide) + 8*laneSum(lead)
-	}
-	for _, c := range body[i:] {
-		if c >= 0x80 {
+	q := 0
+	for _, c := range body {
+		switch {
+		case c < 0x80:
 			q++
-		}
-		if c >= 0xF0 {
-			q += 8
+		case c < 0xF0:
+			q += 2
+		default:
+			q += 10
 		}
 	}
 	return (q + 3) / 4
-}
-
-// laneSum adds up the eight bytes of x: pairs into 16-bit lanes (at most
-// 510 each), which multiplying by 0x0001000100010001 adds up into the top
-// 16 bits.
-func laneSum(x uint64) int {
-	const pairs = 0x00FF00FF00FF00FF
-	x = x&pairs + (x>>8)&pairs
-	return int((x * 0x0001000100010001) >> 48)
 }
 
 // reservation is the worst case of a request for model m.
