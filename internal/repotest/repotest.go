@@ -33,6 +33,7 @@ type Deployment struct {
 	Functions []deployer.Desired
 	ctx       context.Context
 	cred      *common.Credential
+	output    *output // the functions' log lines (AwaitOutput)
 }
 
 // APIKey is the key the shipped gateway accepts: the public local key
@@ -49,17 +50,19 @@ const (
 // repository: its root serverless.yml and fn-*/) as `make functions` does,
 // starts an empty localcloud and deploys the project to it through the
 // SCF API with alias live. edit, when not nil, changes the loaded project
-// first (a test's faster timers). Function output goes to stderr when
-// SCFGATE_E2E_LOGS is set. It skips under -short.
+// first (a test's faster timers). The functions' output is kept for
+// AwaitOutput, and goes to stderr too when SCFGATE_E2E_LOGS is set. It
+// skips under -short.
 func DeployRepository(t *testing.T, root string, edit func(*topology.Project)) *Deployment {
 	t.Helper()
 	project := BuildRepository(t, root)
 	if edit != nil {
 		edit(project)
 	}
-	var out io.Writer = io.Discard
+	kept := newOutput()
+	var out io.Writer = kept
 	if os.Getenv("SCFGATE_E2E_LOGS") != "" {
-		out = os.Stderr
+		out = io.MultiWriter(kept, os.Stderr)
 	}
 	cloud, err := localcloud.New(localcloud.Config{Project: &topology.Project{App: project.App, Stage: project.Stage},
 		SecretID: deploySecretID, SecretKey: deploySecretKey, FunctionOutput: out})
@@ -76,7 +79,8 @@ func DeployRepository(t *testing.T, root string, edit func(*topology.Project)) *
 	if err != nil {
 		t.Fatal(err)
 	}
-	d := &Deployment{Cloud: cloud, Functions: fns, ctx: ctx, cred: common.NewCredential(deploySecretID, deploySecretKey)}
+	d := &Deployment{Cloud: cloud, Functions: fns, ctx: ctx, cred: common.NewCredential(deploySecretID, deploySecretKey),
+		output: kept}
 	d.Deploy(t, deployer.Options{Waits: deployer.Waits{Poll: 100 * time.Millisecond, Warm: 2 * time.Minute}})
 	return d
 }
