@@ -37,7 +37,8 @@ const (
 // the official OpenAI client: while the model function has a free slot
 // it answers; while both of its slots are held by open streams, the next
 // requests, streamed or not, are answered by the spill-over backend,
-// which gets its own model name and key, and the access log says why.
+// which gets its own model name and key, and the access log says why;
+// once the streams end, the model function answers again.
 func TestShippedGatewaySpillsToHunyuan(t *testing.T) {
 	hunyuan := newHunyuanStandIn(t)
 	d := repotest.DeployRepository(t, "..", func(p *topology.Project) {
@@ -90,9 +91,11 @@ func TestShippedGatewaySpillsToHunyuan(t *testing.T) {
 		return // no spill to find in the access log
 	}
 	// The access log names the backend that served each chat completion
-	// and, for the spilled ones, why the model function did not.
+	// and, for the spilled ones, why the model function did not. A
+	// request's line follows the release of its slot: once the held
+	// streams' lines are there, the model function is free again.
 	lines := d.AwaitOutput(ctx, t, "gateway-web-dev-scfgate", func(lines []string) bool {
-		return countServed(lines, primaryBackend) >= 2 && countServed(lines, fallbackBackend) == len(want)
+		return countServed(lines, primaryBackend) == 2+primarySlots && countServed(lines, fallbackBackend) == len(want)
 	})
 	for _, l := range lines {
 		var r accessRecord
@@ -106,6 +109,9 @@ func TestShippedGatewaySpillsToHunyuan(t *testing.T) {
 		if r.SpillReason != wantReason {
 			t.Errorf("access log: served by %s with spill_reason %q, want %q: %s", r.Backend, r.SpillReason, wantReason, l)
 		}
+	}
+	if backend, _ := ask(ctx, t, client, false); backend != primaryBackend {
+		t.Errorf("after the held streams ended: served by %q, want %q", backend, primaryBackend)
 	}
 }
 

@@ -53,7 +53,7 @@ const (
 // repository: its root serverless.yml and fn-*/) as `make functions` does,
 // starts an empty localcloud and deploys the project to it through the
 // SCF API with alias live. edit, when not nil, changes the loaded project
-// first (a test's faster timers). The functions' output is kept for
+// first (a test's faster timers, a configuration a user would change). The functions' output is kept for
 // AwaitOutput, and goes to stderr too when SCFGATE_E2E_LOGS is set. It
 // skips under -short.
 func DeployRepository(t *testing.T, root string, edit func(*topology.Project)) *Deployment {
