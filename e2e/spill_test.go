@@ -95,7 +95,7 @@ func TestShippedGatewaySpillsToHunyuan(t *testing.T) {
 	// request's line follows the release of its slot: once the held
 	// streams' lines are there, the model function is free again.
 	lines := d.AwaitOutput(ctx, t, "gateway-web-dev-scfgate", func(lines []string) bool {
-		return countServed(lines, primaryBackend) == 2+primarySlots && countServed(lines, fallbackBackend) == len(want)
+		return countServed(lines, primaryBackend) >= 2+primarySlots && countServed(lines, fallbackBackend) >= len(want)
 	})
 	for _, l := range lines {
 		var r accessRecord
