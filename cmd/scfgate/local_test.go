@@ -16,11 +16,13 @@ import (
 	"time"
 
 	"github.com/scfgate/scfgate/internal/functest"
+	"github.com/scfgate/scfgate/internal/repotest"
 )
 
 func TestMain(m *testing.M) {
 	code := m.Run()
 	functest.Cleanup()
+	repotest.Cleanup()
 	os.Exit(code)
 }
 

@@ -6,10 +6,13 @@ package repotest
 import (
 	"bytes"
 	"context"
+	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -33,6 +36,7 @@ type Deployment struct {
 	Functions []deployer.Desired
 	ctx       context.Context
 	cred      *common.Credential
+	output    *output // the functions' log lines (AwaitOutput)
 }
 
 // APIKey is the key the shipped gateway accepts: the public local key
@@ -49,17 +53,19 @@ const (
 // repository: its root serverless.yml and fn-*/) as `make functions` does,
 // starts an empty localcloud and deploys the project to it through the
 // SCF API with alias live. edit, when not nil, changes the loaded project
-// first (a test's faster timers). Function output goes to stderr when
-// SCFGATE_E2E_LOGS is set. It skips under -short.
+// first (a test's faster timers, a configuration a user would change). The functions' output is kept for
+// AwaitOutput, and goes to stderr too when SCFGATE_E2E_LOGS is set. It
+// skips under -short.
 func DeployRepository(t *testing.T, root string, edit func(*topology.Project)) *Deployment {
 	t.Helper()
 	project := BuildRepository(t, root)
 	if edit != nil {
 		edit(project)
 	}
-	var out io.Writer = io.Discard
+	kept := newOutput()
+	var out io.Writer = kept
 	if os.Getenv("SCFGATE_E2E_LOGS") != "" {
-		out = os.Stderr
+		out = io.MultiWriter(kept, os.Stderr)
 	}
 	cloud, err := localcloud.New(localcloud.Config{Project: &topology.Project{App: project.App, Stage: project.Stage},
 		SecretID: deploySecretID, SecretKey: deploySecretKey, FunctionOutput: out})
@@ -76,14 +82,17 @@ func DeployRepository(t *testing.T, root string, edit func(*topology.Project)) *
 	if err != nil {
 		t.Fatal(err)
 	}
-	d := &Deployment{Cloud: cloud, Functions: fns, ctx: ctx, cred: common.NewCredential(deploySecretID, deploySecretKey)}
+	d := &Deployment{Cloud: cloud, Functions: fns, ctx: ctx, cred: common.NewCredential(deploySecretID, deploySecretKey),
+		output: kept}
 	d.Deploy(t, deployer.Options{Waits: deployer.Waits{Poll: 100 * time.Millisecond, Warm: 2 * time.Minute}})
 	return d
 }
 
 // BuildRepository loads the project at root (stage dev) and builds
 // every function's code as `make functions` does, into temporary
-// folders the project's functions then point at. It skips under -short.
+// folders the project's functions then point at. Each function is built
+// once per test binary (call Cleanup from TestMain). It skips under
+// -short.
 func BuildRepository(t *testing.T, root string) *topology.Project {
 	t.Helper()
 	if testing.Short() {
@@ -93,39 +102,91 @@ func BuildRepository(t *testing.T, root string) *topology.Project {
 	if err != nil {
 		t.Fatal(err)
 	}
-	codes := map[string]string{}
 	for i := range project.Functions {
 		fn := &project.Functions[i]
 		// src is <repo>/functions/<name>/dist.
-		name := filepath.Base(filepath.Dir(fn.Spec.CodeDir))
-		if _, ok := codes[name]; !ok {
-			codes[name] = buildPackage(t, root, name)
+		code, err := builtCode(root, filepath.Base(filepath.Dir(fn.Spec.CodeDir)))
+		if err != nil {
+			t.Fatal(err)
 		}
-		fn.Spec.CodeDir = codes[name]
+		fn.Spec.CodeDir = code
 	}
 	return project
 }
 
-// buildPackage builds functions/<name> the way `make functions` does
-// (stripped, so that it fits an API request) into a temporary dist/.
-func buildPackage(t *testing.T, root, name string) string {
-	t.Helper()
-	dir := t.TempDir()
-	if b, err := os.ReadFile(filepath.Join(root, "functions", name, "scf_bootstrap")); err == nil {
-		if err := os.WriteFile(filepath.Join(dir, "scf_bootstrap"), b, 0o755); err != nil {
-			t.Fatal(err)
+// built holds the function code BuildRepository built, by repository and
+// function, for the life of the test binary: a deploy reads the code and
+// never changes it, so every test of a package deploys the same build.
+var built struct {
+	mu    sync.Mutex
+	code  map[string]string // code folder by root and function name
+	temps []string
+}
+
+// Cleanup removes the code BuildRepository built; call it from TestMain
+// after m.Run.
+func Cleanup() {
+	built.mu.Lock()
+	defer built.mu.Unlock()
+	for _, d := range built.temps {
+		os.RemoveAll(d)
+	}
+	built.code, built.temps = nil, nil
+}
+
+// builtCode returns the code folder of functions/<name> of the repository
+// at root, building it the first time.
+func builtCode(root, name string) (string, error) {
+	abs, err := filepath.Abs(root)
+	if err != nil {
+		return "", err
+	}
+	key := filepath.Join(abs, "functions", name)
+	built.mu.Lock()
+	defer built.mu.Unlock()
+	if dir, ok := built.code[key]; ok {
+		return dir, nil
+	}
+	dir, err := os.MkdirTemp("", "scfgate-repotest-"+name)
+	if err != nil {
+		return "", err
+	}
+	built.temps = append(built.temps, dir)
+	code, err := buildPackage(abs, name, dir)
+	if err != nil {
+		return "", fmt.Errorf("repotest: build %s: %w", name, err)
+	}
+	if built.code == nil {
+		built.code = map[string]string{}
+	}
+	built.code[key] = code
+	return code, nil
+}
+
+// buildPackage builds functions/<name> of the repository at root the way
+// `make functions` does (stripped, so that it fits an API request) into
+// dir/dist, which it returns.
+func buildPackage(root, name, dir string) (string, error) {
+	// The bootstrap beside the package, where pack.Build checks it.
+	boot, err := os.ReadFile(filepath.Join(root, "functions", name, "scf_bootstrap"))
+	switch {
+	case err == nil:
+		if err := os.WriteFile(filepath.Join(dir, "scf_bootstrap"), boot, 0o755); err != nil {
+			return "", err
 		}
+	case !errors.Is(err, os.ErrNotExist):
+		return "", err
 	}
 	fn := pack.Function{Name: name, Pkg: "github.com/scfgate/scfgate/functions/" + name, Dir: dir}
-	if _, err := pack.Build(context.Background(), fn, t.TempDir()); err != nil {
-		t.Fatal(err)
+	if _, err := pack.Build(context.Background(), fn, filepath.Join(dir, "zip")); err != nil {
+		return "", err
 	}
-	if b, err := os.ReadFile(filepath.Join(dir, "scf_bootstrap")); err == nil {
-		if err := os.WriteFile(filepath.Join(dir, "dist", "scf_bootstrap"), b, 0o755); err != nil {
-			t.Fatal(err)
+	if boot != nil {
+		if err := os.WriteFile(filepath.Join(dir, "dist", "scf_bootstrap"), boot, 0o755); err != nil {
+			return "", err
 		}
 	}
-	return filepath.Join(dir, "dist")
+	return filepath.Join(dir, "dist"), nil
 }
 
 // SCF is an official SDK client of the local cloud's API.

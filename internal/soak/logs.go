@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/scfgate/scfgate/localcloud/runtime"
 	"github.com/scfgate/scfgate/scaler"
 )
 
@@ -70,7 +71,7 @@ type record struct {
 
 // line handles one output line; w.mu is held.
 func (w *logWatch) line(b []byte) {
-	fn, rest, ok := splitPrefix(b)
+	fn, rest, ok := runtime.SplitOutputLine(b)
 	if !ok {
 		return
 	}
@@ -88,25 +89,6 @@ func (w *logWatch) line(b []byte) {
 		w.decisions = append(w.decisions, Decision{Time: d.Time, Policy: d.Policy, Current: d.Current, Target: d.Target,
 			Hold: d.Hold, Action: d.Action.Kind, Reason: d.Reason, NoData: (d.MonitorError != "" || len(d.Window) == 0) && len(d.Gateway) == 0})
 	}
-}
-
-// splitPrefix splits "[namespace/function instance] rest" into the
-// function's name and the rest.
-func splitPrefix(b []byte) (fn string, rest []byte, ok bool) {
-	if len(b) == 0 || b[0] != '[' {
-		return "", nil, false
-	}
-	end := bytes.Index(b, []byte("] "))
-	if end < 0 {
-		return "", nil, false
-	}
-	head := b[1:end]
-	slash := bytes.IndexByte(head, '/')
-	space := bytes.LastIndexByte(head, ' ')
-	if slash < 0 || space < slash {
-		return "", nil, false
-	}
-	return string(head[slash+1 : space]), b[end+2:], true
 }
 
 // snapshot returns what was seen so far.

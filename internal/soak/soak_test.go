@@ -10,6 +10,12 @@ import (
 	"github.com/scfgate/scfgate/internal/repotest"
 )
 
+func TestMain(m *testing.M) {
+	code := m.Run()
+	repotest.Cleanup()
+	os.Exit(code)
+}
+
 // TestShortSoak soaks the repository's topology for 20 seconds at 8
 // requests/s, every fault firing once: every request is answered in
 // time, no stream is cut without an error event, nothing grows, and the

@@ -55,6 +55,26 @@ func (h *Host) functionLog(spec FunctionSpec, instanceID string) io.Writer {
 	return &lineWriter{out: h.cfg.FunctionOutput, prefix: fmt.Sprintf("[%s/%s %s] ", spec.Namespace, spec.Name, instanceID[:8])}
 }
 
+// SplitOutputLine splits a line of Config.FunctionOutput, "[namespace/
+// function instance] text" as functionLog writes it, into the function's
+// name and the text the function wrote. ok is false for any other line.
+func SplitOutputLine(line []byte) (function string, text []byte, ok bool) {
+	if len(line) == 0 || line[0] != '[' {
+		return "", nil, false
+	}
+	end := bytes.Index(line, []byte("] "))
+	if end < 0 {
+		return "", nil, false
+	}
+	head := line[1:end]
+	slash := bytes.IndexByte(head, '/')
+	space := bytes.LastIndexByte(head, ' ')
+	if slash < 0 || space < slash {
+		return "", nil, false
+	}
+	return string(head[slash+1 : space]), line[end+2:], true
+}
+
 var outputMu sync.Mutex // serialises lines of all instances on the shared writer
 
 type lineWriter struct {
