@@ -31,6 +31,7 @@ import (
 	goruntime "runtime"
 	"runtime/debug"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/common"
@@ -147,7 +148,12 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	if progress == nil {
 		progress = io.Discard
 	}
+	// say is called from the fault schedule and the sampler at once: one
+	// line at a time, on a writer that need not be safe for concurrent use.
+	var sayMu sync.Mutex
 	say := func(format string, args ...any) {
+		sayMu.Lock()
+		defer sayMu.Unlock()
 		fmt.Fprintf(progress, "soak %s  "+format+"\n", append([]any{time.Now().Format(time.TimeOnly)}, args...)...)
 	}
 	tmp, err := os.MkdirTemp("", "scfgate-soak-")
