@@ -4,11 +4,11 @@ import (
 	"os"
 	"testing"
 
-	"github.com/scfgate/scfgate/internal/repotest"
+	"github.com/scfgate/scfgate/internal/functest"
 )
 
 func TestMain(m *testing.M) {
 	code := m.Run()
-	repotest.Cleanup()
+	functest.Cleanup()
 	os.Exit(code)
 }

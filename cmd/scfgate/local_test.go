@@ -16,13 +16,11 @@ import (
 	"time"
 
 	"github.com/scfgate/scfgate/internal/functest"
-	"github.com/scfgate/scfgate/internal/repotest"
 )
 
 func TestMain(m *testing.M) {
 	code := m.Run()
 	functest.Cleanup()
-	repotest.Cleanup()
 	os.Exit(code)
 }
 

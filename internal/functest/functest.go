@@ -43,8 +43,12 @@ func Build(t testing.TB) Dirs {
 	return dirs
 }
 
-// Cleanup removes what Build made; call it from TestMain after m.Run.
+// Cleanup removes what Build, BuildFunction and Cached made; call it from
+// TestMain after m.Run.
 func Cleanup() {
+	fnMu.Lock()
+	clear(cached)
+	fnMu.Unlock()
 	mu.Lock()
 	defer mu.Unlock()
 	for _, r := range roots {

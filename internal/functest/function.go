@@ -10,14 +10,42 @@ import (
 	"testing"
 )
 
+// cached holds what Cached built, by key, for the life of the test
+// binary; fnMu serialises the builds.
 var (
-	fnMu    sync.Mutex
-	fnBuilt = map[string]fnResult{}
+	fnMu   sync.Mutex
+	cached = map[string]fnResult{}
 )
 
 type fnResult struct {
 	dir string
 	err error
+}
+
+// Cached returns what build made for key the first time any test of the
+// binary asked, building it then in a new temporary folder (which
+// Cleanup removes): tests that run the same code share one build. Builds
+// are serialised.
+func Cached(key string, build func(dir string) (string, error)) (string, error) {
+	fnMu.Lock()
+	defer fnMu.Unlock()
+	r, ok := cached[key]
+	if !ok {
+		r.dir, r.err = tempBuild(build)
+		cached[key] = r
+	}
+	return r.dir, r.err
+}
+
+func tempBuild(build func(dir string) (string, error)) (string, error) {
+	dir, err := os.MkdirTemp("", "scfgate-functest")
+	if err != nil {
+		return "", err
+	}
+	mu.Lock()
+	roots = append(roots, dir)
+	mu.Unlock()
+	return build(dir)
 }
 
 // BuildFunction compiles the function package pkg (an import path inside
@@ -30,45 +58,32 @@ func BuildFunction(t testing.TB, pkg string) string {
 	if testing.Short() {
 		t.Skip("end-to-end: starts function processes")
 	}
-	fnMu.Lock()
-	defer fnMu.Unlock()
-	r, ok := fnBuilt[pkg]
-	if !ok {
-		r.dir, r.err = buildFunction(pkg)
-		fnBuilt[pkg] = r
+	dir, err := Cached(pkg, func(dir string) (string, error) { return dir, buildFunction(pkg, dir) })
+	if err != nil {
+		t.Fatal(err)
 	}
-	if r.err != nil {
-		t.Fatal(r.err)
-	}
-	return r.dir
+	return dir
 }
 
-func buildFunction(pkg string) (string, error) {
-	root, err := os.MkdirTemp("", "scfgate-functest")
-	if err != nil {
-		return "", err
-	}
-	mu.Lock()
-	roots = append(roots, root)
-	mu.Unlock()
+func buildFunction(pkg, root string) error {
 	cmd := exec.Command("go", "build", "-trimpath", "-o", filepath.Join(root, "main"), pkg)
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("functest: build %s: %v\n%s", pkg, err, out)
+		return fmt.Errorf("functest: build %s: %v\n%s", pkg, err, out)
 	}
 	list := exec.Command("go", "list", "-f", "{{.Dir}}", pkg)
 	out, err := list.Output()
 	if err != nil {
-		return "", fmt.Errorf("functest: locate %s: %v", pkg, err)
+		return fmt.Errorf("functest: locate %s: %v", pkg, err)
 	}
 	boot, err := os.ReadFile(filepath.Join(strings.TrimSpace(string(out)), "scf_bootstrap"))
 	switch {
 	case err == nil:
 		if err := os.WriteFile(filepath.Join(root, "scf_bootstrap"), boot, 0o755); err != nil {
-			return "", err
+			return err
 		}
 	case !os.IsNotExist(err):
-		return "", err
+		return err
 	}
-	return root, nil
+	return nil
 }

@@ -12,7 +12,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -21,6 +20,7 @@ import (
 	scf "github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/scf/v20180416"
 
 	"github.com/scfgate/scfgate/internal/deployer"
+	"github.com/scfgate/scfgate/internal/functest"
 	"github.com/scfgate/scfgate/internal/gatewayfn"
 	"github.com/scfgate/scfgate/internal/pack"
 	"github.com/scfgate/scfgate/internal/tencentcloud"
@@ -91,7 +91,7 @@ func DeployRepository(t *testing.T, root string, edit func(*topology.Project)) *
 // BuildRepository loads the project at root (stage dev) and builds
 // every function's code as `make functions` does, into temporary
 // folders the project's functions then point at. Each function is built
-// once per test binary (call Cleanup from TestMain). It skips under
+// once per test binary (call functest.Cleanup from TestMain). It skips under
 // -short.
 func BuildRepository(t *testing.T, root string) *topology.Project {
 	t.Helper()
@@ -114,52 +114,21 @@ func BuildRepository(t *testing.T, root string) *topology.Project {
 	return project
 }
 
-// built holds the function code BuildRepository built, by repository and
-// function, for the life of the test binary: a deploy reads the code and
-// never changes it, so every test of a package deploys the same build.
-var built struct {
-	mu    sync.Mutex
-	code  map[string]string // code folder by root and function name
-	temps []string
-}
-
-// Cleanup removes the code BuildRepository built; call it from TestMain
-// after m.Run.
-func Cleanup() {
-	built.mu.Lock()
-	defer built.mu.Unlock()
-	for _, d := range built.temps {
-		os.RemoveAll(d)
-	}
-	built.code, built.temps = nil, nil
-}
-
 // builtCode returns the code folder of functions/<name> of the repository
-// at root, building it the first time.
+// at root, built once per test binary (functest.Cached): a deploy reads the
+// code and never changes it, so every test of a package deploys the same
+// build.
 func builtCode(root, name string) (string, error) {
 	abs, err := filepath.Abs(root)
 	if err != nil {
 		return "", err
 	}
-	key := filepath.Join(abs, "functions", name)
-	built.mu.Lock()
-	defer built.mu.Unlock()
-	if dir, ok := built.code[key]; ok {
-		return dir, nil
-	}
-	dir, err := os.MkdirTemp("", "scfgate-repotest-"+name)
-	if err != nil {
-		return "", err
-	}
-	built.temps = append(built.temps, dir)
-	code, err := buildPackage(abs, name, dir)
+	code, err := functest.Cached("repotest:"+filepath.Join(abs, "functions", name), func(dir string) (string, error) {
+		return buildPackage(abs, name, dir)
+	})
 	if err != nil {
 		return "", fmt.Errorf("repotest: build %s: %w", name, err)
 	}
-	if built.code == nil {
-		built.code = map[string]string{}
-	}
-	built.code[key] = code
 	return code, nil
 }
 

@@ -7,12 +7,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/scfgate/scfgate/internal/functest"
 	"github.com/scfgate/scfgate/internal/repotest"
 )
 
 func TestMain(m *testing.M) {
 	code := m.Run()
-	repotest.Cleanup()
+	functest.Cleanup()
 	os.Exit(code)
 }
 
