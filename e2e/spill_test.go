@@ -141,36 +141,41 @@ func countServed(lines []string, backend string) int {
 // stays as it is.
 func addSpillOver(t *testing.T, p *topology.Project, url string) {
 	t.Helper()
+	env := webGatewayEnv(t, p)
+	var models, backends []map[string]any
+	if err := json.Unmarshal([]byte(env["SCFGATE_GATEWAY_MODELS"]), &models); err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal([]byte(env["SCFGATE_GATEWAY_BACKENDS"]), &backends); err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range models {
+		delete(m, "backend")
+		m["routes"] = []map[string]any{{"backend": primaryBackend},
+			{"backend": fallbackBackend, "upstream": fallbackModel}}
+	}
+	for _, b := range backends {
+		if b["name"] == primaryBackend {
+			b["max_in_flight"] = primarySlots
+		}
+	}
+	backends = append(backends, map[string]any{"name": fallbackBackend, "kind": "http", "max_in_flight": 5,
+		"http": map[string]any{"url": url, "api_key": fallbackKey}})
+	env["SCFGATE_GATEWAY_MODELS"] = marshal(t, models)
+	env["SCFGATE_GATEWAY_BACKENDS"] = marshal(t, backends)
+}
+
+// webGatewayEnv is the environment the web gateway is deployed with, for
+// a test to change as a user changes fn-gateway-web/serverless.yml.
+func webGatewayEnv(t *testing.T, p *topology.Project) map[string]string {
+	t.Helper()
 	for i := range p.Functions {
-		fn := &p.Functions[i]
-		if fn.Spec.Name != "gateway-web-dev-scfgate" {
-			continue
+		if fn := &p.Functions[i]; fn.Spec.Name == "gateway-web-dev-scfgate" {
+			return fn.Spec.Environment
 		}
-		env := fn.Spec.Environment
-		var models, backends []map[string]any
-		if err := json.Unmarshal([]byte(env["SCFGATE_GATEWAY_MODELS"]), &models); err != nil {
-			t.Fatal(err)
-		}
-		if err := json.Unmarshal([]byte(env["SCFGATE_GATEWAY_BACKENDS"]), &backends); err != nil {
-			t.Fatal(err)
-		}
-		for _, m := range models {
-			delete(m, "backend")
-			m["routes"] = []map[string]any{{"backend": primaryBackend},
-				{"backend": fallbackBackend, "upstream": fallbackModel}}
-		}
-		for _, b := range backends {
-			if b["name"] == primaryBackend {
-				b["max_in_flight"] = primarySlots
-			}
-		}
-		backends = append(backends, map[string]any{"name": fallbackBackend, "kind": "http", "max_in_flight": 5,
-			"http": map[string]any{"url": url, "api_key": fallbackKey}})
-		env["SCFGATE_GATEWAY_MODELS"] = marshal(t, models)
-		env["SCFGATE_GATEWAY_BACKENDS"] = marshal(t, backends)
-		return
 	}
 	t.Fatal("the project has no gateway-web function")
+	return nil
 }
 
 func marshal(t *testing.T, v any) string {
