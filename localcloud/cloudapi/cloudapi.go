@@ -40,8 +40,12 @@
 //
 //   - The product is the credential scope's service: the real API takes it
 //     from the host name (scf.tencentcloudapi.com), but a local endpoint
-//     serves every product on one host:port. An unregistered service is
-//     NoSuchProduct rather than InvalidAction.
+//     serves every product on one host:port. When the scope names no
+//     registered product, the product is the one registered service whose
+//     X-TC-Version has the X-TC-Action: the Node.js SDK takes the scope's
+//     service from the endpoint's first label ("127" for 127.0.0.1:9090).
+//     Otherwise an unregistered service is NoSuchProduct rather than
+//     InvalidAction.
 //   - Missing X-TC-Action or X-TC-Version is MissingParameter naming
 //     Action or Version (both are required common parameters).
 //   - A malformed JSON body is InvalidParameter, whose documented meaning is
@@ -359,7 +363,11 @@ func (s *Server) route(req *Request) (Handler, *Error) {
 	defer s.mu.RUnlock()
 	versions, ok := s.routes[req.Service]
 	if !ok {
-		return nil, Errorf(CodeNoSuchProduct, "The product `%s` does not exist.", req.Service)
+		service, found := s.serviceServing(req.Version, req.Action)
+		if !found {
+			return nil, Errorf(CodeNoSuchProduct, "The product `%s` does not exist.", req.Service)
+		}
+		req.Service, versions = service, s.routes[service]
 	}
 	if req.Action == "" {
 		return nil, MissingParameter("Action")
@@ -376,6 +384,26 @@ func (s *Server) route(req *Request) (Handler, *Error) {
 		return nil, Errorf(CodeInvalidAction, "The action `%s` does not exist in version `%s` of product `%s`.", req.Action, req.Version, req.Service)
 	}
 	return h, nil
+}
+
+// serviceServing is the one registered service whose version has action.
+// It lets SDKs that take the credential scope's service from the
+// endpoint's first label (the Node.js SDK signs "127" for 127.0.0.1:9090)
+// reach the product by version and action alone. The caller holds s.mu.
+func (s *Server) serviceServing(version, action string) (string, bool) {
+	if version == "" || action == "" {
+		return "", false
+	}
+	var found []string
+	for service, versions := range s.routes {
+		if _, ok := versions[version][action]; ok {
+			found = append(found, service)
+		}
+	}
+	if len(found) != 1 {
+		return "", false
+	}
+	return found[0], true
 }
 
 // readParameters fills req.Body from the POST body or the GET query.

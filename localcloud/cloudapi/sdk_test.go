@@ -287,6 +287,15 @@ func TestCommonClient(t *testing.T) {
 			}},
 		{name: "unknown action", action: "DeleteEverything", params: `{}`, wantCode: "InvalidAction", wantMsg: "DeleteEverything"},
 		{name: "unknown version", version: "2099-01-01", action: "GetFunction", params: `{}`, wantCode: "NoSuchVersion", wantMsg: "2099-01-01"},
+		{name: "product from version and action (Node.js SDK's scope for 127.0.0.1:9090)", service: "127", action: "GetFunction",
+			params: map[string]any{"FunctionName": "f"},
+			check: func(t *testing.T, r map[string]any) {
+				if r["FunctionName"] != "f" {
+					t.Errorf("FunctionName = %v", r["FunctionName"])
+				}
+			}},
+		{name: "unknown product, action of another version", service: "127", version: "2099-01-01", action: "GetFunction", params: `{}`,
+			wantCode: "NoSuchProduct", wantMsg: "127"},
 		{name: "unknown product", service: "cvm", version: "2017-03-12", action: "DescribeInstances", params: `{}`, wantCode: "NoSuchProduct", wantMsg: "cvm"},
 		{name: "unknown parameter", action: "GetFunction", params: `{"FunctionName":"f","Bogus":1}`, wantCode: "UnknownParameter", wantMsg: "`Bogus`"},
 		{name: "parameter names are case-sensitive", action: "GetFunction", params: `{"functionName":"f"}`, wantCode: "UnknownParameter", wantMsg: "`functionName`"},

@@ -47,7 +47,11 @@
 //     them, the SDKs do not; a signature over either form is accepted.
 //   - "host" is the request's Host (including any port), other signed
 //     headers are their values joined by ",". SignedHeaders must contain
-//     content-type and host (Tencent documents both as mandatory).
+//     content-type and host (Tencent documents both as mandatory). When the
+//     Host carries a port, a signature over the host name alone is accepted
+//     too: the Go and Python SDKs sign the endpoint as configured
+//     ("127.0.0.1:9090"), the Node.js SDK signs the URL's hostname without
+//     its port. The real endpoints use default ports, where both agree.
 //   - X-TC-Content-SHA256 only matters when it is UNSIGNED-PAYLOAD; any other
 //     value is ignored and the body is hashed.
 //   - A credential without a token rejects a request that sends X-TC-Token,
@@ -66,7 +70,9 @@ import (
 	"crypto/subtle"
 	"encoding/hex"
 	"fmt"
+	"net"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -280,10 +286,18 @@ func Verify(r *http.Request, body []byte, lookup SecretLookup, now time.Time) (*
 		return nil, fail(CodeSignatureFailure, "The credential scope date %s is not the UTC date %s of the timestamp.", auth.Date, want)
 	}
 	payloadHash := hashPayload(r, body)
-	canonical := canonicalRequest(r, auth.SignedHeaders, payloadHash, false)
+	canonical := canonicalRequest(r, r.Host, auth.SignedHeaders, payloadHash, false)
 	candidates := []string{canonical}
-	if lowered := canonicalRequest(r, auth.SignedHeaders, payloadHash, true); lowered != canonical {
-		candidates = append(candidates, lowered)
+	hosts := []string{r.Host}
+	if name, _, err := net.SplitHostPort(r.Host); err == nil {
+		hosts = append(hosts, name)
+	}
+	for _, host := range hosts {
+		for _, lower := range []bool{false, true} {
+			if cr := canonicalRequest(r, host, auth.SignedHeaders, payloadHash, lower); !slices.Contains(candidates, cr) {
+				candidates = append(candidates, cr)
+			}
+		}
 	}
 	for _, cr := range candidates {
 		sts := stringToSign(tsText, auth.Scope(), cr)
@@ -338,7 +352,7 @@ func Sign(r *http.Request, body []byte, service string, cred Credential, now tim
 		r.Header.Del(HeaderToken)
 	}
 	signed := []string{"content-type", "host"}
-	cr := canonicalRequest(r, signed, hashPayload(r, body), false)
+	cr := canonicalRequest(r, r.Host, signed, hashPayload(r, body), false)
 	sig := signature(cred.SecretKey, date, service, stringToSign(ts, scope(date, service), cr))
 	r.Header.Set(HeaderAuthorization, fmt.Sprintf("%s Credential=%s/%s, SignedHeaders=%s, Signature=%s",
 		Algorithm, cred.SecretID, scope(date, service), strings.Join(signed, ";"), hex.EncodeToString(sig)))
@@ -363,7 +377,9 @@ func hashPayload(r *http.Request, body []byte) string {
 	return sha256Hex(body)
 }
 
-func canonicalRequest(r *http.Request, signed []string, payloadHash string, lower bool) string {
+// canonicalRequest is r's canonical request over the signed headers, with
+// host as the value of "host" and header values lowercased if lower.
+func canonicalRequest(r *http.Request, host string, signed []string, payloadHash string, lower bool) string {
 	var b strings.Builder
 	b.WriteString(r.Method)
 	b.WriteString("\n/\n")
@@ -374,7 +390,7 @@ func canonicalRequest(r *http.Request, signed []string, payloadHash string, lowe
 	for _, name := range signed {
 		var v string
 		if name == "host" {
-			v = r.Host
+			v = host
 		} else {
 			v = strings.Join(r.Header.Values(name), ",")
 		}

@@ -162,13 +162,19 @@ func TestVerify(t *testing.T) {
 			mods: []mod{setHeader(HeaderContentSHA256, UnsignedPayload), good}, body: `{"Other":1}`},
 		{name: "extra signed header",
 			mods: []mod{setHeader("X-TC-Action", "GetFunction"), good, func(r *http.Request) {
-				resignWith(t, r, []string{"content-type", "host", "x-tc-action"}, vecKey, false)
+				resignWith(t, r, "", []string{"content-type", "host", "x-tc-action"}, vecKey, false)
 			}}},
 		{name: "lowercased header values per Tencent's guide", host: "LocalHost:9090",
 			mods: []mod{good, func(r *http.Request) {
-				resignWith(t, r, []string{"content-type", "host"}, vecKey, true)
+				resignWith(t, r, "", []string{"content-type", "host"}, vecKey, true)
 			}}},
 		{name: "host as sent is signed", host: "LocalHost:9090", mods: []mod{good}},
+		{name: "host name without the port (Node.js SDK)", mods: []mod{good, func(r *http.Request) {
+			resignWith(t, r, "127.0.0.1", []string{"content-type", "host"}, vecKey, false)
+		}}},
+		{name: "host name without the port, GET", method: "GET", target: "/?Limit=10&Offset=0", mods: []mod{good, func(r *http.Request) {
+			resignWith(t, r, "127.0.0.1", []string{"content-type", "host"}, vecKey, false)
+		}}},
 
 		{name: "no authorization", wantCode: CodeInvalidAuthorization},
 		{name: "empty authorization", mods: []mod{setHeader("Authorization", "")}, wantCode: CodeInvalidAuthorization},
@@ -195,6 +201,9 @@ func TestVerify(t *testing.T) {
 		{name: "tampered query", method: "GET", target: "/?Limit=10", mods: []mod{good, func(r *http.Request) { r.URL.RawQuery = "Limit=11" }},
 			wantCode: CodeSignatureFailure},
 		{name: "tampered host", mods: []mod{good, func(r *http.Request) { r.Host = "127.0.0.1:9091" }}, wantCode: CodeSignatureFailure},
+		{name: "other host name, same port", mods: []mod{good, func(r *http.Request) {
+			resignWith(t, r, "127.0.0.2", []string{"content-type", "host"}, vecKey, false)
+		}}, wantCode: CodeSignatureFailure},
 		{name: "tampered content type", mods: []mod{good, setHeader("Content-Type", "text/plain")}, wantCode: CodeSignatureFailure},
 		{name: "scope date not the timestamp's", mods: []mod{good, editAuth("2023-11-14", "2023-11-15")}, wantCode: CodeSignatureFailure},
 		{name: "scope service differs from signing service", mods: []mod{good, editAuth("/scf/", "/cvm/")}, wantCode: CodeSignatureFailure},
@@ -258,15 +267,18 @@ func TestVerify(t *testing.T) {
 }
 
 // resignWith recomputes the Authorization header of a signed request over
-// the given signed headers, optionally lowercasing header values (the form
-// Tencent's signing guide describes).
-func resignWith(t *testing.T, r *http.Request, signed []string, key string, lower bool) {
+// the given signed headers and host (r.Host if empty), optionally
+// lowercasing header values (the form Tencent's signing guide describes).
+func resignWith(t *testing.T, r *http.Request, host string, signed []string, key string, lower bool) {
 	t.Helper()
 	a, err := ParseAuthorization(r.Header.Get("Authorization"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	cr := canonicalRequest(r, signed, hashPayload(r, readBody(t, r)), lower)
+	if host == "" {
+		host = r.Host
+	}
+	cr := canonicalRequest(r, host, signed, hashPayload(r, readBody(t, r)), lower)
 	sig := signature(key, a.Date, a.Service, stringToSign(r.Header.Get(HeaderTimestamp), a.Scope(), cr))
 	r.Header.Set("Authorization", Algorithm+" Credential="+a.SecretID+"/"+a.Scope()+", SignedHeaders="+
 		strings.Join(signed, ";")+", Signature="+hex.EncodeToString(sig))
