@@ -57,6 +57,7 @@ func TestAccessLogFields(t *testing.T) {
 		{"bob over his limit", chat(goodBody, "sk-bob"), map[string]any{"status": 429.0, "key": "bob",
 			"error_type": "rate_limit_error", "error_code": "rate_limit_exceeded", "limit_scope": "key", "model": ""}},
 		{"models", req(http.MethodGet, "/v1/models", "", testKey), map[string]any{"status": 200.0, "path": "/v1/models", "model": ""}},
+		{"model by id", req(http.MethodGet, "/v1/models/hunyuan-13b", "", testKey), map[string]any{"status": 200.0, "path": "/v1/models/hunyuan-13b"}},
 		{"unknown path", req(http.MethodGet, "/v1/nothing", "", ""), map[string]any{"status": 404.0,
 			"error_type": "not_found_error", "error_code": "unknown_url"}},
 	}

@@ -110,6 +110,8 @@ type Gateway struct {
 	idPrefix  string
 	idSeq     atomic.Uint64
 	modelList []byte
+	// modelObjects are the answers of GET /v1/models/{model}, by name.
+	modelObjects map[string][]byte
 }
 
 // New validates cfg and builds the gateway.
@@ -178,9 +180,12 @@ func New(cfg Config, opts Options) (*Gateway, error) {
 		Object string       `json:"object"`
 		Data   []modelEntry `json:"data"`
 	}{Object: "list", Data: []modelEntry{}}
+	g.modelObjects = make(map[string][]byte, len(cfg.Models))
 	for _, m := range cfg.Models {
 		g.models[m.Name] = newServedModel(m, g.backends)
-		list.Data = append(list.Data, modelEntry{ID: m.Name, Object: "model", OwnedBy: "scfgate"})
+		entry := modelEntry{ID: m.Name, Object: "model", OwnedBy: "scfgate"}
+		list.Data = append(list.Data, entry)
+		g.modelObjects[m.Name], _ = json.Marshal(entry)
 	}
 	g.modelList, _ = json.Marshal(list)
 	g.extra = opts.Metrics
@@ -208,8 +213,8 @@ func (g *Gateway) routes(extra ...func(http.Handler) http.Handler) http.Handler 
 	r := chi.NewRouter()
 	r.Use(g.requestID, g.accessLog)
 	r.Use(extra...)
-	r.NotFound(func(w http.ResponseWriter, _ *http.Request) {
-		writeError(w, http.StatusNotFound, errNotFound, "unknown path", "", "unknown_url")
+	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, http.StatusNotFound, errNotFound, "Invalid URL ("+r.Method+" "+clip(r.URL.Path, 200)+")", "", "unknown_url")
 	})
 	r.MethodNotAllowed(func(w http.ResponseWriter, _ *http.Request) {
 		writeError(w, http.StatusMethodNotAllowed, errInvalidRequest, "method not allowed", "", "method_not_allowed")
@@ -221,6 +226,7 @@ func (g *Gateway) routes(extra ...func(http.Handler) http.Handler) http.Handler 
 		r.Use(g.auth, g.bodyLimit, g.shape)
 		r.Post("/v1/chat/completions", g.chat)
 		r.Get("/v1/models", g.listModels)
+		r.Get("/v1/models/{model}", g.retrieveModel)
 	})
 	return r
 }
@@ -279,6 +285,24 @@ func (g *Gateway) listModels(w http.ResponseWriter, _ *http.Request) {
 	_, _ = w.Write(g.modelList)
 }
 
+// retrieveModel serves GET /v1/models/{model}: the model's entry of the
+// list, or the chat route's model_not_found.
+func (g *Gateway) retrieveModel(w http.ResponseWriter, r *http.Request) {
+	name := chi.URLParam(r, "model")
+	obj, ok := g.modelObjects[name]
+	if !ok {
+		writeModelNotFound(w, name)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_, _ = w.Write(obj)
+}
+
+// writeModelNotFound answers 404 for a model the gateway does not serve.
+func writeModelNotFound(w http.ResponseWriter, name string) {
+	writeError(w, http.StatusNotFound, errInvalidRequest, "the model '"+clip(name, 200)+"' does not exist", "model", "model_not_found")
+}
+
 // chat serves POST /v1/chat/completions.
 func (g *Gateway) chat(w http.ResponseWriter, r *http.Request) {
 	body, err := readBody(r)
@@ -298,8 +322,7 @@ func (g *Gateway) chat(w http.ResponseWriter, r *http.Request) {
 	}
 	m, ok := g.models[string(f.Model)]
 	if !ok {
-		writeError(w, http.StatusNotFound, errInvalidRequest,
-			"the model '"+string(f.Model)+"' does not exist", "model", "model_not_found")
+		writeModelNotFound(w, string(f.Model))
 		return
 	}
 	if rerr := m.limits().Check(&f); rerr != nil {

@@ -154,7 +154,16 @@ func TestBadInputs(t *testing.T) {
 			r.ContentLength = -1
 			return r
 		}, 413, "", "1024"},
-		{"unknown path", func() *http.Request { return httptest.NewRequest("GET", "/v1/nothing", nil) }, 404, "", ""},
+		{"unknown path", func() *http.Request { return httptest.NewRequest("GET", "/v1/nothing", nil) }, 404, "", "Invalid URL (GET /v1/nothing)"},
+		{"unknown path, long", func() *http.Request {
+			return httptest.NewRequest("POST", "/v1/"+strings.Repeat("é", 300), nil)
+		}, 404, "", "é…)"},
+		{"unknown model by id", func() *http.Request {
+			r := httptest.NewRequest("GET", "/v1/models/gpt-4o", nil)
+			r.Header.Set("Authorization", "Bearer "+testKey)
+			return r
+		}, 404, "model", "'gpt-4o' does not exist"},
+		{"model by id without key", func() *http.Request { return httptest.NewRequest("GET", "/v1/models/hunyuan-13b", nil) }, 401, "", ""},
 		{"wrong method", func() *http.Request { return httptest.NewRequest("DELETE", "/healthz", nil) }, 405, "", ""},
 	}
 	for _, tc := range tests {
@@ -210,6 +219,13 @@ func TestChatAndModels(t *testing.T) {
 	}
 	if rec.Header().Get("X-Request-Id") == "" {
 		t.Error("no generated request id")
+	}
+	rec = httptest.NewRecorder()
+	r = httptest.NewRequest("GET", "/v1/models/hunyuan-13b", nil)
+	r.Header.Set("Authorization", "Bearer "+testKey)
+	g.ServeHTTP(rec, r)
+	if want := `{"id":"hunyuan-13b","object":"model","created":0,"owned_by":"scfgate"}`; rec.Code != 200 || rec.Body.String() != want {
+		t.Errorf("model by id = %d %s, want %s", rec.Code, rec.Body, want)
 	}
 	for path, want := range map[string]string{"/healthz": `"ok"`, "/readyz": `"breaker":"closed"`,
 		"/metrics": `scfgate_requests_total{route="chat",code="200"} 1`} {
@@ -405,5 +421,25 @@ func TestRequestIDSource(t *testing.T) {
 				t.Errorf("backend got request id %q, client %q", seen, got[0])
 			}
 		})
+	}
+}
+
+func TestClip(t *testing.T) {
+	tests := []struct {
+		in   string
+		n    int
+		want string
+	}{
+		{"short", 10, "short"},
+		{"exactly", 7, "exactly"},
+		{"abcdef", 3, "abc…"},
+		{"éé", 3, "é…"}, // 3 falls inside the second é
+		{"éé", 1, "…"},
+		{"", 0, ""},
+	}
+	for _, tt := range tests {
+		if got := clip(tt.in, tt.n); got != tt.want {
+			t.Errorf("clip(%q, %d) = %q, want %q", tt.in, tt.n, got, tt.want)
+		}
 	}
 }
