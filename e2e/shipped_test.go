@@ -130,6 +130,20 @@ func TestShippedClientErrorsStayTheClients(t *testing.T) {
 	if ids := httpResp.Header.Values("X-Request-Id"); len(ids) != 1 || ids[0] == "" {
 		t.Errorf("X-Request-Id = %q, want one id", ids)
 	}
+
+	// The model list and one model by id, as clients check a model exists.
+	page, err := client.Models.List(ctx)
+	if err != nil || len(page.Data) != 1 || page.Data[0].ID != "hunyuan-13b" {
+		t.Errorf("models = %+v, %v", page, err)
+	}
+	if m, err := client.Models.Get(ctx, "hunyuan-13b"); err != nil || m.ID != "hunyuan-13b" {
+		t.Errorf("model hunyuan-13b = %+v, %v", m, err)
+	}
+	_, err = client.Models.Get(ctx, "gpt-4o")
+	var apiErr *openai.Error
+	if !errors.As(err, &apiErr) || apiErr.StatusCode != http.StatusNotFound || apiErr.Code != "model_not_found" {
+		t.Errorf("unknown model by id: %v", err)
+	}
 }
 
 // TestShippedConcurrentStreamsShareInstances sends 32 streams at once
