@@ -325,12 +325,12 @@ func (s *Synthetic) Complete(ctx context.Context, req ChatRequest, emit func(Chu
 		return Chunk{ID: id, Object: "chat.completion.chunk", Created: created, Model: model,
 			Choices: []ChunkChoice{{Delta: d, FinishReason: finish}}}
 	}
-	finish := "length"
+	a := plan(seed, n, req.Stop)
+	n = len(a.ends)
 
 	q := &sequence{prompt: prompt, n: n, stream: emit != nil, wake: make(chan struct{}, 1)}
 	s.join(q)
-	var text strings.Builder
-	for emitted := 0; emitted < n; {
+	for emitted, sent := 0, 0; emitted < n; {
 		select {
 		case <-ctx.Done():
 			s.leave(q)
@@ -338,11 +338,6 @@ func (s *Synthetic) Complete(ctx context.Context, req ChatRequest, emit func(Chu
 		case <-q.wake:
 		}
 		for upto := s.produced(q); emitted < upto; emitted++ {
-			w := word(seed, emitted)
-			if emitted > 0 {
-				w = " " + w
-			}
-			text.WriteString(w)
 			if emit == nil {
 				continue
 			}
@@ -351,11 +346,13 @@ func (s *Synthetic) Complete(ctx context.Context, req ChatRequest, emit func(Chu
 				err = emit(chunk(Delta{Role: "assistant"}, nil))
 			}
 			if err == nil {
+				end := min(a.ends[emitted], len(a.text))
 				var fin *string
 				if emitted == n-1 {
-					fin = &finish
+					fin = &a.finish
 				}
-				err = emit(chunk(Delta{Content: w}, fin))
+				err = emit(chunk(Delta{Content: a.text[sent:end]}, fin))
+				sent = end
 			}
 			if err != nil {
 				s.leave(q)
@@ -364,6 +361,57 @@ func (s *Synthetic) Complete(ctx context.Context, req ChatRequest, emit func(Chu
 		}
 	}
 	return ChatResponse{ID: id, Object: "chat.completion", Created: created, Model: model,
-		Choices: []Choice{{Message: Message{Role: "assistant", Content: text.String()}, FinishReason: finish}},
+		Choices: []Choice{{Message: Message{Role: "assistant", Content: a.text}, FinishReason: a.finish}},
 		Usage:   Usage{PromptTokens: prompt, CompletionTokens: n, TotalTokens: prompt + n}}, nil
+}
+
+// answer is what the engine will say: its text, where each token's text
+// ends in it (before any cut), and the finish reason.
+type answer struct {
+	text   string
+	ends   []int // ends[i]: the end of token i's text; one entry per token generated
+	finish string
+}
+
+// plan writes the answer to a request with seed h: up to n words, cut
+// before the first stop sequence, as a real server stops decoding when a
+// stop sequence appears and leaves it out of the text. The tokens up to
+// the one that completed the stop sequence are generated (and counted in
+// usage); the finish reason is then "stop", else "length". Since the
+// words depend only on the seed, the whole answer is known before the
+// first step, so a stream never sends text that a stop sequence later
+// cuts.
+func plan(h uint64, n int, stop []string) answer {
+	longest := 0
+	for _, s := range stop {
+		longest = max(longest, len(s))
+	}
+	var b strings.Builder
+	a := answer{ends: make([]int, 0, n), finish: "length"}
+	for i := range n {
+		if i > 0 {
+			b.WriteByte(' ')
+		}
+		b.WriteString(word(h, i))
+		a.ends = append(a.ends, b.Len())
+		text := b.String()
+		// A new match ends in this token's text, so it starts at most
+		// longest-1 bytes before it.
+		from := 0
+		if i > 0 {
+			from = max(0, a.ends[i-1]-longest+1)
+		}
+		cut := -1
+		for _, s := range stop {
+			if j := strings.Index(text[from:], s); s != "" && j >= 0 && (cut < 0 || from+j < cut) {
+				cut = from + j
+			}
+		}
+		if cut >= 0 {
+			a.text, a.finish = text[:cut], "stop"
+			return a
+		}
+	}
+	a.text = b.String()
+	return a
 }

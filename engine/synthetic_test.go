@@ -264,3 +264,96 @@ func BenchmarkSchedulerStep(b *testing.B) {
 		}
 	}
 }
+
+func TestPlanStopSequences(t *testing.T) {
+	const seed = 42
+	full := plan(seed, 12, nil)
+	words := strings.Fields(full.text)
+	if full.finish != "length" || len(full.ends) != 12 || len(words) != 12 {
+		t.Fatalf("no stop: %+v", full)
+	}
+	sixth := strings.Index(full.text, " "+words[6]) + 1 // where the 7th word starts
+	tests := []struct {
+		name  string
+		stop  []string
+		first string // the stop sequence that cuts; "" for none
+	}{
+		{"no stop sequences", nil, ""},
+		{"absent", []string{"zebra"}, ""},
+		{"empty string ignored", []string{""}, ""},
+		{"a word", []string{words[3]}, words[3]},
+		{"the first word: nothing said", []string{words[0]}, words[0]},
+		{"spans two tokens", []string{words[4] + " " + words[5]}, words[4] + " " + words[5]},
+		{"the earliest of several", []string{words[9], full.text[sixth : sixth+2]}, full.text[sixth : sixth+2]},
+		{"a trailing space completes with the next token", []string{words[2] + " "}, words[2] + " "},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			wantText, wantTokens, wantFinish := full.text, 12, "length"
+			if tt.first != "" {
+				at := strings.Index(full.text, tt.first)
+				// The tokens generated: up to the one holding the stop
+				// sequence's last byte (a token's text starts with its
+				// space).
+				wantText, wantFinish = full.text[:at], "stop"
+				wantTokens = strings.Count(full.text[:at+len(tt.first)], " ") + 1
+			}
+			a := plan(seed, 12, tt.stop)
+			if a.text != wantText || len(a.ends) != wantTokens || a.finish != wantFinish {
+				t.Errorf("plan = %q, %d tokens, %s; want %q, %d, %s", a.text, len(a.ends), a.finish,
+					wantText, wantTokens, wantFinish)
+			}
+		})
+	}
+}
+
+// A stop sequence ends the answer early, streamed or not: the text stops
+// before it, finish_reason is "stop", usage counts the tokens generated,
+// and the stream's deltas add up to the same text without ever sending
+// the cut part.
+func TestSyntheticStop(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s := NewSynthetic(latency.Default(), nil, "m")
+		full, err := s.Complete(context.Background(), req("hello", 30), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		words := strings.Fields(full.Choices[0].Message.Content)
+		stop := words[5] + " " + words[6]
+		r := req("hello", 30)
+		r.Stop = Stop{stop}
+
+		res, err := s.Complete(context.Background(), r, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := full.Choices[0].Message.Content[:strings.Index(full.Choices[0].Message.Content, stop)]
+		if got := res.Choices[0]; got.Message.Content != want || got.FinishReason != "stop" {
+			t.Errorf("answer %q (%s), want %q (stop)", got.Message.Content, got.FinishReason, want)
+		}
+		if res.Usage.CompletionTokens >= 30 || res.Usage.CompletionTokens < len(strings.Fields(want)) {
+			t.Errorf("usage %+v: want the tokens up to the stop sequence", res.Usage)
+		}
+
+		var streamed strings.Builder
+		var last Chunk
+		n := 0
+		if _, err := s.Complete(context.Background(), r, func(c Chunk) error {
+			streamed.WriteString(c.Choices[0].Delta.Content)
+			last = c
+			n++
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if streamed.String() != want {
+			t.Errorf("stream said %q, want %q", streamed.String(), want)
+		}
+		if fin := last.Choices[0].FinishReason; fin == nil || *fin != "stop" {
+			t.Errorf("last chunk finish_reason %v, want stop", fin)
+		}
+		if n != res.Usage.CompletionTokens+1 {
+			t.Errorf("%d chunks for %d tokens: want a role chunk and one per token", n, res.Usage.CompletionTokens)
+		}
+	})
+}
