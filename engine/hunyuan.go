@@ -55,8 +55,12 @@ type HunyuanConfig struct {
 // (Role, Content) and the answer back (Choices, Usage). Streams use the
 // SDK's SSE event channel.
 //
-// Not carried: max_tokens and max_completion_tokens (ChatCompletions in
-// v1.0.1093 has no output-length field), tool calls, images. Hunyuan's
+// Carried: temperature, top_p and stop. Hunyuan's native API stops after
+// the stop sequence it meets, OpenAI's before it: the engine removes it
+// from the text, holding back a stream's text that may begin one until it
+// knows. Not carried: max_tokens and max_completion_tokens
+// (ChatCompletions in v1.0.1093 has no output-length field), tool calls,
+// images. Hunyuan's
 // FinishReason "sensitive" (moderation) becomes "content_filter".
 type Hunyuan struct {
 	cfg    HunyuanConfig
@@ -168,6 +172,10 @@ func (h *Hunyuan) Complete(ctx context.Context, req ChatRequest, emit func(Chunk
 	if emit != nil {
 		hreq.Stream = common.BoolPtr(true)
 	}
+	hreq.Temperature, hreq.TopP = req.Temperature, req.TopP
+	for _, s := range req.Stop {
+		hreq.Stop = append(hreq.Stop, common.StringPtr(s))
+	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel() // also ends the SDK's SSE reader when we stop early
 	resp, err := h.client.ChatCompletionsWithContext(ctx, hreq)
@@ -178,7 +186,7 @@ func (h *Hunyuan) Complete(ctx context.Context, req ChatRequest, emit func(Chunk
 		return ChatResponse{}, hunyuanError(err)
 	}
 	if resp.Response != nil { // a whole answer (also when a stream was asked for and not given)
-		out := h.answer(resp.Response, model)
+		out := h.answer(resp.Response, model, req.Stop)
 		if emit != nil {
 			if err := replay(out, emit); err != nil {
 				return ChatResponse{}, err
@@ -189,14 +197,14 @@ func (h *Hunyuan) Complete(ctx context.Context, req ChatRequest, emit func(Chunk
 	if resp.Events == nil {
 		return ChatResponse{}, &UpstreamError{Engine: "hunyuan", Message: "empty answer"}
 	}
-	out, err := h.stream(ctx, resp.Events, model, emit)
+	out, err := h.stream(ctx, resp.Events, model, req.Stop, emit)
 	if err != nil && ctx.Err() != nil {
 		return ChatResponse{}, ctx.Err()
 	}
 	return out, err
 }
 
-func (h *Hunyuan) answer(p *hunyuan.ChatCompletionsResponseParams, model string) ChatResponse {
+func (h *Hunyuan) answer(p *hunyuan.ChatCompletionsResponseParams, model string, stop []string) ChatResponse {
 	out := ChatResponse{ID: str(p.Id), Object: "chat.completion", Created: i64(p.Created), Model: model,
 		Usage: hunyuanUsage(p.Usage)}
 	for i, c := range p.Choices {
@@ -214,7 +222,11 @@ func (h *Hunyuan) answer(p *hunyuan.ChatCompletionsResponseParams, model string)
 			}
 			msg.Content = str(c.Message.Content)
 		}
-		out.Choices = append(out.Choices, Choice{Index: idx, Message: msg, FinishReason: openAIFinish(str(c.FinishReason))})
+		finish := openAIFinish(str(c.FinishReason))
+		if finish == "stop" {
+			msg.Content = trimStop(msg.Content, stop)
+		}
+		out.Choices = append(out.Choices, Choice{Index: idx, Message: msg, FinishReason: finish})
 	}
 	return out
 }
@@ -222,11 +234,12 @@ func (h *Hunyuan) answer(p *hunyuan.ChatCompletionsResponseParams, model string)
 // stream reads the SDK's SSE events: each data object is a
 // ChatCompletionsResponseParams without the "Response" wrapper; an event
 // named "error" carries an error envelope; empty events are heartbeats.
-func (h *Hunyuan) stream(ctx context.Context, events <-chan tchttp.SSEvent, model string, emit func(Chunk) error) (ChatResponse, error) {
+func (h *Hunyuan) stream(ctx context.Context, events <-chan tchttp.SSEvent, model string, stop []string, emit func(Chunk) error) (ChatResponse, error) {
 	out := ChatResponse{Object: "chat.completion", Model: model}
 	type acc struct {
 		role, finish string
 		text         strings.Builder
+		held         stopHoldback
 	}
 	var choices []*acc
 	for ev := range events {
@@ -277,7 +290,7 @@ func (h *Hunyuan) stream(ctx context.Context, events <-chan tchttp.SSEvent, mode
 				idx = int(*c.Index)
 			}
 			for len(choices) <= idx {
-				choices = append(choices, &acc{})
+				choices = append(choices, &acc{held: stopHoldback{stop: stop}})
 			}
 			a := choices[idx]
 			var d Delta
@@ -287,13 +300,15 @@ func (h *Hunyuan) stream(ctx context.Context, events <-chan tchttp.SSEvent, mode
 			if d.Role != "" {
 				a.role = d.Role
 			}
-			a.text.WriteString(d.Content)
+			d.Content = a.held.next(d.Content)
 			cc := ChunkChoice{Index: idx, Delta: d}
 			if f := str(c.FinishReason); f != "" {
 				f = openAIFinish(f)
 				a.finish = f
 				cc.FinishReason = &f
+				cc.Delta.Content += a.held.end(f)
 			}
+			a.text.WriteString(cc.Delta.Content)
 			chunk.Choices = append(chunk.Choices, cc)
 		}
 		if len(chunk.Choices) == 0 {
@@ -320,6 +335,58 @@ func (h *Hunyuan) stream(ctx context.Context, events <-chan tchttp.SSEvent, mode
 		out.Choices = append(out.Choices, Choice{Index: i, Message: Message{Role: role, Content: a.text.String()}, FinishReason: a.finish})
 	}
 	return out, nil
+}
+
+// trimStop removes the stop sequence text ends with, if any (the longest
+// of those it ends with): Hunyuan's native API stops after the stop
+// sequence it met, OpenAI's API before it.
+func trimStop(text string, stop []string) string {
+	cut := 0
+	for _, s := range stop {
+		if strings.HasSuffix(text, s) {
+			cut = max(cut, len(s))
+		}
+	}
+	return text[:len(text)-cut]
+}
+
+// stopHoldback keeps a stream's text to OpenAI's stop semantics when the
+// upstream sends the stop sequence it met (Hunyuan's native API does): it
+// holds back the text that may be the beginning of a stop sequence until
+// the next delta, or the end, tells whether it is one.
+type stopHoldback struct {
+	stop []string
+	held string
+}
+
+// next takes a delta and returns the text that can be sent now.
+func (h *stopHoldback) next(delta string) string {
+	if len(h.stop) == 0 {
+		return delta
+	}
+	text := h.held + delta
+	keep := 0
+	for _, s := range h.stop {
+		for n := min(len(s), len(text)); n > keep; n-- {
+			if strings.HasSuffix(text, s[:n]) {
+				keep = n
+				break
+			}
+		}
+	}
+	h.held = text[len(text)-keep:]
+	return text[:len(text)-keep]
+}
+
+// end returns the held text once the stream finished for finish: without
+// a stop sequence it ends with, when the finish is "stop".
+func (h *stopHoldback) end(finish string) string {
+	rest := h.held
+	h.held = ""
+	if finish == "stop" {
+		rest = trimStop(rest, h.stop)
+	}
+	return rest
 }
 
 var httpStatusInMessage = regexp.MustCompile(`status code: (\d{3})`)

@@ -376,3 +376,84 @@ func TestHunyuanConcurrent(t *testing.T) {
 		t.Errorf("requests = %d", len(api.seen))
 	}
 }
+
+func TestStopHoldback(t *testing.T) {
+	tests := []struct {
+		name   string
+		stop   []string
+		deltas []string
+		finish string
+		want   []string // sent after each delta; the last also holds what end sent
+	}{
+		{"no stop sequences", nil, []string{"ab", "END"}, "stop", []string{"ab", "END"}},
+		{"stop sequence in one delta", []string{"END"}, []string{"Hello ", "END"}, "stop", []string{"Hello ", ""}},
+		{"stop sequence split over deltas", []string{"END"}, []string{"Hello E", "N", "D"}, "stop", []string{"Hello ", "", ""}},
+		{"a prefix that was not one", []string{"END"}, []string{"Hello E", "ast"}, "length", []string{"Hello ", "East"}},
+		{"held text sent at a length finish", []string{"END"}, []string{"Hello EN"}, "length", []string{"Hello EN"}},
+		{"the longest of several", []string{"D", "END"}, []string{"xEN", "D"}, "stop", []string{"x", ""}},
+		{"multi-byte stop", []string{"。"}, []string{"你好", "。"}, "stop", []string{"你好", ""}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := stopHoldback{stop: tt.stop}
+			var got []string
+			for i, d := range tt.deltas {
+				out := h.next(d)
+				if i == len(tt.deltas)-1 {
+					out += h.end(tt.finish)
+				}
+				got = append(got, out)
+			}
+			if !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("sent %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
+
+// Sampling settings and stop sequences reach Hunyuan, and its answers
+// leave out the stop sequence it met, as OpenAI's do, streamed or not.
+func TestHunyuanSamplingAndStop(t *testing.T) {
+	stream := []string{
+		`{"Id":"hy-s","Created":5,"Choices":[{"Index":0,"Delta":{"Role":"assistant","Content":"Hello E"}}]}`,
+		`{"Id":"hy-s","Created":5,"Choices":[{"Index":0,"Delta":{"Content":"ND"},"FinishReason":"stop"}],"Usage":{"PromptTokens":3,"CompletionTokens":3,"TotalTokens":6}}`,
+	}
+	api := newHunyuanAPI(t, func(w http.ResponseWriter, body map[string]any) {
+		if body["Stream"] != true {
+			w.Header().Set("Content-Type", "application/json")
+			io.WriteString(w, `{"Response":{"Id":"hy-1","Created":1,"Choices":[{"Index":0,"Message":{"Role":"assistant","Content":"Hello END"},"FinishReason":"stop"}],"Usage":{"PromptTokens":3,"CompletionTokens":3,"TotalTokens":6},"RequestId":"r"}}`)
+			return
+		}
+		w.Header().Set("Content-Type", "text/event-stream")
+		for _, ev := range stream {
+			fmt.Fprintf(w, "data: %s\n\n", ev)
+		}
+	})
+	temp, topP := 0.3, 0.9
+	req := ChatRequest{Messages: []Message{{Role: "user", Content: "hi"}}, Temperature: &temp, TopP: &topP, Stop: Stop{"END", "STOP"}}
+	e := api.engine(creds())
+	res, err := e.Complete(context.Background(), req, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := res.Choices[0]; c.Message.Content != "Hello " || c.FinishReason != "stop" {
+		t.Errorf("answer %q (%s), want %q (stop)", c.Message.Content, c.FinishReason, "Hello ")
+	}
+	body := api.last().body
+	if body["Temperature"] != 0.3 || body["TopP"] != 0.9 || !reflect.DeepEqual(body["Stop"], []any{"END", "STOP"}) {
+		t.Errorf("request = %v", body)
+	}
+
+	req.Stream = true
+	var sent strings.Builder
+	res, err = e.Complete(context.Background(), req, func(c Chunk) error {
+		sent.WriteString(c.Choices[0].Delta.Content)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sent.String() != "Hello " || res.Choices[0].Message.Content != "Hello " {
+		t.Errorf("stream sent %q, answer %q; want %q", sent.String(), res.Choices[0].Message.Content, "Hello ")
+	}
+}
