@@ -9,15 +9,18 @@ package engine
 
 import (
 	"context"
+	"encoding/json"
 
 	"github.com/scfgate/scfgate/chatreq"
 )
 
-// Choice is one answer of a non-streamed completion.
+// Choice is one answer of a non-streamed completion. Logprobs is an
+// upstream server's, relayed as it sent it.
 type Choice struct {
-	Index        int     `json:"index"`
-	Message      Message `json:"message"`
-	FinishReason string  `json:"finish_reason"`
+	Index        int             `json:"index"`
+	Message      Message         `json:"message"`
+	FinishReason string          `json:"finish_reason"`
+	Logprobs     json.RawMessage `json:"logprobs,omitempty"`
 }
 
 // Usage counts tokens.
@@ -37,17 +40,21 @@ type ChatResponse struct {
 	Usage   Usage    `json:"usage"`
 }
 
-// Delta is the increment a streamed chunk carries.
+// Delta is the increment a streamed chunk carries. ToolCalls is an
+// upstream server's, relayed as it sent it.
 type Delta struct {
-	Role    string `json:"role,omitempty"`
-	Content string `json:"content,omitempty"`
+	Role      string          `json:"role,omitempty"`
+	Content   string          `json:"content,omitempty"`
+	ToolCalls json.RawMessage `json:"tool_calls,omitempty"`
 }
 
-// ChunkChoice is one choice of a streamed chunk.
+// ChunkChoice is one choice of a streamed chunk. Logprobs is an upstream
+// server's, relayed as it sent it.
 type ChunkChoice struct {
-	Index        int     `json:"index"`
-	Delta        Delta   `json:"delta"`
-	FinishReason *string `json:"finish_reason"`
+	Index        int             `json:"index"`
+	Delta        Delta           `json:"delta"`
+	FinishReason *string         `json:"finish_reason"`
+	Logprobs     json.RawMessage `json:"logprobs,omitempty"`
 }
 
 // Chunk is one streamed event ("chat.completion.chunk").

@@ -55,7 +55,10 @@ type OpenAIConfig struct {
 
 // OpenAI forwards chat completions to an OpenAI-compatible server (vLLM,
 // llama.cpp server), answering non-streamed requests with the server's
-// completion and relaying streamed ones chunk by chunk.
+// completion and relaying streamed ones chunk by chunk. The request goes
+// as the client wrote it but for model, the output bound and the stream
+// options; the answer's tool calls and logprobs come back as the server
+// wrote them.
 type OpenAI struct {
 	cfg   OpenAIConfig
 	url   string
@@ -121,19 +124,7 @@ func (e *OpenAI) Complete(ctx context.Context, req ChatRequest, emit func(Chunk)
 	if len(req.Messages) == 0 {
 		return ChatResponse{}, fmt.Errorf("engine: messages is empty: %w", ErrBadRequest)
 	}
-	// Sent upstream: the request's fields, with the output capped and
-	// the stream asking for the usage (the answer's usage comes from it).
-	body := req
-	body.MaxTokens, body.MaxCompletionTokens = e.capped(req.MaxTokens), e.capped(req.MaxCompletionTokens)
-	body.Stream, body.StreamOptions = false, nil
-	if body.Model == "" {
-		body.Model = e.cfg.Model
-	}
-	if emit != nil {
-		body.Stream = true
-		body.StreamOptions = &StreamOptions{IncludeUsage: true}
-	}
-	b, err := json.Marshal(body)
+	b, err := e.upstreamBody(req, emit != nil)
 	if err != nil {
 		return ChatResponse{}, fmt.Errorf("engine: openai request: %w", err)
 	}
@@ -193,6 +184,52 @@ func (e *OpenAI) Complete(ctx context.Context, req ChatRequest, emit func(Chunk)
 		return ChatResponse{}, ctx.Err()
 	}
 	return out, err
+}
+
+// upstreamBody is the request sent upstream: the client's, with the
+// output capped, the engine's model when the request names none, and a
+// stream asking for the usage (the answer's usage comes from it). A
+// request that came from ParseChatRequest is sent as the client wrote it
+// (Raw) but for those members, so tools, response_format, seed and the
+// rest reach the server.
+func (e *OpenAI) upstreamBody(req ChatRequest, stream bool) ([]byte, error) {
+	body := req
+	body.MaxTokens, body.MaxCompletionTokens = e.capped(req.MaxTokens), e.capped(req.MaxCompletionTokens)
+	body.Stream, body.StreamOptions = stream, nil
+	if stream {
+		body.StreamOptions = &StreamOptions{IncludeUsage: true}
+	}
+	if body.Model == "" {
+		body.Model = e.cfg.Model
+	}
+	if req.Raw == nil {
+		return json.Marshal(body)
+	}
+	var members map[string]json.RawMessage
+	if err := json.Unmarshal(req.Raw, &members); err != nil {
+		return nil, err
+	}
+	set := func(name string, v any, present bool) error {
+		if !present {
+			delete(members, name)
+			return nil
+		}
+		b, err := json.Marshal(v)
+		members[name] = b
+		return err
+	}
+	for _, err := range []error{
+		set("model", body.Model, body.Model != ""),
+		set("max_tokens", body.MaxTokens, body.MaxTokens != nil),
+		set("max_completion_tokens", body.MaxCompletionTokens, body.MaxCompletionTokens != nil),
+		set("stream", true, stream),
+		set("stream_options", body.StreamOptions, stream),
+	} {
+		if err != nil {
+			return nil, err
+		}
+	}
+	return json.Marshal(members)
 }
 
 // unavailable wraps a transport failure. The message names the server
@@ -357,13 +394,14 @@ func (e *OpenAI) relay(ctx context.Context, body io.Reader, emit func(Chunk) err
 	return out, nil
 }
 
-// replay emits a whole answer as chunks: per choice its content, then its
-// finish reason.
+// replay emits a whole answer as chunks: per choice its content (and
+// tool calls, logprobs), then its finish reason.
 func replay(res ChatResponse, emit func(Chunk) error) error {
 	for _, c := range res.Choices {
 		finish := c.FinishReason
 		for _, ch := range []ChunkChoice{
-			{Index: c.Index, Delta: Delta{Role: c.Message.Role, Content: c.Message.Content}},
+			{Index: c.Index, Delta: Delta{Role: c.Message.Role, Content: c.Message.Content,
+				ToolCalls: indexToolCalls(c.Message.ToolCalls)}, Logprobs: c.Logprobs},
 			{Index: c.Index, FinishReason: &finish},
 		} {
 			if err := emit(Chunk{ID: res.ID, Object: "chat.completion.chunk", Created: res.Created, Model: res.Model,
@@ -373,4 +411,22 @@ func replay(res ChatResponse, emit func(Chunk) error) error {
 		}
 	}
 	return nil
+}
+
+// indexToolCalls turns a message's tool calls into a stream delta's, which
+// carry their position ("index"); anything but an array of objects is
+// left as it is.
+func indexToolCalls(raw json.RawMessage) json.RawMessage {
+	var calls []map[string]json.RawMessage
+	if len(raw) == 0 || json.Unmarshal(raw, &calls) != nil {
+		return raw
+	}
+	for i, c := range calls {
+		c["index"] = json.RawMessage(strconv.Itoa(i))
+	}
+	b, err := json.Marshal(calls)
+	if err != nil {
+		return raw
+	}
+	return b
 }

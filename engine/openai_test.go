@@ -310,3 +310,109 @@ func TestNewOpenAIValidates(t *testing.T) {
 		t.Errorf("flags = %q", f)
 	}
 }
+
+// What the engine has no field for still reaches the server as the client
+// sent it (tools, response_format, seed, a tool message's tool_call_id,
+// an assistant's tool_calls), and the server's tool calls and logprobs
+// reach the client, whole or streamed.
+func TestOpenAIPassesThroughWhatItDoesNotRead(t *testing.T) {
+	const answer = `{"id":"c","object":"chat.completion","created":1,"model":"qwen","choices":[{"index":0,` +
+		`"message":{"role":"assistant","content":null,"tool_calls":[{"id":"call_2","type":"function","function":{"name":"f","arguments":"{}"}}]},` +
+		`"logprobs":{"content":[]},"finish_reason":"tool_calls"}],"usage":{"prompt_tokens":5,"completion_tokens":2,"total_tokens":7}}`
+	const streamed = `data: {"id":"c","object":"chat.completion.chunk","created":1,"model":"qwen","choices":[{"index":0,"delta":{"role":"assistant","tool_calls":[{"index":0,"id":"call_2","type":"function","function":{"name":"f","arguments":""}}]},"finish_reason":null}]}
+
+data: {"id":"c","object":"chat.completion.chunk","created":1,"model":"qwen","choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"function":{"arguments":"{}"}}]},"finish_reason":"tool_calls"}]}
+
+data: [DONE]
+
+`
+	var got map[string]json.RawMessage
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got = nil
+		if err := json.NewDecoder(r.Body).Decode(&got); err != nil {
+			t.Error(err)
+		}
+		if string(got["stream"]) == "true" {
+			w.Header().Set("Content-Type", "text/event-stream")
+			io.WriteString(w, streamed)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		io.WriteString(w, answer)
+	}))
+	defer srv.Close()
+	e := newOpenAI(t, OpenAIConfig{BaseURL: srv.URL, Model: "qwen", MaxTokens: 100})
+
+	body := `{"messages":[{"role":"user","content":"weather?"},` +
+		`{"role":"assistant","content":null,"tool_calls":[{"id":"call_1","type":"function","function":{"name":"f","arguments":"{}"}}]},` +
+		`{"role":"tool","tool_call_id":"call_1","content":"sunny"}],` +
+		`"tools":[{"type":"function","function":{"name":"f","parameters":{"type":"object"}}}],` +
+		`"response_format":{"type":"json_object"},"seed":7,"max_tokens":500,"stream":false}`
+	req, rerr := ParseChatRequest([]byte(body), testLimits)
+	if rerr != nil {
+		t.Fatal(rerr)
+	}
+	res, err := e.Complete(context.Background(), req, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{
+		"model":           `"qwen"`,
+		"max_tokens":      `100`,
+		"seed":            `7`,
+		"response_format": `{"type":"json_object"}`,
+		"tools":           `[{"type":"function","function":{"name":"f","parameters":{"type":"object"}}}]`,
+		"messages": `[{"role":"user","content":"weather?"},` +
+			`{"role":"assistant","content":null,"tool_calls":[{"id":"call_1","type":"function","function":{"name":"f","arguments":"{}"}}]},` +
+			`{"role":"tool","tool_call_id":"call_1","content":"sunny"}]`,
+	}
+	for k, v := range want {
+		if string(got[k]) != v {
+			t.Errorf("upstream %s = %s, want %s", k, got[k], v)
+		}
+	}
+	if _, ok := got["stream"]; ok {
+		t.Errorf("a whole answer asked with stream %s", got["stream"])
+	}
+	c := res.Choices[0]
+	if c.FinishReason != "tool_calls" || !strings.Contains(string(c.Message.ToolCalls), `"call_2"`) || string(c.Logprobs) != `{"content":[]}` {
+		t.Errorf("answer choice = %+v", c)
+	}
+	out, _ := json.Marshal(res)
+	if !strings.Contains(string(out), `"tool_calls":[{"id":"call_2"`) {
+		t.Errorf("encoded answer lost the tool calls: %s", out)
+	}
+
+	// Streamed: the deltas' tool calls are relayed chunk by chunk.
+	req.Stream = true
+	var deltas []string
+	if _, err := e.Complete(context.Background(), req, func(c Chunk) error {
+		deltas = append(deltas, string(c.Choices[0].Delta.ToolCalls))
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if string(got["stream"]) != "true" || string(got["stream_options"]) != `{"include_usage":true}` || string(got["seed"]) != "7" {
+		t.Errorf("streamed upstream body = %v", got)
+	}
+	if len(deltas) != 2 || !strings.Contains(deltas[0], `"call_2"`) || !strings.Contains(deltas[1], `"arguments":"{}"`) {
+		t.Errorf("tool call deltas = %q", deltas)
+	}
+}
+
+func TestReplayIndexesToolCalls(t *testing.T) {
+	res := ChatResponse{Choices: []Choice{{Message: Message{Role: "assistant",
+		ToolCalls: json.RawMessage(`[{"id":"a","type":"function"},{"id":"b","type":"function"}]`)}, FinishReason: "tool_calls"}}}
+	var first Chunk
+	if err := replay(res, func(c Chunk) error {
+		if first.Choices == nil {
+			first = c
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if got := string(first.Choices[0].Delta.ToolCalls); got != `[{"id":"a","index":0,"type":"function"},{"id":"b","index":1,"type":"function"}]` {
+		t.Errorf("tool calls = %s", got)
+	}
+}

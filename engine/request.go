@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -13,9 +14,13 @@ import (
 // is decoded here into their texts joined by newlines (as vLLM does), so
 // every engine sees one string and an upstream receives the equivalent
 // string form. Absent or null content is "".
+//
+// ToolCalls are an assistant message's tool calls, kept as sent: engines
+// that forward to an OpenAI-compatible server relay them both ways.
 type Message struct {
-	Role    string `json:"role"`
-	Content string `json:"content"`
+	Role      string          `json:"role"`
+	Content   string          `json:"content"`
+	ToolCalls json.RawMessage `json:"tool_calls,omitempty"`
 }
 
 // UnmarshalJSON decodes a message that ParseChatRequest checked, or an
@@ -23,13 +28,21 @@ type Message struct {
 // requests, are left out.
 func (m *Message) UnmarshalJSON(b []byte) error {
 	var w struct {
-		Role    string          `json:"role"`
-		Content json.RawMessage `json:"content"`
+		Role      string          `json:"role"`
+		Content   json.RawMessage `json:"content"`
+		ToolCalls json.RawMessage `json:"tool_calls"`
 	}
 	if err := json.Unmarshal(b, &w); err != nil {
 		return fmt.Errorf("message: %w", err)
 	}
 	*m = Message{Role: w.Role}
+	if chatreq.Kind(w.ToolCalls) == "an array" {
+		var c bytes.Buffer
+		if err := json.Compact(&c, w.ToolCalls); err != nil {
+			return fmt.Errorf("message tool_calls: %w", err)
+		}
+		m.ToolCalls = c.Bytes()
+	}
 	switch chatreq.Kind(w.Content) {
 	case "a string":
 		return json.Unmarshal(w.Content, &m.Content)
@@ -85,9 +98,9 @@ type StreamOptions struct {
 	IncludeUsage bool `json:"include_usage"`
 }
 
-// ChatRequest is an OpenAI chat completions request; fields the engines do
-// not use are ignored. Outside input is checked and decoded with
-// ParseChatRequest.
+// ChatRequest is an OpenAI chat completions request: the members the
+// engines read, and the body as sent (Raw) for those that forward it.
+// Outside input is checked and decoded with ParseChatRequest.
 type ChatRequest struct {
 	// Model names the model; "" leaves it out (a server then uses its
 	// own).
@@ -108,6 +121,13 @@ type ChatRequest struct {
 	N *int `json:"n,omitempty"`
 	// Stop holds up to chatreq.MaxStop stop sequences.
 	Stop Stop `json:"stop,omitempty"`
+	// Raw is the request body as the client sent it, set by
+	// ParseChatRequest. An engine that forwards to an OpenAI-compatible
+	// server sends it on with only the members it must change replaced,
+	// so that what this type has no field for (tools, response_format,
+	// seed, logprobs, a message's name or tool_call_id, ...) reaches the
+	// server.
+	Raw json.RawMessage `json:"-"`
 }
 
 // IncludeUsage reports whether a streamed answer ends with a usage chunk.

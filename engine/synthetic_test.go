@@ -49,7 +49,7 @@ func TestSyntheticHonoursLatency(t *testing.T) {
 		if took != want {
 			t.Errorf("took %v, want %v", took, want)
 		}
-		if len(chunks) != 12 || chunks[0].Choices[0].Delta != (Delta{Role: "assistant"}) || chunks[1].Choices[0].Delta.Role != "" {
+		if len(chunks) != 12 || chunks[0].Choices[0].Delta.Role != "assistant" || chunks[0].Choices[0].Delta.Content != "" || chunks[1].Choices[0].Delta.Role != "" {
 			t.Errorf("%d chunks, first %+v: want a role chunk then 11 tokens", len(chunks), chunks[0])
 		}
 		for i, c := range chunks {

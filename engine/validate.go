@@ -36,6 +36,7 @@ func ParseChatRequest(body []byte, limits chatreq.Limits) (ChatRequest, *chatreq
 		return ChatRequest{}, &chatreq.Error{Code: chatreq.CodeInvalidJSON, Message: "The request body could not be read: " + err.Error()}
 	}
 	req := ChatRequest(w.plainRequest)
+	req.Raw = body
 	req.MaxTokens, req.MaxCompletionTokens = optional(f.MaxTokens), optional(f.MaxCompletionTokens)
 	if string(w.N) != "" && string(w.N) != "null" {
 		req.N = optional(1) // the only n the rules accept

@@ -3,6 +3,7 @@ package engine
 import (
 	"encoding/json"
 	"errors"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -131,7 +132,7 @@ func FuzzParseChatRequest(f *testing.F) {
 			t.Fatalf("re-encoded %s refused: %v", b, rerr)
 		}
 		for i := range req.Messages {
-			if again.Messages[i] != req.Messages[i] {
+			if !reflect.DeepEqual(again.Messages[i], req.Messages[i]) {
 				t.Fatalf("message %d changed: %+v -> %+v", i, req.Messages[i], again.Messages[i])
 			}
 		}
