@@ -145,7 +145,7 @@ func TestValidateShippedOptions(t *testing.T) {
 		name, file, first string
 		want              string // in the output, if set
 	}{
-		{"gateway apigw trigger", "fn-gateway/serverless.yml", "- apigw:", "gateway-dev-scfgate (Go1, Event, 128 MB, timeout 1m0s, 0 timers, 2 HTTP triggers)"},
+		{"gateway apigw trigger", "fn-gateway/serverless.yml", "- apigw:", "gateway-dev-scfgate (Go1, Event, 128 MB, timeout 5m0s, 0 timers, 2 HTTP triggers)"},
 		{"model CFS mount", "fn-model/serverless.yml", "vpcConfig:", ""},
 		{"model GPU node", "fn-model/serverless.yml", "nodeType: GPU", ""},
 	}
@@ -183,7 +183,7 @@ func TestValidateBrokenShippedVariants(t *testing.T) {
 	}{
 		{"memorySize 4096", "fn-model/serverless.yml", replace("memorySize: 1024", "memorySize: 4096"),
 			[]string{"inputs.memorySize", "4096 MB is not allowed", "3072"}},
-		{"timeout 1000", "fn-gateway/serverless.yml", replace("timeout: 60", "timeout: 1000"),
+		{"timeout 1000", "fn-gateway/serverless.yml", replace("timeout: 300", "timeout: 1000"),
 			[]string{"inputs.timeout", "1000 s is not allowed", "900"}},
 		{"6-field cron", "fn-scaler/serverless.yml", replace(`cronExpression: "*/10 * * * * * *"`, `cronExpression: "*/10 * * * * *"`),
 			[]string{"cronExpression", "6 fields", "7"}},
