@@ -140,8 +140,12 @@ func (p *params) check(f *Fields, r Rules) *Error {
 func (r Rules) checkN(raw []byte) *Error {
 	n, err := positiveInt(raw, "n", maxChoices)
 	if err == nil && r.MaxChoices > 0 && r.MaxChoices < maxChoices && n > int64(r.MaxChoices) {
+		choices := " choices"
+		if r.MaxChoices == 1 {
+			choices = " choice"
+		}
 		return &Error{Param: "n", Code: CodeUnsupportedValue,
-			Message: "Invalid 'n': this model supports at most " + strconv.Itoa(r.MaxChoices) + " choices, but got " + shown(raw) + "."}
+			Message: "Invalid 'n': this model supports at most " + strconv.Itoa(r.MaxChoices) + choices + ", but got " + shown(raw) + "."}
 	}
 	return err
 }

@@ -81,7 +81,7 @@ func TestParse(t *testing.T) {
 		{"n zero", body(`,"n":0`), Rules{}, "n", CodeBelowMinInt, ""},
 		{"n above 128", body(`,"n":129`), Rules{}, "n", CodeAboveMaxInt, "<= 128"},
 		{"n a decimal", body(`,"n":1.5`), Rules{}, "n", CodeInvalidType, ""},
-		{"n two for one choice", body(`,"n":2`), textServer, "n", CodeUnsupportedValue, "at most 1 choices, but got 2"},
+		{"n two for one choice", body(`,"n":2`), textServer, "n", CodeUnsupportedValue, "at most 1 choice, but got 2"},
 		{"stop five", body(`,"stop":["a","b","c","d","e"]`), Rules{}, "stop", CodeArrayAboveMaxLen, "maximum length 4, but got an array with length 5"},
 		{"stop a number", body(`,"stop":7`), Rules{}, "stop", CodeInvalidType, "expected one of a string or array of strings"},
 		{"stop element a number", body(`,"stop":["a",7]`), Rules{}, "stop[1]", CodeInvalidType, "expected a string"},

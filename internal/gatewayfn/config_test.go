@@ -139,6 +139,7 @@ func TestShippedServerlessYML(t *testing.T) {
 	want.Keys = []gateway.Key{{Name: "local", SHA256: LocalKeySHA256}}
 	want.Limits.Global = gateway.Bucket{QPS: 20, Burst: 64}
 	want.BodyLimit = 256 << 10
+	want.Timeout = 290 * time.Second // under the function's 300 s
 	want.Breaker.Mode, want.Breaker.Ratio, want.Breaker.MinRequests, want.Breaker.Interval = gateway.BreakerRatio, 0.5, 20, 10*time.Second
 	if !reflect.DeepEqual(c, want) {
 		t.Errorf("shipped config =\n%+v\nwant\n%+v", c, want)
