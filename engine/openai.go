@@ -246,21 +246,23 @@ func (e *OpenAI) unavailable(err error) error {
 // the message in {"error":{"message":...}}; older vLLM in {"message":...}.
 func upstreamHTTPError(resp *http.Response) error {
 	raw, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
-	var env struct {
-		Error   json.RawMessage `json:"error"`
-		Message string          `json:"message"`
-		Type    string          `json:"type"`
-	}
-	var inner struct {
+	// OpenAI nests the error ({"error":{...}}), vLLM does not.
+	type detail struct {
 		Message string `json:"message"`
 		Type    string `json:"type"`
+		Param   any    `json:"param"`
 	}
-	msg, code := "", ""
+	var env struct {
+		detail
+		Error json.RawMessage `json:"error"`
+	}
+	var inner detail
+	msg, code, param := "", "", ""
 	if json.Unmarshal(raw, &env) == nil {
-		msg, code = env.Message, env.Type
+		msg, code, param = env.Message, env.Type, paramName(env.Param)
 		if len(env.Error) > 0 {
 			if json.Unmarshal(env.Error, &inner) == nil && inner.Message != "" {
-				msg, code = inner.Message, inner.Type
+				msg, code, param = inner.Message, inner.Type, paramName(inner.Param)
 			} else {
 				var s string
 				if json.Unmarshal(env.Error, &s) == nil && s != "" {
@@ -278,8 +280,14 @@ func upstreamHTTPError(resp *http.Response) error {
 			msg = http.StatusText(resp.StatusCode)
 		}
 	}
-	return &UpstreamError{Engine: "openai", Status: resp.StatusCode, Code: code, Message: msg,
+	return &UpstreamError{Engine: "openai", Status: resp.StatusCode, Code: code, Message: msg, Param: param,
 		kind: kindOfStatus(resp.StatusCode)}
+}
+
+// paramName is an error's "param" when it is a name (a string).
+func paramName(v any) string {
+	s, _ := v.(string)
+	return s
 }
 
 // streamEvent is one upstream SSE data object: a chunk, a usage-only

@@ -27,6 +27,9 @@ type UpstreamError struct {
 	Code string
 	// Message is the upstream's message.
 	Message string
+	// Param is the request parameter the upstream named, when it named
+	// one (OpenAI's "param").
+	Param string
 	// RequestID is the upstream's request id (Hunyuan), when known.
 	RequestID string
 

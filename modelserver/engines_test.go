@@ -12,6 +12,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/scfgate/scfgate/chatreq"
 	"github.com/scfgate/scfgate/engine"
 	"github.com/scfgate/scfgate/internal/functest"
 )
@@ -109,5 +110,41 @@ func TestOpenAIEngineDown(t *testing.T) {
 	rec := post(s.Handler(), chatBody)
 	if rec.Code != 503 || rec.Header().Get("Retry-After") == "" || !strings.Contains(rec.Body.String(), "connection refused") {
 		t.Errorf("status %d body %s", rec.Code, rec.Body)
+	}
+}
+
+// A request the upstream server refuses is the client's mistake: 400 with
+// the server's message and the parameter it named, OpenAI's way, whether
+// the server nests its error (OpenAI) or not (vLLM).
+func TestOpenAIEngineRelaysTheServersRefusal(t *testing.T) {
+	for name, body := range map[string]string{
+		"openai": `{"error":{"message":"tools.0.function.name is required","type":"invalid_request_error","param":"tools","code":null}}`,
+		"vllm":   `{"object":"error","message":"tools.0.function.name is required","type":"BadRequestError","param":"tools","code":400}`,
+	} {
+		t.Run(name, func(t *testing.T) {
+			upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+				w.Header().Set("Content-Type", "application/json")
+				w.WriteHeader(http.StatusBadRequest)
+				io.WriteString(w, body)
+			}))
+			defer upstream.Close()
+			cfg := testConfig(t)
+			cfg.Engine, cfg.OpenAIURL = "openai", upstream.URL+"/v1"
+			s := New(cfg, nil, nil)
+			if _, err := s.Preload(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			for _, stream := range []string{"false", "true"} {
+				rec := post(s.Handler(), `{"messages":[{"role":"user","content":"hi"}],"tools":[{"type":"function","function":{}}],"stream":`+stream+`}`)
+				var e chatreq.ErrorBody
+				if err := json.Unmarshal(rec.Body.Bytes(), &e); err != nil || rec.Code != 400 {
+					t.Fatalf("stream %s: status %d body %s", stream, rec.Code, rec.Body)
+				}
+				if e.Error.Message != "tools.0.function.name is required" || e.Error.Type != "invalid_request_error" ||
+					e.Error.Param == nil || *e.Error.Param != "tools" {
+					t.Errorf("stream %s: error %s", stream, rec.Body)
+				}
+			}
+		})
 	}
 }

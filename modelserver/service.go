@@ -327,9 +327,14 @@ func (s *Service) chat(w http.ResponseWriter, r *http.Request) {
 // logs what is the server's fault.
 func (s *Service) errorFor(err error) (int, chatreq.ErrorBody) {
 	var re *chatreq.Error
+	var ue *engine.UpstreamError
 	switch {
 	case errors.As(err, &re):
 		return http.StatusBadRequest, re.Body()
+	case errors.Is(err, engine.ErrBadRequest) && errors.As(err, &ue):
+		// The upstream server refused the client's request: its words,
+		// without the engine's.
+		return http.StatusBadRequest, chatreq.NewErrorBody("invalid_request_error", ue.Message, ue.Param, "")
 	case errors.Is(err, engine.ErrBadRequest):
 		return http.StatusBadRequest, chatreq.NewErrorBody("invalid_request_error", err.Error(), "", "")
 	case errors.Is(err, engine.ErrUnavailable):
