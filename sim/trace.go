@@ -279,22 +279,52 @@ func parseLLMTime(s string) (time.Time, error) {
 }
 
 // ReadAzureLLM reads the Azure LLM inference traces of 2023 and 2024
-// ([FormatAzureLLM]): columns TIMESTAMP, ContextTokens and GeneratedTokens
-// (any order, any capitalisation, other columns ignored), one request per
-// line, sorted by time. Arrivals are counted per minute from the first
-// request; every request's token counts are kept. Errors name the line
-// and column.
+// ([FormatAzureLLM]) as a profile: arrivals counted per minute from the
+// first request, every request's token counts kept. See
+// [ReadAzureLLMRequests] for the format.
 func ReadAzureLLM(r io.Reader) (Profile, error) {
-	t, err := readCSVHeader(r)
+	reqs, err := ReadAzureLLMRequests(r)
 	if err != nil {
 		return Profile{}, err
+	}
+	p := Profile{Step: llmBin, Tokens: make([]Tokens, 0, len(reqs))}
+	for _, q := range reqs {
+		bin := int(q.At / llmBin)
+		for len(p.Rates) <= bin {
+			p.Rates = append(p.Rates, 0)
+		}
+		p.Rates[bin]++
+		p.Tokens = append(p.Tokens, q.Tokens)
+	}
+	for i := range p.Rates {
+		p.Rates[i] /= llmBin.Seconds()
+	}
+	return p, nil
+}
+
+// LLMRequest is one request of an Azure LLM trace: when it arrived, after
+// the trace's first request, and its sizes.
+type LLMRequest struct {
+	At time.Duration
+	Tokens
+}
+
+// ReadAzureLLMRequests reads the Azure LLM inference traces of 2023 and
+// 2024 ([FormatAzureLLM]) request by request: columns TIMESTAMP,
+// ContextTokens and GeneratedTokens (any order, any capitalisation, other
+// columns ignored), one request per line, sorted by time. Errors name the
+// line and column.
+func ReadAzureLLMRequests(r io.Reader) ([]LLMRequest, error) {
+	t, err := readCSVHeader(r)
+	if err != nil {
+		return nil, err
 	}
 	cols, err := t.columns("TIMESTAMP", "ContextTokens", "GeneratedTokens")
 	if err != nil {
-		return Profile{}, err
+		return nil, err
 	}
 	var (
-		p     = Profile{Step: llmBin}
+		reqs  []LLMRequest
 		first time.Time
 	)
 	for {
@@ -303,44 +333,36 @@ func ReadAzureLLM(r io.Reader) (Profile, error) {
 			break
 		}
 		if err != nil {
-			return Profile{}, err
+			return nil, err
 		}
 		at, err := parseLLMTime(rec[cols[0]])
 		if err != nil {
-			return Profile{}, t.cellError(cols[0], err)
+			return nil, t.cellError(cols[0], err)
 		}
 		ctx, err := tokenCount(rec[cols[1]])
 		if err != nil {
-			return Profile{}, t.cellError(cols[1], err)
+			return nil, t.cellError(cols[1], err)
 		}
 		gen, err := tokenCount(rec[cols[2]])
 		if err != nil {
-			return Profile{}, t.cellError(cols[2], err)
+			return nil, t.cellError(cols[2], err)
 		}
 		if first.IsZero() {
 			first = at
 		}
 		off := at.Sub(first)
 		if off < 0 {
-			return Profile{}, t.cellError(cols[0], fmt.Errorf("%s is before the first request's %s (the trace must be sorted by time)", at, first))
+			return nil, t.cellError(cols[0], fmt.Errorf("%s is before the first request's %s (the trace must be sorted by time)", at, first))
 		}
 		if off > maxLLMSpan {
-			return Profile{}, t.cellError(cols[0], fmt.Errorf("%s is more than %v after the first request's %s", at, maxLLMSpan, first))
+			return nil, t.cellError(cols[0], fmt.Errorf("%s is more than %v after the first request's %s", at, maxLLMSpan, first))
 		}
-		bin := int(off / llmBin)
-		for len(p.Rates) <= bin {
-			p.Rates = append(p.Rates, 0)
-		}
-		p.Rates[bin]++
-		p.Tokens = append(p.Tokens, Tokens{Prompt: ctx, Output: gen})
+		reqs = append(reqs, LLMRequest{At: off, Tokens: Tokens{Prompt: ctx, Output: gen}})
 	}
-	if len(p.Tokens) == 0 {
-		return Profile{}, errors.New("no requests after the header")
+	if len(reqs) == 0 {
+		return nil, errors.New("no requests after the header")
 	}
-	for i := range p.Rates {
-		p.Rates[i] /= llmBin.Seconds()
-	}
-	return p, nil
+	return reqs, nil
 }
 
 // tokenCount parses a token count; an integral float ("129.0", as

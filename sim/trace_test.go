@@ -281,3 +281,22 @@ func FuzzReadTraceFunctions(f *testing.F) {
 		}
 	})
 }
+
+func TestReadAzureLLMRequests(t *testing.T) {
+	in := csvLines("TIMESTAMP,ContextTokens,GeneratedTokens",
+		"2023-11-16 18:15:46.000,100,10",
+		"2023-11-16 18:15:47.500,200,20",
+		"2023-11-16 18:16:46.000,300,30")
+	got, err := ReadAzureLLMRequests(strings.NewReader(in))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []LLMRequest{{0, Tokens{100, 10}}, {1500 * time.Millisecond, Tokens{200, 20}}, {time.Minute, Tokens{300, 30}}}
+	if !slices.Equal(got, want) {
+		t.Errorf("requests = %v, want %v", got, want)
+	}
+	if _, err := ReadAzureLLMRequests(strings.NewReader(csvLines("TIMESTAMP,ContextTokens,GeneratedTokens",
+		"2023-11-16 18:15:46.000,100,10", "2023-11-16 18:15:45.000,1,1"))); err == nil || !strings.Contains(err.Error(), "sorted") {
+		t.Errorf("unsorted trace: %v", err)
+	}
+}

@@ -45,6 +45,10 @@ type loadOptions struct {
 	Compare       string
 	CompareHeader http.Header                              // headers for Compare only, over Header ("" value: removed)
 	CompareSign   func(r *http.Request, body []byte) error // signs each request to Compare (a CAM Function URL)
+	// Schedule, when set, replaces QPS and Body: each request starts at
+	// its time and its body is Bodies' (a trace replay, --trace).
+	Schedule []scheduled
+	Bodies   func(scheduled) ([]byte, error)
 }
 
 // loadResult is what a run measured for one URL. Latency is from each
@@ -62,6 +66,8 @@ type loadResult struct {
 	DurationS float64        `json:"duration_s"`
 	// *streamStats is set with --stream; its fields join this object's.
 	*streamStats
+	// *traceStats is set with --trace.
+	*traceStats
 }
 
 // compareResult is a --compare run: both URLs and what the first adds.
@@ -80,6 +86,7 @@ func newBenchCmd() *cobra.Command {
 	var body, bodyFile string
 	var headers, compareHeaders []string
 	var asJSON, compareCAM bool
+	trace := traceOptions{Speed: 1, MaxContext: 8192, MaxOutput: 4096}
 	cmd := &cobra.Command{
 		Use:   "bench",
 		Short: "Open-loop load at a fixed rate against a chat completions URL; streaming TTFT and tokens/s",
@@ -103,7 +110,16 @@ an "error" object, or a chunk that is not JSON) are counted.
 and prints what --url adds over --compare (difference of medians). The TTFT the gateway adds
 over calling the model directly, on localcloud:
   scfgate bench --stream --url http://127.0.0.1:8080/gateway-web/v1/chat/completions \
-    -H 'Authorization: Bearer KEY' --compare MODEL_FUNCTION_URL --compare-cam --json`,
+    -H 'Authorization: Bearer KEY' --compare MODEL_FUNCTION_URL --compare-cam --json
+
+--trace FILE replays an Azure LLM inference trace (TIMESTAMP, ContextTokens, GeneratedTokens)
+instead of --qps: each request starts at its time in the trace (--trace-speed times faster),
+for --duration, with a prompt of its ContextTokens and max_tokens of its GeneratedTokens, both
+shortened to fit --context-window and --max-output-tokens; --body gives the other fields.
+The conversation trace through the shipped gateway on make run, ten times faster:
+  scfgate bench --trace ../shared/traces/AzureLLMInferenceTrace_conv.csv --trace-speed 10 \
+    --duration 6m --stream --url http://127.0.0.1:8080/gateway-web-dev-scfgate/v1/chat/completions \
+    --key sk-scfgate-local-REPLACE-ME`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			o.Body = []byte(body)
@@ -130,15 +146,32 @@ over calling the model directly, on localcloud:
 					return tencentcloud.SignFunctionURLRequest(r, body, cred, time.Now())
 				}
 			}
-			if err := o.validate(); err != nil {
+			if err := o.validate(trace.Path != ""); err != nil {
 				return err
 			}
 			if o.Body, o.Stream, err = prepareStreamBody(o.Body, o.Stream); err != nil {
 				return err
 			}
+			var ts traceStats
+			if trace.Path != "" {
+				if err := trace.validate(); err != nil {
+					return err
+				}
+				if o.Schedule, ts, err = trace.load(o.Duration); err != nil {
+					return err
+				}
+				bodies, err := newTraceBodies(o.Body, trace.MaxContext)
+				if err != nil {
+					return err
+				}
+				o.Bodies = bodies.body
+			}
 			res, err := runLoads(cmd.Context(), o, http.DefaultTransport)
 			if err != nil {
 				return err
+			}
+			if trace.Path != "" {
+				res[0].traceStats = &ts
 			}
 			w := cmd.OutOrStdout()
 			if len(res) == 1 {
@@ -169,6 +202,10 @@ over calling the model directly, on localcloud:
 	f.StringArrayVar(&compareHeaders, "compare-header", nil, "header 'Name: value' for --compare only, over -H ('Name:' removes one)")
 	f.BoolVar(&compareCAM, "compare-cam", false, "sign --compare requests for a CAM Function URL with TENCENTCLOUD_SECRETID/SECRETKEY/SESSIONTOKEN")
 	f.BoolVar(&asJSON, "json", false, "print one JSON object")
+	f.StringVar(&trace.Path, "trace", "", "replay this Azure LLM inference trace instead of --qps (sizes and times from the trace)")
+	f.Float64Var(&trace.Speed, "trace-speed", trace.Speed, "with --trace: how many times faster than the trace")
+	f.IntVar(&trace.MaxContext, "context-window", trace.MaxContext, "with --trace: the model's context window (prompt + max_tokens)")
+	f.IntVar(&trace.MaxOutput, "max-output-tokens", trace.MaxOutput, "with --trace: the model's largest max_tokens")
 	return cmd
 }
 
@@ -186,13 +223,17 @@ func parseHeaders(flag string, in []string) (http.Header, error) {
 	return h, nil
 }
 
-func (o loadOptions) validate() error {
+// validate checks the options; with a trace, the trace gives the rate.
+func (o loadOptions) validate(trace bool) error {
 	var errs []error
 	if o.URL == "" {
 		errs = append(errs, errors.New("bench: --url is required"))
 	}
-	if o.QPS <= 0 || o.QPS > 1e6 {
+	if !trace && (o.QPS <= 0 || o.QPS > 1e6) {
 		errs = append(errs, fmt.Errorf("bench: --qps %v: allowed (0, 1e6]", o.QPS))
+	}
+	if trace && o.Compare != "" {
+		errs = append(errs, errors.New("bench: --trace and --compare cannot go together"))
 	}
 	if o.Duration <= 0 {
 		errs = append(errs, fmt.Errorf("bench: --duration %v: allowed > 0", o.Duration))
@@ -273,9 +314,14 @@ func runLoads(ctx context.Context, o loadOptions, transport http.RoundTripper) (
 		t.MaxIdleConns = o.Concurrency * len(ts)
 		client.Transport = t
 	}
-	// Requests alternate between the URLs, each URL at o.QPS.
-	interval := time.Duration(float64(time.Second) / (o.QPS * float64(len(ts))))
-	total := int(math.Floor(o.Duration.Seconds()*o.QPS)) * len(ts)
+	// Requests alternate between the URLs, each URL at o.QPS, or follow
+	// the schedule.
+	var interval time.Duration
+	total := len(o.Schedule)
+	if total == 0 {
+		interval = time.Duration(float64(time.Second) / (o.QPS * float64(len(ts))))
+		total = int(math.Floor(o.Duration.Seconds()*o.QPS)) * len(ts)
+	}
 	var (
 		mu      sync.Mutex
 		samples = make([][]sample, len(ts))
@@ -289,6 +335,14 @@ func runLoads(ctx context.Context, o loadOptions, transport http.RoundTripper) (
 	start := time.Now()
 	for i := range total {
 		due := start.Add(time.Duration(i) * interval)
+		body := o.Body
+		if o.Schedule != nil {
+			due = start.Add(o.Schedule[i].at)
+			var err error
+			if body, err = o.Bodies(o.Schedule[i]); err != nil {
+				return nil, fmt.Errorf("bench: request body: %w", err)
+			}
+		}
 		if d := time.Until(due); d > 0 {
 			select {
 			case <-time.After(d):
@@ -307,7 +361,7 @@ func runLoads(ctx context.Context, o loadOptions, transport http.RoundTripper) (
 		}
 		wg.Go(func() {
 			defer func() { <-slots[k] }()
-			s := sendOne(ctx, client, ts[k], o)
+			s := sendOne(ctx, client, ts[k], o, body)
 			s.latency = time.Since(due)
 			mu.Lock()
 			samples[k] = append(samples[k], s)
@@ -351,9 +405,9 @@ func summarize(samples []sample, dropped int, elapsed time.Duration, stream bool
 // ms is d in milliseconds, to the microsecond.
 func ms(d time.Duration) float64 { return math.Round(float64(d)/1e3) / 1e3 }
 
-// sendOne makes one request to t and reads its answer.
-func sendOne(ctx context.Context, client *http.Client, t target, o loadOptions) sample {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, t.url, bytes.NewReader(o.Body))
+// sendOne posts body to t and reads the answer.
+func sendOne(ctx context.Context, client *http.Client, t target, o loadOptions, body []byte) sample {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, t.url, bytes.NewReader(body))
 	if err != nil {
 		return sample{code: "error"}
 	}
@@ -368,7 +422,7 @@ func sendOne(ctx context.Context, client *http.Client, t target, o loadOptions) 
 		req.Host = host
 	}
 	if t.sign != nil {
-		if err := t.sign(req, o.Body); err != nil {
+		if err := t.sign(req, body); err != nil {
 			return sample{code: "error"}
 		}
 	}
@@ -402,6 +456,9 @@ func (r loadResult) print(w io.Writer) error {
 	}
 	slices.Sort(codes)
 	var b bytes.Buffer
+	if r.traceStats != nil {
+		r.traceStats.print(&b)
+	}
 	fmt.Fprintf(&b, "requests   %d in %.2fs (%.1f/s), %d dropped\n", r.Requests, r.DurationS, r.RPS, r.Dropped)
 	fmt.Fprintf(&b, "latency    p50 %.3fms  p95 %.3fms  p99 %.3fms  max %.3fms\n", r.P50ms, r.P95ms, r.P99ms, r.MaxMs)
 	if r.streamStats != nil {

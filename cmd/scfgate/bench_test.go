@@ -399,7 +399,7 @@ func TestBenchParseHeaders(t *testing.T) {
 func TestBenchValidateCompareFlags(t *testing.T) {
 	o := loadOptions{URL: "u", QPS: 1, Duration: time.Second, Concurrency: 1, Timeout: time.Second, Body: []byte(`{}`),
 		CompareHeader: http.Header{"A": {"b"}}}
-	if err := o.validate(); err == nil || !strings.Contains(err.Error(), "need --compare") {
+	if err := o.validate(false); err == nil || !strings.Contains(err.Error(), "need --compare") {
 		t.Errorf("err %v", err)
 	}
 }
