@@ -23,7 +23,17 @@
 //   - n: an integer in [1, 128] (Rules.MaxChoices may bound it lower);
 //   - stop: a string or an array of at most MaxStop strings;
 //   - stream: a boolean; stream_options: an object, only when stream is
-//     true; its include_usage a boolean.
+//     true; its include_usage a boolean;
+//   - tools: an array of at most MaxTools objects {"type": "function",
+//     "function": {"name", "parameters"}}, names of 1 to 64 letters,
+//     digits, '_' and '-', parameters an object; tool_choice: only with
+//     tools, one of ToolChoices or {"type": "function", "function":
+//     {"name"}} naming one of them;
+//   - response_format: an object whose type is one of ResponseFormats,
+//     json_schema with {"name", "schema"} (name as a function's, schema an
+//     object);
+//   - logprobs: a boolean; top_logprobs: an integer in [0,
+//     MaxTopLogprobs], only with logprobs true.
 //
 // Unknown members pass unchecked: backends have their own extensions.
 // For each checked member the last one of that name wins and null means

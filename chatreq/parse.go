@@ -45,6 +45,11 @@ type request struct {
 	N                   json.RawMessage `json:"n"`
 	Stop                json.RawMessage `json:"stop"`
 	StreamOptions       json.RawMessage `json:"stream_options"`
+	Tools               json.RawMessage `json:"tools"`
+	ToolChoice          json.RawMessage `json:"tool_choice"`
+	ResponseFormat      json.RawMessage `json:"response_format"`
+	Logprobs            json.RawMessage `json:"logprobs"`
+	TopLogprobs         json.RawMessage `json:"top_logprobs"`
 }
 
 // keepOnNull is a raw value that null leaves as it was, as null leaves a
@@ -126,7 +131,8 @@ func parseJSON(body []byte, r Rules) (Fields, *Error) {
 		return f, &Error{Param: "messages", Code: CodeEmptyArray,
 			Message: "Invalid 'messages': empty array. Expected an array with minimum length 1, but got an empty array instead."}
 	}
-	p := params{req.MaxTokens, req.MaxCompletionTokens, req.Temperature, req.TopP, req.N, req.Stop, req.StreamOptions}
+	p := params{req.MaxTokens, req.MaxCompletionTokens, req.Temperature, req.TopP, req.N, req.Stop, req.StreamOptions,
+		req.Tools, req.ToolChoice, req.ResponseFormat, req.Logprobs, req.TopLogprobs}
 	if err := p.check(&f, r); err != nil {
 		return f, err
 	}

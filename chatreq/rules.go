@@ -104,6 +104,11 @@ const (
 	pN
 	pStop
 	pStreamOptions
+	pTools
+	pToolChoice
+	pResponseFormat
+	pLogprobs
+	pTopLogprobs
 	numParams
 )
 
@@ -134,7 +139,16 @@ func (p *params) check(f *Fields, r Rules) *Error {
 	if err := checkStop(p[pStop]); err != nil {
 		return err
 	}
-	return checkStreamOptions(p[pStreamOptions], f.Stream)
+	if err := checkStreamOptions(p[pStreamOptions], f.Stream); err != nil {
+		return err
+	}
+	if err := checkTools(p[pTools], p[pToolChoice]); err != nil {
+		return err
+	}
+	if err := checkResponseFormat(p[pResponseFormat]); err != nil {
+		return err
+	}
+	return checkLogprobs(p[pLogprobs], p[pTopLogprobs])
 }
 
 func (r Rules) checkN(raw []byte) *Error {

@@ -47,7 +47,8 @@ const maxScanDepth = 64
 // topNames are the top-level members scan reads: model, messages,
 // stream, then the checked parameters in params' order.
 var topNames = [3 + numParams]string{"model", "messages", "stream", "max_tokens", "max_completion_tokens",
-	"temperature", "top_p", "n", "stop", "stream_options"}
+	"temperature", "top_p", "n", "stop", "stream_options", "tools", "tool_choice", "response_format",
+	"logprobs", "top_logprobs"}
 
 // scan decodes, in one pass and without allocating, a Chat Completions
 // body that parseJSON would accept (see the contract above). ok is false

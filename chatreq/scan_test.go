@@ -3,6 +3,7 @@ package chatreq
 import (
 	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
 // goodBody is a minimal valid request.
@@ -14,6 +15,10 @@ const fullBody = `{"model":"m","messages":[{"role":"system","content":"s"},{"rol
 // scanBodies are bodies on both sides of what scan decides.
 var scanBodies = []string{
 	goodBody,
+	`{"model":"m","messages":[{"role":"user","content":"w?"}],"tools":[{"type":"function","function":{"name":"f","parameters":{"type":"object"}}}],` +
+		`"tool_choice":{"type":"function","function":{"name":"f"}},"response_format":{"type":"json_schema","json_schema":{"name":"a","schema":{}}},` +
+		`"logprobs":true,"top_logprobs":3}`,
+	`{"model":"m","messages":[{"role":"user"}],"tools":[{"type":"function","function":{"name":"f"}}],"tool_choice":"required","response_format":{"type":"json_object"}}`,
 	`{"model":"m","messages":[{"role":"user","content":[{"type":"text","text":"x"}]}],"stream":true}`,
 	` {"stream":false,"model":"m","messages":[{"role":"user","content":"a\"b\\c\u00e9\/"},{"role":"assistant","content":null}],"temperature":0.7,"n":1,"stop":["x"],"x":{"a":[1,-2.5e+3,true,false,null,{}]}} `,
 	`{"model":"m","model":"n","messages":[{"role":"user"}]}`,
@@ -125,6 +130,9 @@ var rulesets = []Rules{{}, {ModelOptional: true, TextOnly: true, MaxChoices: 1}}
 // checkScan fails unless scan, when it decides, agrees with parseJSON.
 func checkScan(t *testing.T, body []byte, r Rules) bool {
 	t.Helper()
+	if !utf8.Valid(body) {
+		return false // Parse refuses it before scan sees it
+	}
 	f, ok := scan(body, r)
 	if !ok {
 		return false
