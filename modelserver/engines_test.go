@@ -118,8 +118,8 @@ func TestOpenAIEngineDown(t *testing.T) {
 // the server nests its error (OpenAI) or not (vLLM).
 func TestOpenAIEngineRelaysTheServersRefusal(t *testing.T) {
 	for name, body := range map[string]string{
-		"openai": `{"error":{"message":"tools.0.function.name is required","type":"invalid_request_error","param":"tools","code":null}}`,
-		"vllm":   `{"object":"error","message":"tools.0.function.name is required","type":"BadRequestError","param":"tools","code":400}`,
+		"openai": `{"error":{"message":"tools.0.function.parameters is not a valid JSON schema","type":"invalid_request_error","param":"tools","code":null}}`,
+		"vllm":   `{"object":"error","message":"tools.0.function.parameters is not a valid JSON schema","type":"BadRequestError","param":"tools","code":400}`,
 	} {
 		t.Run(name, func(t *testing.T) {
 			upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
@@ -135,12 +135,12 @@ func TestOpenAIEngineRelaysTheServersRefusal(t *testing.T) {
 				t.Fatal(err)
 			}
 			for _, stream := range []string{"false", "true"} {
-				rec := post(s.Handler(), `{"messages":[{"role":"user","content":"hi"}],"tools":[{"type":"function","function":{}}],"stream":`+stream+`}`)
+				rec := post(s.Handler(), `{"messages":[{"role":"user","content":"hi"}],"tools":[{"type":"function","function":{"name":"f","parameters":{"type":"nonsense"}}}],"stream":`+stream+`}`)
 				var e chatreq.ErrorBody
 				if err := json.Unmarshal(rec.Body.Bytes(), &e); err != nil || rec.Code != 400 {
 					t.Fatalf("stream %s: status %d body %s", stream, rec.Code, rec.Body)
 				}
-				if e.Error.Message != "tools.0.function.name is required" || e.Error.Type != "invalid_request_error" ||
+				if e.Error.Message != "tools.0.function.parameters is not a valid JSON schema" || e.Error.Type != "invalid_request_error" ||
 					e.Error.Param == nil || *e.Error.Param != "tools" {
 					t.Errorf("stream %s: error %s", stream, rec.Body)
 				}
