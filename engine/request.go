@@ -23,6 +23,20 @@ type Message struct {
 	ToolCalls json.RawMessage `json:"tool_calls,omitempty"`
 }
 
+// MarshalJSON writes the message as OpenAI does: content null on an
+// assistant message that only calls tools.
+func (m Message) MarshalJSON() ([]byte, error) {
+	w := struct {
+		Role      string          `json:"role"`
+		Content   *string         `json:"content"`
+		ToolCalls json.RawMessage `json:"tool_calls,omitempty"`
+	}{Role: m.Role, ToolCalls: m.ToolCalls}
+	if m.Content != "" || len(m.ToolCalls) == 0 {
+		w.Content = &m.Content
+	}
+	return json.Marshal(w)
+}
+
 // UnmarshalJSON decodes a message that ParseChatRequest checked, or an
 // upstream's answer: parts other than text ones, which the rules refuse in
 // requests, are left out.
@@ -121,6 +135,12 @@ type ChatRequest struct {
 	N *int `json:"n,omitempty"`
 	// Stop holds up to chatreq.MaxStop stop sequences.
 	Stop Stop `json:"stop,omitempty"`
+	// Tools, ToolChoice and ResponseFormat are what the synthetic engine
+	// answers in kind (a tool call, JSON); engines that forward send the
+	// client's own (Raw).
+	Tools          []Tool          `json:"tools,omitempty"`
+	ToolChoice     json.RawMessage `json:"tool_choice,omitempty"`
+	ResponseFormat *ResponseFormat `json:"response_format,omitempty"`
 	// Raw is the request body as the client sent it, set by
 	// ParseChatRequest. An engine that forwards to an OpenAI-compatible
 	// server sends it on with only the members it must change replaced,
@@ -133,4 +153,46 @@ type ChatRequest struct {
 // IncludeUsage reports whether a streamed answer ends with a usage chunk.
 func (r ChatRequest) IncludeUsage() bool {
 	return r.Stream && r.StreamOptions != nil && r.StreamOptions.IncludeUsage
+}
+
+// Tool is a function the model may call.
+type Tool struct {
+	Type     string       `json:"type"`
+	Function ToolFunction `json:"function"`
+}
+
+// ToolFunction is a tool's function: its name and the JSON schema of its
+// arguments. Members the rules do not check stay raw, so that no value a
+// client may send fails to decode.
+type ToolFunction struct {
+	Name        string          `json:"name"`
+	Description json.RawMessage `json:"description,omitempty"`
+	Parameters  json.RawMessage `json:"parameters,omitempty"`
+}
+
+// ResponseFormat asks for JSON: any object ("json_object") or one that
+// follows a schema ("json_schema").
+type ResponseFormat struct {
+	Type       string      `json:"type"`
+	JSONSchema *JSONSchema `json:"json_schema,omitempty"`
+}
+
+// JSONSchema is a named schema of a json_schema response format.
+type JSONSchema struct {
+	Name   string          `json:"name"`
+	Schema json.RawMessage `json:"schema,omitempty"`
+	Strict json.RawMessage `json:"strict,omitempty"`
+}
+
+// ToolCall is a call of a tool in an answer.
+type ToolCall struct {
+	ID       string           `json:"id"`
+	Type     string           `json:"type"`
+	Function ToolCallFunction `json:"function"`
+}
+
+// ToolCallFunction is the called function and its arguments (a JSON text).
+type ToolCallFunction struct {
+	Name      string `json:"name"`
+	Arguments string `json:"arguments"`
 }

@@ -3,11 +3,13 @@ package engine
 import (
 	"context"
 	"crypto/rand"
+	"encoding/json"
 	"fmt"
 	"hash/fnv"
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/scfgate/scfgate/internal/clock"
 	"github.com/scfgate/scfgate/latency"
@@ -325,7 +327,7 @@ func (s *Synthetic) Complete(ctx context.Context, req ChatRequest, emit func(Chu
 		return Chunk{ID: id, Object: "chat.completion.chunk", Created: created, Model: model,
 			Choices: []ChunkChoice{{Delta: d, FinishReason: finish}}}
 	}
-	a := plan(seed, n, req.Stop)
+	a := respond(req, seed, n)
 	n = len(a.ends)
 
 	q := &sequence{prompt: prompt, n: n, stream: emit != nil, wake: make(chan struct{}, 1)}
@@ -343,7 +345,11 @@ func (s *Synthetic) Complete(ctx context.Context, req ChatRequest, emit func(Chu
 			}
 			var err error
 			if emitted == 0 {
-				err = emit(chunk(Delta{Role: "assistant"}, nil))
+				first := Delta{Role: "assistant"}
+				if a.call != nil { // the call's id and name come first, its arguments after
+					first.ToolCalls = a.call.streamStart()
+				}
+				err = emit(chunk(first, nil))
 			}
 			if err == nil {
 				end := min(a.ends[emitted], len(a.text))
@@ -351,7 +357,11 @@ func (s *Synthetic) Complete(ctx context.Context, req ChatRequest, emit func(Chu
 				if emitted == n-1 {
 					fin = &a.finish
 				}
-				err = emit(chunk(Delta{Content: a.text[sent:end]}, fin))
+				d := Delta{Content: a.text[sent:end]}
+				if a.call != nil {
+					d = Delta{ToolCalls: a.call.streamArguments(a.text[sent:end])}
+				}
+				err = emit(chunk(d, fin))
 				sent = end
 			}
 			if err != nil {
@@ -360,9 +370,118 @@ func (s *Synthetic) Complete(ctx context.Context, req ChatRequest, emit func(Chu
 			}
 		}
 	}
+	msg := Message{Role: "assistant", Content: a.text}
+	if a.call != nil {
+		msg = Message{Role: "assistant", ToolCalls: a.call.whole(a.text)}
+	}
 	return ChatResponse{ID: id, Object: "chat.completion", Created: created, Model: model,
-		Choices: []Choice{{Message: Message{Role: "assistant", Content: a.text}, FinishReason: a.finish}},
+		Choices: []Choice{{Message: msg, FinishReason: a.finish}},
 		Usage:   Usage{PromptTokens: prompt, CompletionTokens: n, TotalTokens: prompt + n}}, nil
+}
+
+// respond is the answer to req: a call of a tool when the request's
+// tools and tool_choice ask for one (see toolToCall), JSON for a
+// json_object or json_schema response format (a value of the schema),
+// else words (plan). A call's arguments follow the tool's parameters
+// schema. JSON and arguments are cut at max_tokens like any text, so a
+// short bound gives invalid JSON and finish_reason "length", as a real
+// model's would.
+func respond(req ChatRequest, seed uint64, n int) answer {
+	if fn, ok := toolToCall(req, seed); ok {
+		args, _ := json.Marshal(exampleOf(fn.Parameters, seed))
+		a := pieces(string(args), n, "tool_calls")
+		a.call = &syntheticCall{id: "call_" + rand.Text()[:24], name: fn.Name}
+		return a
+	}
+	if rf := req.ResponseFormat; rf != nil && (rf.Type == "json_object" || rf.Type == "json_schema") {
+		var schema json.RawMessage
+		if rf.JSONSchema != nil {
+			schema = rf.JSONSchema.Schema
+		}
+		b, _ := json.Marshal(exampleOf(schema, seed))
+		return pieces(string(b), n, "stop")
+	}
+	return plan(seed, n, req.Stop)
+}
+
+// toolToCall is the tool the synthetic model calls, if any: the one
+// tool_choice names; one of the tools (chosen by seed) when tool_choice is
+// "required", or when it is "auto" or unset and the last message is the
+// user's (so that after the tool's answer, the model answers in words, as
+// an agent loop expects); none for "none" or without tools.
+func toolToCall(req ChatRequest, seed uint64) (ToolFunction, bool) {
+	if len(req.Tools) == 0 {
+		return ToolFunction{}, false
+	}
+	pick := req.Tools[seed%uint64(len(req.Tools))].Function
+	var choice string
+	if json.Unmarshal(req.ToolChoice, &choice) != nil { // an object naming a function, or unset
+		var named struct {
+			Function struct{ Name string } `json:"function"`
+		}
+		if json.Unmarshal(req.ToolChoice, &named) == nil && named.Function.Name != "" {
+			for _, t := range req.Tools {
+				if t.Function.Name == named.Function.Name {
+					return t.Function, true
+				}
+			}
+			return ToolFunction{}, false
+		}
+		choice = "auto"
+	}
+	switch choice {
+	case "required":
+		return pick, true
+	case "auto":
+		return pick, req.Messages[len(req.Messages)-1].Role == "user"
+	}
+	return ToolFunction{}, false
+}
+
+// pieces is text as an answer of about four bytes a token (cut at
+// character boundaries), at most n tokens: finish when it all fits,
+// "length" when it was cut.
+func pieces(text string, n int, finish string) answer {
+	a := answer{finish: finish}
+	for end := 0; end < len(text) && len(a.ends) < n; {
+		end = min(end+4, len(text))
+		for end < len(text) && !utf8.RuneStart(text[end]) {
+			end++
+		}
+		a.ends = append(a.ends, end)
+	}
+	if len(a.ends) == 0 { // an empty text still takes a token
+		a.ends = append(a.ends, 0)
+	}
+	a.text = text[:a.ends[len(a.ends)-1]]
+	if len(a.text) < len(text) {
+		a.finish = "length"
+	}
+	return a
+}
+
+// syntheticCall is the tool call of an answer; its arguments are the
+// answer's text.
+type syntheticCall struct{ id, name string }
+
+// whole is the call in a message: its id, name and all its arguments.
+func (c *syntheticCall) whole(args string) json.RawMessage {
+	b, _ := json.Marshal([]ToolCall{{ID: c.id, Type: "function", Function: ToolCallFunction{Name: c.name, Arguments: args}}})
+	return b
+}
+
+// streamStart is the first delta of a streamed call: its index, id and
+// name, and no arguments yet.
+func (c *syntheticCall) streamStart() json.RawMessage {
+	b, _ := json.Marshal([]map[string]any{{"index": 0, "id": c.id, "type": "function",
+		"function": map[string]string{"name": c.name, "arguments": ""}}})
+	return b
+}
+
+// streamArguments is a delta carrying the next piece of the arguments.
+func (c *syntheticCall) streamArguments(piece string) json.RawMessage {
+	b, _ := json.Marshal([]map[string]any{{"index": 0, "function": map[string]string{"arguments": piece}}})
+	return b
 }
 
 // answer is what the engine will say: its text, where each token's text
@@ -371,6 +490,7 @@ type answer struct {
 	text   string
 	ends   []int // ends[i]: the end of token i's text; one entry per token generated
 	finish string
+	call   *syntheticCall // the text is this call's arguments
 }
 
 // plan writes the answer to a request with seed h: up to n words, cut

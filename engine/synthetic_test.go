@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -356,4 +357,123 @@ func TestSyntheticStop(t *testing.T) {
 			t.Errorf("%d chunks for %d tokens: want a role chunk and one per token", n, res.Usage.CompletionTokens)
 		}
 	})
+}
+
+// The synthetic model answers tools with a call and a response format
+// with JSON, streamed or not, so that clients' tool loops and structured
+// outputs can be tried against it.
+func TestSyntheticToolsAndJSON(t *testing.T) {
+	weather := Tool{Type: "function", Function: ToolFunction{Name: "get_weather",
+		Parameters: json.RawMessage(`{"type":"object","properties":{"city":{"type":"string"},"days":{"type":"integer","minimum":1,"maximum":3}}}`)}}
+	clock := Tool{Type: "function", Function: ToolFunction{Name: "get_time"}}
+	user := []Message{{Role: "user", Content: "weather in Shenzhen?"}}
+	afterTool := append(append([]Message(nil), user...),
+		Message{Role: "assistant", ToolCalls: json.RawMessage(`[{"id":"c1","type":"function","function":{"name":"get_weather","arguments":"{}"}}]`)},
+		Message{Role: "tool", Content: `{"temp":21}`})
+	tests := []struct {
+		name       string
+		req        ChatRequest
+		wantCall   string // the function called; "" for an answer in words or JSON
+		wantJSON   bool
+		wantFinish string
+	}{
+		{"required", ChatRequest{Messages: user, Tools: []Tool{weather}, ToolChoice: json.RawMessage(`"required"`)}, "get_weather", false, "tool_calls"},
+		{"named", ChatRequest{Messages: user, Tools: []Tool{weather, clock},
+			ToolChoice: json.RawMessage(`{"type":"function","function":{"name":"get_time"}}`)}, "get_time", false, "tool_calls"},
+		{"auto, the user asked", ChatRequest{Messages: user, Tools: []Tool{weather}}, "get_weather", false, "tool_calls"},
+		{"auto, the tool answered", ChatRequest{Messages: afterTool, Tools: []Tool{weather}}, "", false, "length"},
+		{"none", ChatRequest{Messages: user, Tools: []Tool{weather}, ToolChoice: json.RawMessage(`"none"`)}, "", false, "length"},
+		{"json_object", ChatRequest{Messages: user, ResponseFormat: &ResponseFormat{Type: "json_object"}}, "", true, "stop"},
+		{"json_schema", ChatRequest{Messages: user, ResponseFormat: &ResponseFormat{Type: "json_schema",
+			JSONSchema: &JSONSchema{Name: "w", Schema: weather.Function.Parameters}}}, "", true, "stop"},
+		{"json cut by max_tokens", ChatRequest{Messages: user, MaxTokens: intp(2), ResponseFormat: &ResponseFormat{Type: "json_object"}}, "", false, "length"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				s := NewSynthetic(latency.Default(), nil, "m")
+				if tt.req.MaxTokens == nil {
+					tt.req.MaxTokens = intp(200)
+				}
+				res, err := s.Complete(context.Background(), tt.req, nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				c := res.Choices[0]
+				if c.FinishReason != tt.wantFinish {
+					t.Errorf("finish_reason %s, want %s", c.FinishReason, tt.wantFinish)
+				}
+				var calls []ToolCall
+				_ = json.Unmarshal(c.Message.ToolCalls, &calls)
+				if tt.wantCall == "" {
+					if len(calls) != 0 {
+						t.Fatalf("called %v", calls)
+					}
+				} else {
+					if len(calls) != 1 || calls[0].Function.Name != tt.wantCall || !strings.HasPrefix(calls[0].ID, "call_") || calls[0].Type != "function" {
+						t.Fatalf("calls %s, want one of %s", c.Message.ToolCalls, tt.wantCall)
+					}
+					var args map[string]any
+					if err := json.Unmarshal([]byte(calls[0].Function.Arguments), &args); err != nil {
+						t.Errorf("arguments %q: %v", calls[0].Function.Arguments, err)
+					}
+					if tt.wantCall == "get_weather" {
+						if d, _ := args["days"].(float64); d < 1 || d > 3 {
+							t.Errorf("arguments %v do not follow the schema", args)
+						}
+					}
+					if out, _ := json.Marshal(c.Message); !strings.Contains(string(out), `"content":null`) {
+						t.Errorf("a message that only calls has content %s", out)
+					}
+				}
+				if tt.wantJSON && !json.Valid([]byte(c.Message.Content)) {
+					t.Errorf("content %q is not JSON", c.Message.Content)
+				}
+
+				// Streamed: the same answer, in pieces.
+				var content, args strings.Builder
+				var first Chunk
+				var finish *string
+				n := 0
+				if _, err := s.Complete(context.Background(), tt.req, func(ch Chunk) error {
+					if n == 0 {
+						first = ch
+					}
+					n++
+					d := ch.Choices[0].Delta
+					content.WriteString(d.Content)
+					var parts []struct {
+						ID       string `json:"id"`
+						Function struct {
+							Name      string  `json:"name"`
+							Arguments *string `json:"arguments"`
+						} `json:"function"`
+					}
+					_ = json.Unmarshal(d.ToolCalls, &parts)
+					for _, p := range parts {
+						if p.Function.Arguments != nil {
+							args.WriteString(*p.Function.Arguments)
+						}
+					}
+					finish = ch.Choices[0].FinishReason
+					return nil
+				}); err != nil {
+					t.Fatal(err)
+				}
+				if finish == nil || *finish != tt.wantFinish {
+					t.Errorf("streamed finish_reason %v, want %s", finish, tt.wantFinish)
+				}
+				if tt.wantCall != "" {
+					if !strings.Contains(string(first.Choices[0].Delta.ToolCalls), `"name":"`+tt.wantCall+`"`) {
+						t.Errorf("first chunk %s lacks the call's name", first.Choices[0].Delta.ToolCalls)
+					}
+					if args.String() != calls[0].Function.Arguments {
+						t.Errorf("streamed arguments %q, whole %q", args.String(), calls[0].Function.Arguments)
+					}
+				} else if content.String() != c.Message.Content {
+					t.Errorf("streamed %q, whole %q", content.String(), c.Message.Content)
+				}
+			})
+		})
+	}
 }

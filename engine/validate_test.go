@@ -106,6 +106,8 @@ func TestParseChatRequestDecodes(t *testing.T) {
 func FuzzParseChatRequest(f *testing.F) {
 	for _, s := range []string{
 		`{"messages":[{"role":"user","content":"hi"}],"max_tokens":5}`,
+		`{"messages":[{"role":"user","content":"w?"}],"tools":[{"type":"function","function":{"name":"f","description":7,"parameters":{"type":"object"}}}],` +
+			`"tool_choice":"auto","response_format":{"type":"json_schema","json_schema":{"name":"n","schema":{"type":"object"},"strict":"yes"}}}`,
 		`{"messages":[{"role":"user","content":[{"type":"text","text":"a"},{"type":"image_url"}]}],"stop":["a"]}`,
 		`{"messages":[{"role":null,"content":null}],"stop":"x","n":2,"temperature":1e3}`,
 		`{"messages":[[]],"stream_options":{"include_usage":1}}`,
