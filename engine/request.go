@@ -141,6 +141,10 @@ type ChatRequest struct {
 	Tools          []Tool          `json:"tools,omitempty"`
 	ToolChoice     json.RawMessage `json:"tool_choice,omitempty"`
 	ResponseFormat *ResponseFormat `json:"response_format,omitempty"`
+	// Logprobs asks for each output token's log probability, with
+	// TopLogprobs (0..20) alternatives each.
+	Logprobs    bool        `json:"logprobs,omitempty"`
+	TopLogprobs json.Number `json:"top_logprobs,omitempty"`
 	// Raw is the request body as the client sent it, set by
 	// ParseChatRequest. An engine that forwards to an OpenAI-compatible
 	// server sends it on with only the members it must change replaced,

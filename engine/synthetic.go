@@ -329,6 +329,11 @@ func (s *Synthetic) Complete(ctx context.Context, req ChatRequest, emit func(Chu
 	}
 	a := respond(req, seed, n)
 	n = len(a.ends)
+	var lp *tokenLogprobs
+	if req.Logprobs && a.call == nil {
+		top, _ := req.TopLogprobs.Float64()
+		lp = newTokenLogprobs(a, seed, int(top))
+	}
 
 	q := &sequence{prompt: prompt, n: n, stream: emit != nil, wake: make(chan struct{}, 1)}
 	s.join(q)
@@ -361,7 +366,11 @@ func (s *Synthetic) Complete(ctx context.Context, req ChatRequest, emit func(Chu
 				if a.call != nil {
 					d = Delta{ToolCalls: a.call.streamArguments(a.text[sent:end])}
 				}
-				err = emit(chunk(d, fin))
+				c := chunk(d, fin)
+				if lp != nil {
+					c.Choices[0].Logprobs = lp.content(emitted, emitted+1)
+				}
+				err = emit(c)
 				sent = end
 			}
 			if err != nil {
@@ -374,8 +383,12 @@ func (s *Synthetic) Complete(ctx context.Context, req ChatRequest, emit func(Chu
 	if a.call != nil {
 		msg = Message{Role: "assistant", ToolCalls: a.call.whole(a.text)}
 	}
+	choice := Choice{Message: msg, FinishReason: a.finish}
+	if lp != nil {
+		choice.Logprobs = lp.content(0, n)
+	}
 	return ChatResponse{ID: id, Object: "chat.completion", Created: created, Model: model,
-		Choices: []Choice{{Message: msg, FinishReason: a.finish}},
+		Choices: []Choice{choice},
 		Usage:   Usage{PromptTokens: prompt, CompletionTokens: n, TotalTokens: prompt + n}}, nil
 }
 
@@ -534,4 +547,64 @@ func plan(h uint64, n int, stop []string) answer {
 	}
 	a.text = b.String()
 	return a
+}
+
+// tokenLogprobs are an answer's per-token log probabilities, as OpenAI's
+// "logprobs" writes them: made up (from the seed), but shaped as a real
+// model's, each token its text, bytes, log probability and top
+// alternatives (itself first).
+type tokenLogprobs struct{ tokens []tokenLogprob }
+
+type tokenLogprob struct {
+	Token       string       `json:"token"`
+	Logprob     float64      `json:"logprob"`
+	Bytes       []int        `json:"bytes"`
+	TopLogprobs []topLogprob `json:"top_logprobs"`
+}
+
+type topLogprob struct {
+	Token   string  `json:"token"`
+	Logprob float64 `json:"logprob"`
+	Bytes   []int   `json:"bytes"`
+}
+
+func newTokenLogprobs(a answer, seed uint64, top int) *tokenLogprobs {
+	lp := &tokenLogprobs{tokens: make([]tokenLogprob, len(a.ends))}
+	start := 0
+	for i, end := range a.ends {
+		end = min(end, len(a.text))
+		tok := a.text[start:min(max(start, end), len(a.text))]
+		start = max(start, end)
+		h := seed ^ uint64(i+1)*0x9e3779b97f4a7c15
+		logprob := -float64(h%4000) / 1000 // (-4, 0]
+		t := tokenLogprob{Token: tok, Logprob: logprob, Bytes: byteList(tok), TopLogprobs: []topLogprob{}}
+		for k := range top {
+			alt := topLogprob{Token: tok, Logprob: logprob, Bytes: t.Bytes}
+			if k > 0 {
+				w := " " + word(h, k)
+				alt = topLogprob{Token: w, Logprob: logprob - float64(k), Bytes: byteList(w)}
+			}
+			t.TopLogprobs = append(t.TopLogprobs, alt)
+		}
+		lp.tokens[i] = t
+	}
+	return lp
+}
+
+// content is tokens [from, to) as a choice's "logprobs".
+func (lp *tokenLogprobs) content(from, to int) json.RawMessage {
+	b, _ := json.Marshal(struct {
+		Content []tokenLogprob `json:"content"`
+		Refusal *string        `json:"refusal"`
+	}{Content: lp.tokens[from:to]})
+	return b
+}
+
+// byteList is s's UTF-8 bytes as the integers OpenAI lists.
+func byteList(s string) []int {
+	out := make([]int, len(s))
+	for i := range len(s) {
+		out[i] = int(s[i])
+	}
+	return out
 }

@@ -477,3 +477,69 @@ func TestSyntheticToolsAndJSON(t *testing.T) {
 		})
 	}
 }
+
+// logprobs: one entry per output token, whose texts make the content,
+// each with top_logprobs alternatives led by the token itself; a stream
+// carries each token's entry on its chunk.
+func TestSyntheticLogprobs(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s := NewSynthetic(latency.Default(), nil, "m")
+		r := req("hello", 12)
+		r.Logprobs, r.TopLogprobs = true, "3"
+		type entry struct {
+			Token       string  `json:"token"`
+			Logprob     float64 `json:"logprob"`
+			Bytes       []int   `json:"bytes"`
+			TopLogprobs []struct {
+				Token   string  `json:"token"`
+				Logprob float64 `json:"logprob"`
+			} `json:"top_logprobs"`
+		}
+		var lp struct {
+			Content []entry `json:"content"`
+		}
+		res, err := s.Complete(context.Background(), r, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := json.Unmarshal(res.Choices[0].Logprobs, &lp); err != nil {
+			t.Fatalf("logprobs %s: %v", res.Choices[0].Logprobs, err)
+		}
+		var text strings.Builder
+		for _, e := range lp.Content {
+			text.WriteString(e.Token)
+			if e.Logprob > 0 || len(e.Bytes) != len(e.Token) || len(e.TopLogprobs) != 3 || e.TopLogprobs[0].Token != e.Token ||
+				e.TopLogprobs[1].Logprob >= e.Logprob {
+				t.Errorf("entry %+v", e)
+			}
+		}
+		if len(lp.Content) != res.Usage.CompletionTokens || text.String() != res.Choices[0].Message.Content {
+			t.Errorf("%d entries making %q for %d tokens of %q", len(lp.Content), text.String(), res.Usage.CompletionTokens,
+				res.Choices[0].Message.Content)
+		}
+
+		var streamed strings.Builder
+		if _, err := s.Complete(context.Background(), r, func(c Chunk) error {
+			if c.Choices[0].Delta.Content == "" && c.Choices[0].Logprobs == nil {
+				return nil // the role chunk
+			}
+			var one struct{ Content []entry }
+			if err := json.Unmarshal(c.Choices[0].Logprobs, &one); err != nil || len(one.Content) != 1 {
+				t.Errorf("chunk logprobs %s: %v", c.Choices[0].Logprobs, err)
+				return nil
+			}
+			streamed.WriteString(one.Content[0].Token)
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if streamed.String() != res.Choices[0].Message.Content {
+			t.Errorf("streamed tokens %q, want %q", streamed.String(), res.Choices[0].Message.Content)
+		}
+
+		r.Logprobs = false
+		if res, _ := s.Complete(context.Background(), r, nil); res.Choices[0].Logprobs != nil {
+			t.Errorf("logprobs %s without asking", res.Choices[0].Logprobs)
+		}
+	})
+}
