@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"hash/fnv"
+	"math"
 	"strings"
 	"sync"
 	"time"
@@ -582,7 +583,7 @@ func newTokenLogprobs(a answer, seed uint64, top int) *tokenLogprobs {
 			alt := topLogprob{Token: tok, Logprob: logprob, Bytes: t.Bytes}
 			if k > 0 {
 				w := " " + word(h, k)
-				alt = topLogprob{Token: w, Logprob: logprob - float64(k), Bytes: byteList(w)}
+				alt = topLogprob{Token: w, Logprob: math.Round((logprob-float64(k))*1000) / 1000, Bytes: byteList(w)}
 			}
 			t.TopLogprobs = append(t.TopLogprobs, alt)
 		}
