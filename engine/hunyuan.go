@@ -55,13 +55,14 @@ type HunyuanConfig struct {
 // (Role, Content) and the answer back (Choices, Usage). Streams use the
 // SDK's SSE event channel.
 //
-// Carried: temperature, top_p and stop. Hunyuan's native API stops after
-// the stop sequence it meets, OpenAI's before it: the engine removes it
-// from the text, holding back a stream's text that may begin one until it
-// knows. Not carried: max_tokens and max_completion_tokens
-// (ChatCompletions in v1.0.1093 has no output-length field), tool calls,
-// images. Hunyuan's
-// FinishReason "sensitive" (moderation) becomes "content_filter".
+// Carried: temperature, top_p, stop, and tool calls both ways (see
+// hunyuan_tools.go). Hunyuan's native API stops after the stop sequence
+// it meets, OpenAI's before it: the engine removes it from the text,
+// holding back a stream's text that may begin one until it knows. Not
+// carried: max_tokens and max_completion_tokens (ChatCompletions in
+// v1.0.1093 has no output-length field), images, response_format.
+// Hunyuan's FinishReason "sensitive" (moderation) becomes
+// "content_filter".
 type Hunyuan struct {
 	cfg    HunyuanConfig
 	client *hunyuan.Client
@@ -166,9 +167,9 @@ func (h *Hunyuan) Complete(ctx context.Context, req ChatRequest, emit func(Chunk
 	hreq := hunyuan.NewChatCompletionsRequest()
 	hreq.Model = common.StringPtr(model)
 	for _, m := range req.Messages {
-		hreq.Messages = append(hreq.Messages, &hunyuan.Message{Role: common.StringPtr(hunyuanRole(m.Role)),
-			Content: common.StringPtr(m.Content)})
+		hreq.Messages = append(hreq.Messages, hunyuanMessage(m))
 	}
+	hunyuanTools(req, hreq)
 	if emit != nil {
 		hreq.Stream = common.BoolPtr(true)
 	}
@@ -221,6 +222,7 @@ func (h *Hunyuan) answer(p *hunyuan.ChatCompletionsResponseParams, model string,
 				msg.Role = r
 			}
 			msg.Content = str(c.Message.Content)
+			msg.ToolCalls = openAIToolCalls(c.Message.ToolCalls)
 		}
 		finish := openAIFinish(str(c.FinishReason))
 		if finish == "stop" {
@@ -240,6 +242,7 @@ func (h *Hunyuan) stream(ctx context.Context, events <-chan tchttp.SSEvent, mode
 		role, finish string
 		text         strings.Builder
 		held         stopHoldback
+		calls        []streamedCall
 	}
 	var choices []*acc
 	for ev := range events {
@@ -296,6 +299,7 @@ func (h *Hunyuan) stream(ctx context.Context, events <-chan tchttp.SSEvent, mode
 			var d Delta
 			if c.Delta != nil {
 				d.Role, d.Content = str(c.Delta.Role), str(c.Delta.Content)
+				d.ToolCalls = streamToolCalls(c.Delta.ToolCalls, &a.calls)
 			}
 			if d.Role != "" {
 				a.role = d.Role
@@ -332,7 +336,8 @@ func (h *Hunyuan) stream(ctx context.Context, events <-chan tchttp.SSEvent, mode
 		if role == "" {
 			role = "assistant"
 		}
-		out.Choices = append(out.Choices, Choice{Index: i, Message: Message{Role: role, Content: a.text.String()}, FinishReason: a.finish})
+		out.Choices = append(out.Choices, Choice{Index: i, Message: Message{Role: role, Content: a.text.String(),
+			ToolCalls: wholeToolCalls(a.calls)}, FinishReason: a.finish})
 	}
 	return out, nil
 }

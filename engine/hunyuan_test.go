@@ -457,3 +457,78 @@ func TestHunyuanSamplingAndStop(t *testing.T) {
 		t.Errorf("stream sent %q, answer %q; want %q", sent.String(), res.Choices[0].Message.Content, "Hello ")
 	}
 }
+
+// Tools reach Hunyuan in its terms (Tools, CustomTool for a named
+// function, a tool message's ToolCallId, an assistant's ToolCalls), and
+// its calls come back as OpenAI's, whole or streamed delta by delta.
+func TestHunyuanToolCalls(t *testing.T) {
+	stream := []string{
+		`{"Id":"hy-t","Created":5,"Choices":[{"Index":0,"Delta":{"Role":"assistant","ToolCalls":[{"Id":"call_9","Type":"function","Index":0,"Function":{"Name":"get_weather","Arguments":"{\"city\":"}}]}}]}`,
+		`{"Id":"hy-t","Created":5,"Choices":[{"Index":0,"Delta":{"ToolCalls":[{"Index":0,"Function":{"Arguments":"\"Shenzhen\"}"}}]},"FinishReason":"tool_calls"}],"Usage":{"PromptTokens":3,"CompletionTokens":9,"TotalTokens":12}}`,
+	}
+	api := newHunyuanAPI(t, func(w http.ResponseWriter, body map[string]any) {
+		if body["Stream"] == true {
+			w.Header().Set("Content-Type", "text/event-stream")
+			for _, ev := range stream {
+				fmt.Fprintf(w, "data: %s\n\n", ev)
+			}
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		io.WriteString(w, `{"Response":{"Id":"hy-1","Created":1,"Choices":[{"Index":0,"Message":{"Role":"assistant","Content":"",`+
+			`"ToolCalls":[{"Id":"call_9","Type":"function","Function":{"Name":"get_weather","Arguments":"{\"city\":\"Shenzhen\"}"}}]},`+
+			`"FinishReason":"tool_calls"}],"Usage":{"PromptTokens":3,"CompletionTokens":9,"TotalTokens":12},"RequestId":"r"}}`)
+	})
+	weather := Tool{Type: "function", Function: ToolFunction{Name: "get_weather", Description: json.RawMessage(`"the weather"`),
+		Parameters: json.RawMessage(`{"type":"object","properties":{"city":{"type":"string"}}}`)}}
+	req := ChatRequest{Tools: []Tool{weather, {Type: "function", Function: ToolFunction{Name: "get_time"}}},
+		ToolChoice: json.RawMessage(`{"type":"function","function":{"name":"get_weather"}}`),
+		Messages: []Message{{Role: "user", Content: "weather?"},
+			{Role: "assistant", ToolCalls: json.RawMessage(`[{"id":"call_1","type":"function","function":{"name":"get_weather","arguments":"{}"}}]`)},
+			{Role: "tool", ToolCallID: "call_1", Content: "sunny"}}}
+	e := api.engine(creds())
+	res, err := e.Complete(context.Background(), req, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantCalls := `[{"id":"call_9","type":"function","function":{"name":"get_weather","arguments":"{\"city\":\"Shenzhen\"}"}}]`
+	if c := res.Choices[0]; c.FinishReason != "tool_calls" || string(c.Message.ToolCalls) != wantCalls {
+		t.Errorf("answer %+v, calls %s", c, c.Message.ToolCalls)
+	}
+	body := api.last().body
+	wantTools := []any{
+		map[string]any{"Type": "function", "Function": map[string]any{"Name": "get_weather", "Description": "the weather",
+			"Parameters": `{"type":"object","properties":{"city":{"type":"string"}}}`}},
+		map[string]any{"Type": "function", "Function": map[string]any{"Name": "get_time", "Parameters": emptyParameters}},
+	}
+	if !reflect.DeepEqual(body["Tools"], wantTools) || body["ToolChoice"] != "custom" ||
+		!reflect.DeepEqual(body["CustomTool"], wantTools[0]) {
+		t.Errorf("tools sent: %v, choice %v, custom %v", body["Tools"], body["ToolChoice"], body["CustomTool"])
+	}
+	msgs, _ := body["Messages"].([]any)
+	if len(msgs) != 3 {
+		t.Fatalf("messages %v", body["Messages"])
+	}
+	assistant, tool := msgs[1].(map[string]any), msgs[2].(map[string]any)
+	if _, ok := assistant["Content"]; ok || !strings.Contains(fmt.Sprint(assistant["ToolCalls"]), "call_1") ||
+		tool["Role"] != "tool" || tool["ToolCallId"] != "call_1" {
+		t.Errorf("messages sent: %v", msgs)
+	}
+
+	req.Stream = true
+	var deltas []string
+	res, err = e.Complete(context.Background(), req, func(c Chunk) error {
+		deltas = append(deltas, string(c.Choices[0].Delta.ToolCalls))
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(deltas) != 2 || !strings.Contains(deltas[0], `"index":0,"id":"call_9","type":"function"`) ||
+		!strings.Contains(deltas[1], `"arguments":"\"Shenzhen\"}"`) {
+		t.Errorf("deltas %q", deltas)
+	}
+	if c := res.Choices[0]; string(c.Message.ToolCalls) != wantCalls || c.FinishReason != "tool_calls" {
+		t.Errorf("streamed answer %+v, calls %s", c, c.Message.ToolCalls)
+	}
+}

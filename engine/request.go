@@ -21,16 +21,19 @@ type Message struct {
 	Role      string          `json:"role"`
 	Content   string          `json:"content"`
 	ToolCalls json.RawMessage `json:"tool_calls,omitempty"`
+	// ToolCallID is the call a "tool" message answers.
+	ToolCallID string `json:"tool_call_id,omitempty"`
 }
 
 // MarshalJSON writes the message as OpenAI does: content null on an
 // assistant message that only calls tools.
 func (m Message) MarshalJSON() ([]byte, error) {
 	w := struct {
-		Role      string          `json:"role"`
-		Content   *string         `json:"content"`
-		ToolCalls json.RawMessage `json:"tool_calls,omitempty"`
-	}{Role: m.Role, ToolCalls: m.ToolCalls}
+		Role       string          `json:"role"`
+		Content    *string         `json:"content"`
+		ToolCalls  json.RawMessage `json:"tool_calls,omitempty"`
+		ToolCallID string          `json:"tool_call_id,omitempty"`
+	}{Role: m.Role, ToolCalls: m.ToolCalls, ToolCallID: m.ToolCallID}
 	if m.Content != "" || len(m.ToolCalls) == 0 {
 		w.Content = &m.Content
 	}
@@ -42,14 +45,16 @@ func (m Message) MarshalJSON() ([]byte, error) {
 // requests, are left out.
 func (m *Message) UnmarshalJSON(b []byte) error {
 	var w struct {
-		Role      string          `json:"role"`
-		Content   json.RawMessage `json:"content"`
-		ToolCalls json.RawMessage `json:"tool_calls"`
+		Role       string          `json:"role"`
+		Content    json.RawMessage `json:"content"`
+		ToolCalls  json.RawMessage `json:"tool_calls"`
+		ToolCallID json.RawMessage `json:"tool_call_id"`
 	}
 	if err := json.Unmarshal(b, &w); err != nil {
 		return fmt.Errorf("message: %w", err)
 	}
 	*m = Message{Role: w.Role}
+	_ = json.Unmarshal(w.ToolCallID, &m.ToolCallID) // a string, or left out
 	if chatreq.Kind(w.ToolCalls) == "an array" {
 		var c bytes.Buffer
 		if err := json.Compact(&c, w.ToolCalls); err != nil {
@@ -157,6 +162,31 @@ type ChatRequest struct {
 // IncludeUsage reports whether a streamed answer ends with a usage chunk.
 func (r ChatRequest) IncludeUsage() bool {
 	return r.Stream && r.StreamOptions != nil && r.StreamOptions.IncludeUsage
+}
+
+// toolChoice reads tool_choice: mode "none", "auto" or "required", or
+// "function" with the function's name; unset is "auto".
+func (r ChatRequest) toolChoice() (mode, name string) {
+	if json.Unmarshal(r.ToolChoice, &mode) == nil {
+		return mode, ""
+	}
+	var named struct {
+		Function struct{ Name string } `json:"function"`
+	}
+	if json.Unmarshal(r.ToolChoice, &named) == nil && named.Function.Name != "" {
+		return "function", named.Function.Name
+	}
+	return "auto", ""
+}
+
+// tool is the tool named name, if the request has it.
+func (r ChatRequest) tool(name string) (ToolFunction, bool) {
+	for _, t := range r.Tools {
+		if t.Function.Name == name {
+			return t.Function, true
+		}
+	}
+	return ToolFunction{}, false
 }
 
 // Tool is a function the model may call.

@@ -428,22 +428,9 @@ func toolToCall(req ChatRequest, seed uint64) (ToolFunction, bool) {
 		return ToolFunction{}, false
 	}
 	pick := req.Tools[seed%uint64(len(req.Tools))].Function
-	var choice string
-	if json.Unmarshal(req.ToolChoice, &choice) != nil { // an object naming a function, or unset
-		var named struct {
-			Function struct{ Name string } `json:"function"`
-		}
-		if json.Unmarshal(req.ToolChoice, &named) == nil && named.Function.Name != "" {
-			for _, t := range req.Tools {
-				if t.Function.Name == named.Function.Name {
-					return t.Function, true
-				}
-			}
-			return ToolFunction{}, false
-		}
-		choice = "auto"
-	}
-	switch choice {
+	switch mode, name := req.toolChoice(); mode {
+	case "function":
+		return req.tool(name)
 	case "required":
 		return pick, true
 	case "auto":
