@@ -2,17 +2,16 @@ package redislimit
 
 import (
 	"context"
-	"crypto/tls"
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
 
 	"github.com/scfgate/scfgate/gateway"
+	"github.com/scfgate/scfgate/gateway/redisconn"
 )
 
 // Operations counted in scfgate_redis_errors_total.
@@ -68,41 +67,9 @@ func New(cfg Config, log *slog.Logger) (*Shared, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	s := &Shared{cfg: cfg, rdb: NewClient(cfg.Conn), log: log}
+	s := &Shared{cfg: cfg, rdb: redisconn.NewClient(cfg.Conn), log: log}
 	s.breakers = &BreakerSignal{s: s, known: map[string]seen{}}
 	return s, nil
-}
-
-// NewClient returns a client of the Redis cfg describes, connecting
-// lazily, every call bounded by cfg.Timeout and never retried. It is
-// also the scaler's client of the gateways' Redis.
-func NewClient(cfg Conn) *redis.Client {
-	opt := &redis.Options{
-		Addr:     cfg.Addr,
-		Username: cfg.Username,
-		Password: cfg.Password,
-		DB:       cfg.DB,
-		Protocol: 2, // no HELLO round trip; works with Redis 4 and 5 too
-		// Every call is bounded by Timeout, dialling included, and never
-		// retried: a late answer is no answer.
-		DialTimeout:           cfg.Timeout,
-		ReadTimeout:           cfg.Timeout,
-		WriteTimeout:          cfg.Timeout,
-		PoolTimeout:           cfg.Timeout,
-		ContextTimeoutEnabled: true,
-		MaxRetries:            -1,
-		DialerRetries:         1,
-		PoolSize:              cfg.PoolSize,
-		DisableIdentity:       true,
-	}
-	if cfg.TLS {
-		host := cfg.TLSServerName
-		if host == "" {
-			host, _, _ = net.SplitHostPort(cfg.Addr)
-		}
-		opt.TLSConfig = &tls.Config{ServerName: host, MinVersion: tls.VersionTLS12}
-	}
-	return redis.NewClient(opt)
 }
 
 // Install puts the shared limiter (for limits), the breaker signal and

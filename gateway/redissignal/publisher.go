@@ -11,24 +11,31 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
-
-	"github.com/scfgate/scfgate/gateway"
 )
 
-// Source is the gateway whose demand is published; *gateway.Gateway
-// implements it.
-type Source interface {
-	Demand() []gateway.ModelDemand
-	DemandChanged() <-chan struct{}
+// Demand is one model's requests in flight at a gateway instance now, and
+// their peak since the previous reading (at least InFlight); the
+// gateway's ModelDemand, which the function's wiring hands over.
+type Demand struct {
+	Model    string
+	InFlight int
+	Peak     int
 }
 
-var _ Source = (*gateway.Gateway)(nil)
+// Source is the gateway whose demand is published. The package does not
+// import the gateway, so that the scaler, which reads the readings, links
+// none of it.
+type Source interface {
+	Demand() []Demand
+	// DemandChanged signals that a model's traffic started or ended.
+	DemandChanged() <-chan struct{}
+}
 
 // logEvery bounds the publisher's failure log lines.
 const logEvery = time.Minute
 
 // Publisher writes one gateway instance's readings. Its metrics
-// (scfgate_signal_*) implement gateway.MetricsWriter.
+// (scfgate_signal_*) go into the gateway's /metrics.
 type Publisher struct {
 	cfg    Config
 	rdb    redis.Cmdable
@@ -123,9 +130,9 @@ func (p *Publisher) Run(ctx context.Context, src Source) {
 // the peak window, or whose traffic has just ended, in one pipeline, and
 // reports whether Redis took them (no write due is success). Call it from
 // one goroutine.
-func (p *Publisher) Publish(ctx context.Context, demand []gateway.ModelDemand) bool {
+func (p *Publisher) Publish(ctx context.Context, demand []Demand) bool {
 	now := p.now()
-	var due []gateway.ModelDemand
+	var due []Demand
 	for _, d := range demand {
 		m := p.models[d.Model]
 		if m == nil {
@@ -136,7 +143,7 @@ func (p *Publisher) Publish(ctx context.Context, demand []gateway.ModelDemand) b
 		if peak == 0 && !m.busy {
 			continue
 		}
-		due = append(due, gateway.ModelDemand{Model: d.Model, InFlight: d.InFlight, Peak: peak})
+		due = append(due, Demand{Model: d.Model, InFlight: d.InFlight, Peak: peak})
 	}
 	if len(due) == 0 {
 		return true
@@ -173,7 +180,8 @@ func (p *Publisher) failed(now time.Time, err error) {
 	p.lastLog, p.suppressed = now, 0
 }
 
-// WriteMetrics implements gateway.MetricsWriter.
+// WriteMetrics writes the publisher's metrics (the gateway's
+// MetricsWriter).
 func (p *Publisher) WriteMetrics(w io.Writer) {
 	fmt.Fprintf(w, "# HELP scfgate_signal_publishes_total In-flight readings written to Redis for the scaler.\n# TYPE scfgate_signal_publishes_total counter\nscfgate_signal_publishes_total %d\n", p.writes.Load())
 	fmt.Fprintf(w, "# HELP scfgate_signal_publish_errors_total In-flight readings Redis did not take.\n# TYPE scfgate_signal_publish_errors_total counter\nscfgate_signal_publish_errors_total %d\n", p.errs.Load())

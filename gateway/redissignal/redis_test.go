@@ -8,7 +8,6 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"github.com/scfgate/scfgate/gateway"
 	"github.com/scfgate/scfgate/internal/redistest"
 )
 
@@ -47,8 +46,8 @@ func TestPublishAndRead(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	d := func(inFlight, peak int) []gateway.ModelDemand {
-		return []gateway.ModelDemand{{Model: "m", InFlight: inFlight, Peak: peak}, {Model: "idle"}}
+	d := func(inFlight, peak int) []Demand {
+		return []Demand{{Model: "m", InFlight: inFlight, Peak: peak}, {Model: "idle"}}
 	}
 	read := func(want Fleet) {
 		t.Helper()
@@ -131,7 +130,7 @@ func TestWindowKeepsHistory(t *testing.T) {
 	}
 	start := clk.t
 	for i := 1; i <= 6; i++ {
-		pub.Publish(ctx, []gateway.ModelDemand{{Model: "m", InFlight: i, Peak: i}})
+		pub.Publish(ctx, []Demand{{Model: "m", InFlight: i, Peak: i}})
 		if _, err := rd.Window(ctx, clk.t, time.Minute); err != nil {
 			t.Fatal(err)
 		}
@@ -160,7 +159,7 @@ func TestPublishWithoutRedis(t *testing.T) {
 		t.Fatal(err)
 	}
 	for range 3 {
-		if pub.Publish(context.Background(), []gateway.ModelDemand{{Model: "m", InFlight: 1, Peak: 1}}) {
+		if pub.Publish(context.Background(), []Demand{{Model: "m", InFlight: 1, Peak: 1}}) {
 			t.Fatal("publish to a closed port succeeded")
 		}
 	}

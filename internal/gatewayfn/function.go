@@ -83,7 +83,7 @@ func New(cfg Config, log *slog.Logger, getenv func(string) string) (*Function, e
 	}
 	var background []func(context.Context)
 	if pub != nil {
-		background = append(background, func(ctx context.Context) { pub.Run(ctx, g) })
+		background = append(background, func(ctx context.Context) { pub.Run(ctx, demandSource{g}) })
 	}
 	if cfg.RemoteWrite.Enabled() {
 		push, err := newRemoteWrite(cfg.RemoteWrite, g, log, getenv)
@@ -153,3 +153,17 @@ type goroutines struct{}
 func (goroutines) WriteMetrics(w io.Writer) {
 	fmt.Fprintf(w, "# HELP go_goroutines Number of goroutines that currently exist.\n# TYPE go_goroutines gauge\ngo_goroutines %d\n", runtime.NumGoroutine())
 }
+
+// demandSource hands the gateway's demand to the in-flight publisher.
+type demandSource struct{ g *gateway.Gateway }
+
+func (s demandSource) Demand() []redissignal.Demand {
+	ds := s.g.Demand()
+	out := make([]redissignal.Demand, len(ds))
+	for i, d := range ds {
+		out[i] = redissignal.Demand(d)
+	}
+	return out
+}
+
+func (s demandSource) DemandChanged() <-chan struct{} { return s.g.DemandChanged() }

@@ -17,7 +17,7 @@ const module = "github.com/scfgate/scfgate"
 // product are the packages that make up the product itself: they run the
 // same on SCF, on localcloud and in tests.
 var product = []string{
-	"chatreq", "engine", "gateway", "gateway/redislimit", "gateway/redissignal", "latency", "modelserver", "preload", "scaler", "scfevent", "sim", "sse",
+	"chatreq", "engine", "gateway", "gateway/redisconn", "gateway/redislimit", "gateway/redissignal", "latency", "modelserver", "preload", "scaler", "scfevent", "sim", "sse",
 }
 
 // productMayImport are the internal packages a product package may use:
@@ -164,6 +164,17 @@ func TestFunctionMainsStaySmall(t *testing.T) {
 		}
 		if n := strings.Count(string(b), "\n"); n > 25 {
 			t.Errorf("%s has %d lines: a function's main only names its wiring package (internal/*fn)", m, n)
+		}
+	}
+}
+
+// TestScalerDoesNotLinkTheGateway: the scaler reads the gateways' Redis
+// (redisconn, redissignal) and links none of the gateway's request path:
+// it depends on the readings, not on the code that writes them.
+func TestScalerDoesNotLinkTheGateway(t *testing.T) {
+	for dep, chain := range deps(t, root(t), "functions/scaler") {
+		if dep == "gateway" || dep == "gateway/redislimit" || dep == "chatreq" || dep == "engine" {
+			t.Errorf("the scaler imports %s (%s)", dep, chain)
 		}
 	}
 }

@@ -12,7 +12,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/scfgate/scfgate/gateway/redislimit"
+	"github.com/scfgate/scfgate/gateway/redisconn"
 	"github.com/scfgate/scfgate/gateway/redissignal"
 	"github.com/scfgate/scfgate/internal/config"
 	"github.com/scfgate/scfgate/scaler"
@@ -36,7 +36,7 @@ type Config struct {
 	// to, with the gateways' connection keys and key prefix
 	// (SCFGATE_SCALER_REDIS_ADDR, _PASSWORD, _KEY_PREFIX, ...). No addr:
 	// no gateway signal.
-	Redis redislimit.Conn `mapstructure:"redis"`
+	Redis redisconn.Conn `mapstructure:"redis"`
 	// Gateway says which gateway model is the scaled function's and how
 	// its readings are judged (SCFGATE_SCALER_GATEWAY_MODEL, _STALE,
 	// _TTL, _HISTORY). The inflight policy reads them on every tick.
@@ -57,7 +57,7 @@ type Config struct {
 func Default() Config {
 	tc := scaler.DefaultTickConfig()
 	tc.Target.Namespace = "default"
-	return Config{TickConfig: tc, Timeout: 20 * time.Second, Redis: redislimit.DefaultConn(), Gateway: redissignal.DefaultReader()}
+	return Config{TickConfig: tc, Timeout: 20 * time.Second, Redis: redisconn.DefaultConn(), Gateway: redissignal.DefaultReader()}
 }
 
 // Validate reports every invalid field, naming its key.

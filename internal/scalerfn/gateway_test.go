@@ -19,7 +19,7 @@ import (
 	"github.com/tencentyun/scf-go-lib/events"
 
 	"github.com/scfgate/scfgate/gateway"
-	"github.com/scfgate/scfgate/gateway/redislimit"
+	"github.com/scfgate/scfgate/gateway/redisconn"
 	"github.com/scfgate/scfgate/gateway/redissignal"
 	"github.com/scfgate/scfgate/internal/redistest"
 	"github.com/scfgate/scfgate/scaler"
@@ -83,9 +83,9 @@ func TestTickOnGatewayDemand(t *testing.T) {
 	}))
 	defer model.Close()
 
-	conn := redislimit.DefaultConn()
+	conn := redisconn.DefaultConn()
 	conn.Addr, conn.KeyPrefix = addr, prefix
-	rdb := redislimit.NewClient(conn)
+	rdb := redisconn.NewClient(conn)
 	defer rdb.Close()
 	clock := time.Now().Truncate(time.Second)
 	now := func() time.Time { return clock }
@@ -129,7 +129,11 @@ func TestTickOnGatewayDemand(t *testing.T) {
 	arrived.Wait()
 	publish := func() {
 		for _, gw := range gws {
-			if !gw.pub.Publish(ctx, gw.g.Demand()) {
+			var demand []redissignal.Demand
+			for _, d := range gw.g.Demand() {
+				demand = append(demand, redissignal.Demand(d))
+			}
+			if !gw.pub.Publish(ctx, demand) {
 				t.Fatal("publish failed")
 			}
 		}

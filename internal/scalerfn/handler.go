@@ -12,7 +12,7 @@ import (
 	scf "github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/scf/v20180416"
 	"github.com/tencentyun/scf-go-lib/events"
 
-	"github.com/scfgate/scfgate/gateway/redislimit"
+	"github.com/scfgate/scfgate/gateway/redisconn"
 	"github.com/scfgate/scfgate/gateway/redissignal"
 	"github.com/scfgate/scfgate/internal/tencentcloud"
 	"github.com/scfgate/scfgate/scaler"
@@ -91,7 +91,7 @@ func (f *Function) Handle(ctx context.Context, ev events.TimerEvent) (scaler.Tic
 	defer cancel()
 	deps := scaler.Deps{Monitor: clients.Monitor, SCF: clients.SCF, Logger: f.Logger}
 	if cfg.readsGateway() {
-		rdb := redislimit.NewClient(cfg.Redis)
+		rdb := redisconn.NewClient(cfg.Redis)
 		defer rdb.Close()
 		r, err := redissignal.NewReader(cfg.Gateway, rdb, cfg.Redis.KeyPrefix)
 		if err != nil {
