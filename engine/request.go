@@ -205,17 +205,69 @@ type ToolFunction struct {
 }
 
 // ResponseFormat asks for JSON: any object ("json_object") or one that
-// follows a schema ("json_schema").
+// follows a schema ("json_schema"). JSONSchema stays raw: the rules check
+// it only for type json_schema, and no value a client sends for another
+// type may fail to decode.
 type ResponseFormat struct {
-	Type       string      `json:"type"`
-	JSONSchema *JSONSchema `json:"json_schema,omitempty"`
+	Type       string          `json:"type"`
+	JSONSchema json.RawMessage `json:"json_schema,omitempty"`
 }
 
-// JSONSchema is a named schema of a json_schema response format.
-type JSONSchema struct {
-	Name   string          `json:"name"`
-	Schema json.RawMessage `json:"schema,omitempty"`
-	Strict json.RawMessage `json:"strict,omitempty"`
+// Schema is a json_schema format's schema; nil for none.
+func (f ResponseFormat) Schema() json.RawMessage {
+	var js struct {
+		Schema json.RawMessage `json:"schema"`
+	}
+	if f.Type != "json_schema" || json.Unmarshal(f.JSONSchema, &js) != nil {
+		return nil
+	}
+	return js.Schema
+}
+
+// exactMembers decodes a JSON object into its members by their exact
+// names, as the rules (chatreq) read them, so that a member encoding/json
+// would fold onto another ("Type" onto "type") cannot change or fail the
+// decoding of what the rules checked.
+func exactMembers(b []byte) (map[string]json.RawMessage, error) {
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(b, &m); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// UnmarshalJSON reads the members the rules checked, by exact name.
+func (t *Tool) UnmarshalJSON(b []byte) error {
+	m, err := exactMembers(b)
+	if err != nil {
+		return err
+	}
+	*t = Tool{}
+	_ = json.Unmarshal(m["type"], &t.Type)
+	_ = json.Unmarshal(m["function"], &t.Function)
+	return nil
+}
+
+// UnmarshalJSON reads the members the rules checked, by exact name.
+func (f *ToolFunction) UnmarshalJSON(b []byte) error {
+	m, err := exactMembers(b)
+	if err != nil {
+		return err
+	}
+	*f = ToolFunction{Description: m["description"], Parameters: m["parameters"]}
+	_ = json.Unmarshal(m["name"], &f.Name)
+	return nil
+}
+
+// UnmarshalJSON reads the members the rules checked, by exact name.
+func (f *ResponseFormat) UnmarshalJSON(b []byte) error {
+	m, err := exactMembers(b)
+	if err != nil {
+		return err
+	}
+	*f = ResponseFormat{JSONSchema: m["json_schema"]}
+	_ = json.Unmarshal(m["type"], &f.Type)
+	return nil
 }
 
 // ToolCall is a call of a tool in an answer.

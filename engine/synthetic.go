@@ -408,11 +408,7 @@ func respond(req ChatRequest, seed uint64, n int) answer {
 		return a
 	}
 	if rf := req.ResponseFormat; rf != nil && (rf.Type == "json_object" || rf.Type == "json_schema") {
-		var schema json.RawMessage
-		if rf.JSONSchema != nil {
-			schema = rf.JSONSchema.Schema
-		}
-		b, _ := json.Marshal(exampleOf(schema, seed))
+		b, _ := json.Marshal(exampleOf(rf.Schema(), seed))
 		return pieces(string(b), n, "stop")
 	}
 	return plan(seed, n, req.Stop)

@@ -385,7 +385,7 @@ func TestSyntheticToolsAndJSON(t *testing.T) {
 		{"none", ChatRequest{Messages: user, Tools: []Tool{weather}, ToolChoice: json.RawMessage(`"none"`)}, "", false, "length"},
 		{"json_object", ChatRequest{Messages: user, ResponseFormat: &ResponseFormat{Type: "json_object"}}, "", true, "stop"},
 		{"json_schema", ChatRequest{Messages: user, ResponseFormat: &ResponseFormat{Type: "json_schema",
-			JSONSchema: &JSONSchema{Name: "w", Schema: weather.Function.Parameters}}}, "", true, "stop"},
+			JSONSchema: json.RawMessage(`{"name":"w","schema":` + string(weather.Function.Parameters) + `}`)}}, "", true, "stop"},
 		{"json cut by max_tokens", ChatRequest{Messages: user, MaxTokens: intp(2), ResponseFormat: &ResponseFormat{Type: "json_object"}}, "", false, "length"},
 	}
 	for _, tt := range tests {

@@ -2,6 +2,8 @@ package engine
 
 import (
 	"encoding/json"
+	"errors"
+	"strings"
 
 	"github.com/scfgate/scfgate/chatreq"
 )
@@ -32,8 +34,18 @@ func ParseChatRequest(body []byte, limits chatreq.Limits) (ChatRequest, *chatreq
 		N                   json.RawMessage `json:"n"`
 	}
 	if err := json.Unmarshal(body, &w); err != nil {
-		// Not reached: the rules hold every member decoded here to its type.
-		return ChatRequest{}, &chatreq.Error{Code: chatreq.CodeInvalidJSON, Message: "The request body could not be read: " + err.Error()}
+		// Reached only by a member the rules saw under one name and
+		// encoding/json under another ("Tools" folded onto "tools"): say
+		// which, in JSON's terms.
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) && te.Field != "" {
+			field := strings.TrimPrefix(te.Field, "plainRequest.") // the path starts at the Go type
+			return ChatRequest{}, &chatreq.Error{Param: field, Code: chatreq.CodeInvalidType,
+				Message: "Invalid type for '" + field + "': got a JSON " + te.Value + " (a member whose name differs from '" +
+					field + "' only in case; send it once, in lower case)."}
+		}
+		return ChatRequest{}, &chatreq.Error{Code: chatreq.CodeInvalidJSON,
+			Message: "The request body could not be read as a chat completion request; send each member once, its name in lower case."}
 	}
 	req := ChatRequest(w.plainRequest)
 	req.Raw = body

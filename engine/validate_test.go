@@ -101,11 +101,27 @@ func TestParseChatRequestDecodes(t *testing.T) {
 	}
 }
 
+// A member sent twice under names that differ in case is read by the
+// rules under one and by encoding/json under both: the error names the
+// field in JSON's terms, not Go's.
+func TestParseChatRequestFoldedNames(t *testing.T) {
+	body := `{"messages":[{"role":"user","content":"x"}],"Tools":5,"tools":[{"type":"function","function":{"name":"f"}}]}`
+	_, rerr := ParseChatRequest([]byte(body), testLimits)
+	if rerr == nil || rerr.Param != "tools" || !strings.Contains(rerr.Message, "'tools'") {
+		t.Fatalf("error %+v", rerr)
+	}
+	checkNoGoNames(t, rerr.Message)
+}
+
 // FuzzParseChatRequest: errors name a rule in JSON's terms, and a valid
 // request re-encodes to a valid request with the same messages.
 func FuzzParseChatRequest(f *testing.F) {
 	for _, s := range []string{
 		`{"messages":[{"role":"user","content":"hi"}],"max_tokens":5}`,
+		`{"messages":[{"role":"user","content":"x"}],"response_format":{"type":"json_object","json_schema":5,"Type":7}}`,
+		`{"messages":[{"role":"user","content":"x"}],"tools":[{"type":"function","Type":1,"function":{"name":"f","Name":2,"Function":3}}]}`,
+		`{"messages":[{"role":"user","content":"x"}],"Tools":5,"tools":[{"type":"function","function":{"name":"f"}}]}`,
+		`{"messages":[{"role":"user","content":"x"}],"Stop":5,"stop":"s"}`,
 		`{"messages":[{"role":"user","content":"w?"}],"tools":[{"type":"function","function":{"name":"f","description":7,"parameters":{"type":"object"}}}],` +
 			`"tool_choice":"auto","response_format":{"type":"json_schema","json_schema":{"name":"n","schema":{"type":"object"},"strict":"yes"}}}`,
 		`{"messages":[{"role":"user","content":[{"type":"text","text":"a"},{"type":"image_url"}]}],"stop":["a"]}`,
