@@ -167,14 +167,18 @@ func (r ChatRequest) IncludeUsage() bool {
 // toolChoice reads tool_choice: mode "none", "auto" or "required", or
 // "function" with the function's name; unset is "auto".
 func (r ChatRequest) toolChoice() (mode, name string) {
+	if len(r.ToolChoice) == 0 || string(r.ToolChoice) == "null" {
+		return "auto", ""
+	}
 	if json.Unmarshal(r.ToolChoice, &mode) == nil {
 		return mode, ""
 	}
-	var named struct {
-		Function struct{ Name string } `json:"function"`
-	}
-	if json.Unmarshal(r.ToolChoice, &named) == nil && named.Function.Name != "" {
-		return "function", named.Function.Name
+	// {"type": "function", "function": {"name": ...}}, read by exact
+	// member names as the rules read it.
+	if m, err := exactMembers(r.ToolChoice); err == nil {
+		if fn, err := exactMembers(m["function"]); err == nil && json.Unmarshal(fn["name"], &name) == nil && name != "" {
+			return "function", name
+		}
 	}
 	return "auto", ""
 }

@@ -21,7 +21,7 @@ func exampleOf(schema json.RawMessage, seed uint64) any {
 	if len(schema) == 0 || json.Unmarshal(schema, &root) != nil {
 		root = map[string]any{}
 	}
-	g := exampleGen{root: root, seed: seed, budget: maxExampleValues}
+	g := exampleGen{root: root, seed: seed, budget: maxExampleValues, bytes: maxExampleBytes}
 	if m, ok := root.(map[string]any); ok && len(m) == 0 {
 		return map[string]any{"answer": g.text(4)}
 	}
@@ -37,6 +37,12 @@ const (
 	maxExampleValues = 2000
 	maxExampleItems  = 16
 	maxExampleString = 512
+	// maxExampleBytes bounds the bytes of strings, property names and
+	// const and enum values copied from the schema: an array's items
+	// repeat one schema, so a large const would otherwise multiply.
+	maxExampleBytes = 64 << 10
+	// maxIntegerSpan bounds the range an integer is drawn from.
+	maxIntegerSpan = 1e6
 )
 
 type exampleGen struct {
@@ -44,6 +50,18 @@ type exampleGen struct {
 	seed   uint64
 	n      int // numbers drawn so far
 	budget int // values left to make
+	bytes  int // bytes left for strings and copied values
+}
+
+// copied is v from the schema if its JSON fits the byte budget, else nil.
+func (g *exampleGen) copied(v any) any {
+	b, err := json.Marshal(v)
+	if err != nil || len(b) > g.bytes {
+		g.bytes = 0
+		return nil
+	}
+	g.bytes -= len(b)
+	return v
 }
 
 // next is a new pseudo-random number from the seed.
@@ -67,7 +85,7 @@ func (g *exampleGen) text(k int) string {
 
 func (g *exampleGen) value(node any, depth int) any {
 	s, ok := node.(map[string]any)
-	if !ok || depth > maxSchemaDepth || g.budget <= 0 {
+	if !ok || depth > maxSchemaDepth || g.budget <= 0 || g.bytes <= 0 {
 		return nil
 	}
 	g.budget--
@@ -75,10 +93,10 @@ func (g *exampleGen) value(node any, depth int) any {
 		return g.value(g.resolve(ref), depth+1)
 	}
 	if c, ok := s["const"]; ok {
-		return c
+		return g.copied(c)
 	}
 	if e, ok := s["enum"].([]any); ok && len(e) > 0 {
-		return e[g.next()%uint64(len(e))]
+		return g.copied(e[g.next()%uint64(len(e))])
 	}
 	for _, k := range []string{"anyOf", "oneOf", "allOf"} {
 		if alts, ok := s[k].([]any); ok && len(alts) > 0 {
@@ -95,6 +113,9 @@ func (g *exampleGen) value(node any, depth int) any {
 		}
 		slices.Sort(names)
 		for _, name := range names {
+			if g.bytes -= len(name); g.bytes < 0 { // names are copied too
+				break
+			}
 			out[name] = g.value(props[name], depth+1)
 		}
 		return out
@@ -126,9 +147,13 @@ func (g *exampleGen) value(node any, depth int) any {
 			if hi < lo {
 				return lo
 			}
+			hi = min(hi, lo+maxIntegerSpan)
 			return lo + float64(g.next()%uint64(hi-lo+1))
 		}
-		return lo + (hi-lo)*float64(g.next()%1000)/1000
+		// Interpolated so that a range as wide as the float64s does not
+		// overflow to infinity.
+		f := float64(g.next()%1000) / 1000
+		return lo*(1-f) + hi*f
 	case "boolean":
 		return g.next()%2 == 0
 	case "null":
@@ -139,6 +164,15 @@ func (g *exampleGen) value(node any, depth int) any {
 
 // str is a string for schema s.
 func (g *exampleGen) str(s map[string]any) string {
+	v := g.unboundedStr(s)
+	if len(v) > g.bytes {
+		v = v[:max(g.bytes, 0)]
+	}
+	g.bytes -= len(v)
+	return v
+}
+
+func (g *exampleGen) unboundedStr(s map[string]any) string {
 	switch s["format"] {
 	case "date":
 		return "2026-01-15"

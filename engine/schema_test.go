@@ -3,6 +3,7 @@ package engine
 import (
 	"encoding/json"
 	"reflect"
+	"strings"
 	"testing"
 )
 
@@ -97,13 +98,16 @@ func FuzzExampleOf(f *testing.F) {
 	f.Add(`{"type":"integer","minimum":10,"maximum":2}`, uint64(2))
 	f.Add(`{"type":"array","minItems":-4,"maxItems":-1}`, uint64(3))
 	f.Add(`{"type":"array","minItems":1e9,"items":{"type":"array","minItems":1e9,"items":{"type":"string","minLength":1e12}}}`, uint64(4))
+	f.Add(`{"type":"array","minItems":16,"items":{"type":"array","minItems":16,"items":{"const":"`+strings.Repeat("x", 4096)+`"}}}`, uint64(5))
+	f.Add(`{"type":"array","minItems":16,"items":{"type":"array","minItems":16,"items":{"properties":{"`+strings.Repeat("k", 4096)+`":{"type":"null"}}}}}`, uint64(7))
+	f.Add(`{"type":"object","properties":{"a":{"type":"number","minimum":-1e308,"maximum":1e308},"b":{"type":"integer","minimum":-1e308,"maximum":1e308}}}`, uint64(6))
 	f.Fuzz(func(t *testing.T, schema string, seed uint64) {
 		v := exampleOf(json.RawMessage(schema), seed)
 		b, err := json.Marshal(v)
 		if err != nil {
 			t.Fatalf("schema %q: %v", schema, err)
 		}
-		if len(b) > maxExampleValues*(maxExampleString+16) {
+		if len(b) > maxExampleBytes+maxExampleValues*32 {
 			t.Fatalf("schema %q: a value of %d bytes", schema, len(b))
 		}
 	})

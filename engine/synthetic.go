@@ -402,13 +402,19 @@ func (s *Synthetic) Complete(ctx context.Context, req ChatRequest, emit func(Chu
 // model's would.
 func respond(req ChatRequest, seed uint64, n int) answer {
 	if fn, ok := toolToCall(req, seed); ok {
-		args, _ := json.Marshal(exampleOf(fn.Parameters, seed))
+		args, err := json.Marshal(exampleOf(fn.Parameters, seed))
+		if err != nil { // not reached: the example is plain JSON values
+			args = []byte("{}")
+		}
 		a := pieces(string(args), n, "tool_calls")
 		a.call = &syntheticCall{id: "call_" + rand.Text()[:24], name: fn.Name}
 		return a
 	}
 	if rf := req.ResponseFormat; rf != nil && (rf.Type == "json_object" || rf.Type == "json_schema") {
-		b, _ := json.Marshal(exampleOf(rf.Schema(), seed))
+		b, err := json.Marshal(exampleOf(rf.Schema(), seed))
+		if err != nil { // not reached: the example is plain JSON values
+			b = []byte("{}")
+		}
 		return pieces(string(b), n, "stop")
 	}
 	return plan(seed, n, req.Stop)

@@ -32,6 +32,7 @@ import (
 	"math"
 	mrand "math/rand/v2"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -226,7 +227,7 @@ func (g *Gateway) routes(extra ...func(http.Handler) http.Handler) http.Handler 
 		r.Use(g.auth, g.bodyLimit, g.shape)
 		r.Post("/v1/chat/completions", g.chat)
 		r.Get("/v1/models", g.listModels)
-		r.Get("/v1/models/{model}", g.retrieveModel)
+		r.Get("/v1/models/*", g.retrieveModel) // a model's name may hold '/
 	})
 	return r
 }
@@ -286,9 +287,13 @@ func (g *Gateway) listModels(w http.ResponseWriter, _ *http.Request) {
 }
 
 // retrieveModel serves GET /v1/models/{model}: the model's entry of the
-// list, or the chat route's model_not_found.
+// list, or the chat route's model_not_found. The name is the rest of the
+// path, unescaped ("Qwen/Qwen2.5-7B" or "Qwen%2FQwen2.5-7B").
 func (g *Gateway) retrieveModel(w http.ResponseWriter, r *http.Request) {
-	name := chi.URLParam(r, "model")
+	name, err := url.PathUnescape(chi.URLParam(r, "*"))
+	if err != nil {
+		name = chi.URLParam(r, "*")
+	}
 	obj, ok := g.modelObjects[name]
 	if !ok {
 		writeModelNotFound(w, name)

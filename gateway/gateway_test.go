@@ -443,3 +443,20 @@ func TestClip(t *testing.T) {
 		}
 	}
 }
+
+// A model's name may hold '/' (Hugging Face names): GET /v1/models/ finds
+// it written as is or escaped.
+func TestRetrieveModelWithSlash(t *testing.T) {
+	cfg := testConfig()
+	cfg.Models = append(cfg.Models, Model{Name: "Qwen/Qwen2.5-7B", Backend: "primary"})
+	g := newTestGateway(t, cfg, Options{})
+	for _, path := range []string{"/v1/models/Qwen/Qwen2.5-7B", "/v1/models/Qwen%2FQwen2.5-7B"} {
+		rec := httptest.NewRecorder()
+		r := httptest.NewRequest("GET", path, nil)
+		r.Header.Set("Authorization", "Bearer "+testKey)
+		g.ServeHTTP(rec, r)
+		if rec.Code != 200 || !strings.Contains(rec.Body.String(), `"id":"Qwen/Qwen2.5-7B"`) {
+			t.Errorf("%s = %d %s", path, rec.Code, rec.Body)
+		}
+	}
+}

@@ -155,7 +155,7 @@ func (g *Gateway) llmSample(st *requestState, status int, d time.Duration) llmSa
 }
 
 // routeNames are the metrics' route labels, by chi pattern.
-var routeNames = map[string]string{"/v1/chat/completions": "chat", "/v1/models": "models", "/v1/models/{model}": "model", "/healthz": "healthz",
+var routeNames = map[string]string{"/v1/chat/completions": "chat", "/v1/models": "models", "/v1/models/*": "model", "/healthz": "healthz",
 	"/readyz": "readyz", "/metrics": "metrics"}
 
 // routeName names the request's route once it is served: the fast path's
