@@ -270,12 +270,7 @@ func validRole(role []byte) bool {
 
 // badRole is the error for message i's role, which is not valid.
 func badRole(i int, role string) *Error {
-	if len(role) > 64 {
-		role = role[:64] + "..."
-	}
-	param := messageParam(i, "role")
-	return &Error{Param: param, Code: CodeInvalidValue,
-		Message: "Invalid value for '" + param + "': '" + role + "'. Supported values are: 'system', 'user', 'assistant', 'tool', and 'developer'."}
+	return oneOf(messageParam(i, "role"), role, Roles[:])
 }
 
 func messageParam(i int, field string) string {
@@ -359,10 +354,7 @@ func isText(s []byte) bool {
 func shownString(s []byte) string {
 	var v string
 	_ = json.Unmarshal(s, &v)
-	if len(v) > 64 {
-		v = v[:64] + "..."
-	}
-	return v
+	return Clip(v, 64)
 }
 
 // number reads raw as a JSON number. Out-of-range numbers are ±Inf,

@@ -231,3 +231,23 @@ func TestErrorBodyNulls(t *testing.T) {
 		t.Errorf("%s", b)
 	}
 }
+
+func TestClip(t *testing.T) {
+	tests := []struct {
+		in   string
+		n    int
+		want string
+	}{
+		{"short", 10, "short"},
+		{"exactly", 7, "exactly"},
+		{"abcdef", 3, "abc…"},
+		{"éé", 3, "é…"}, // 3 falls inside the second é
+		{"éé", 1, "…"},
+		{"", 0, ""},
+	}
+	for _, tt := range tests {
+		if got := Clip(tt.in, tt.n); got != tt.want {
+			t.Errorf("Clip(%q, %d) = %q, want %q", tt.in, tt.n, got, tt.want)
+		}
+	}
+}

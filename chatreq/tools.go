@@ -20,9 +20,11 @@ var ToolChoices = [...]string{"none", "auto", "required"}
 // ResponseFormats are the response_format types.
 var ResponseFormats = [...]string{"text", "json_object", "json_schema"}
 
-// objectMembers decodes a JSON object into its raw members; ok is false for
-// anything but an object.
-func objectMembers(raw []byte) (map[string]json.RawMessage, bool) {
+// Members decodes a JSON object into its members by their exact names,
+// as the rules read nested objects; ok is false for anything but an
+// object. A reader of a checked request that decodes these members itself
+// uses it too, so that it reads what the rules checked.
+func Members(raw []byte) (map[string]json.RawMessage, bool) {
 	var m map[string]json.RawMessage
 	if len(raw) == 0 || raw[0] != '{' || json.Unmarshal(raw, &m) != nil {
 		return nil, false
@@ -78,11 +80,8 @@ func oneOf(param, got string, allowed []string) *Error {
 		}
 		list += "'" + a + "'"
 	}
-	if len(got) > 64 {
-		got = got[:64] + "..."
-	}
 	return &Error{Param: param, Code: CodeInvalidValue,
-		Message: "Invalid value for '" + param + "': '" + got + "'. Supported values are: " + list + "."}
+		Message: "Invalid value for '" + param + "': '" + Clip(got, 64) + "'. Supported values are: " + list + "."}
 }
 
 // checkTools: tools an array of at most MaxTools function tools, each
@@ -129,7 +128,7 @@ func checkTools(rawTools, rawChoice []byte) *Error {
 		}
 		return oneOf("tool_choice", choice, ToolChoices[:])
 	}
-	m, ok := objectMembers(rawChoice)
+	m, ok := Members(rawChoice)
 	if !ok {
 		return invalidType("tool_choice", "one of a string or an object", rawChoice)
 	}
@@ -139,7 +138,7 @@ func checkTools(rawTools, rawChoice []byte) *Error {
 		}
 		return oneOf("tool_choice.type", string(m["type"]), []string{"function"})
 	}
-	fn, ok := objectMembers(m["function"])
+	fn, ok := Members(m["function"])
 	if !ok {
 		if unset(m["function"]) {
 			return missing("tool_choice.function")
@@ -162,7 +161,7 @@ func checkTools(rawTools, rawChoice []byte) *Error {
 // checkTool checks tools[i] and returns its function's name.
 func checkTool(i int, raw []byte) (string, *Error) {
 	param := "tools[" + strconv.Itoa(i) + "]"
-	m, ok := objectMembers(raw)
+	m, ok := Members(raw)
 	if !ok {
 		return "", invalidType(param, "an object", raw)
 	}
@@ -175,7 +174,7 @@ func checkTool(i int, raw []byte) (string, *Error) {
 	case typ != "function":
 		return "", oneOf(param+".type", typ, []string{"function"})
 	}
-	fn, ok := objectMembers(m["function"])
+	fn, ok := Members(m["function"])
 	if !ok {
 		if unset(m["function"]) {
 			return "", missing(param + ".function")
@@ -199,7 +198,7 @@ func checkResponseFormat(raw []byte) *Error {
 	if unset(raw) {
 		return nil
 	}
-	m, ok := objectMembers(raw)
+	m, ok := Members(raw)
 	if !ok {
 		return invalidType("response_format", "an object", raw)
 	}
@@ -217,7 +216,7 @@ func checkResponseFormat(raw []byte) *Error {
 	default:
 		return oneOf("response_format.type", typ, ResponseFormats[:])
 	}
-	js, ok := objectMembers(m["json_schema"])
+	js, ok := Members(m["json_schema"])
 	if !ok {
 		if unset(m["json_schema"]) {
 			return missing("response_format.json_schema")

@@ -3,6 +3,7 @@ package engine
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -175,8 +176,8 @@ func (r ChatRequest) toolChoice() (mode, name string) {
 	}
 	// {"type": "function", "function": {"name": ...}}, read by exact
 	// member names as the rules read it.
-	if m, err := exactMembers(r.ToolChoice); err == nil {
-		if fn, err := exactMembers(m["function"]); err == nil && json.Unmarshal(fn["name"], &name) == nil && name != "" {
+	if m, ok := chatreq.Members(r.ToolChoice); ok {
+		if fn, ok := chatreq.Members(m["function"]); ok && json.Unmarshal(fn["name"], &name) == nil && name != "" {
 			return "function", name
 		}
 	}
@@ -228,23 +229,17 @@ func (f ResponseFormat) Schema() json.RawMessage {
 	return js.Schema
 }
 
-// exactMembers decodes a JSON object into its members by their exact
-// names, as the rules (chatreq) read them, so that a member encoding/json
-// would fold onto another ("Type" onto "type") cannot change or fail the
-// decoding of what the rules checked.
-func exactMembers(b []byte) (map[string]json.RawMessage, error) {
-	var m map[string]json.RawMessage
-	if err := json.Unmarshal(b, &m); err != nil {
-		return nil, err
-	}
-	return m, nil
-}
+// errNotObject is what a type read by exact member names says of a value
+// that is not a JSON object (not reached for a checked request).
+var errNotObject = errors.New("not a JSON object")
 
-// UnmarshalJSON reads the members the rules checked, by exact name.
+// UnmarshalJSON reads the members the rules checked, by exact name
+// (chatreq.Members), so that a member encoding/json would fold onto
+// another ("Type" onto "type") cannot change or fail the decoding.
 func (t *Tool) UnmarshalJSON(b []byte) error {
-	m, err := exactMembers(b)
-	if err != nil {
-		return err
+	m, ok := chatreq.Members(b)
+	if !ok {
+		return errNotObject
 	}
 	*t = Tool{}
 	_ = json.Unmarshal(m["type"], &t.Type)
@@ -254,9 +249,9 @@ func (t *Tool) UnmarshalJSON(b []byte) error {
 
 // UnmarshalJSON reads the members the rules checked, by exact name.
 func (f *ToolFunction) UnmarshalJSON(b []byte) error {
-	m, err := exactMembers(b)
-	if err != nil {
-		return err
+	m, ok := chatreq.Members(b)
+	if !ok {
+		return errNotObject
 	}
 	*f = ToolFunction{Description: m["description"], Parameters: m["parameters"]}
 	_ = json.Unmarshal(m["name"], &f.Name)
@@ -265,9 +260,9 @@ func (f *ToolFunction) UnmarshalJSON(b []byte) error {
 
 // UnmarshalJSON reads the members the rules checked, by exact name.
 func (f *ResponseFormat) UnmarshalJSON(b []byte) error {
-	m, err := exactMembers(b)
-	if err != nil {
-		return err
+	m, ok := chatreq.Members(b)
+	if !ok {
+		return errNotObject
 	}
 	*f = ResponseFormat{JSONSchema: m["json_schema"]}
 	_ = json.Unmarshal(m["type"], &f.Type)

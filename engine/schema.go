@@ -67,18 +67,20 @@ func (g *exampleGen) copied(v any) any {
 // next is a new pseudo-random number from the seed.
 func (g *exampleGen) next() uint64 {
 	g.n++
-	x := g.seed + uint64(g.n)*0x9e3779b97f4a7c15
-	x ^= x >> 31
-	x *= 0xbf58476d1ce4e5b9
-	x ^= x >> 29
-	return x
+	return mix(g.seed, g.n)
+}
+
+// word is a new word of the synthetic vocabulary.
+func (g *exampleGen) word() string {
+	g.n++
+	return word(g.seed, g.n)
 }
 
 // text is k words of the synthetic vocabulary.
 func (g *exampleGen) text(k int) string {
 	ws := make([]string, k)
 	for i := range ws {
-		ws[i] = words[g.next()%uint64(len(words))]
+		ws[i] = g.word()
 	}
 	return strings.Join(ws, " ")
 }
@@ -181,7 +183,7 @@ func (g *exampleGen) unboundedStr(s map[string]any) string {
 	case "email":
 		return "user@example.com"
 	case "uri", "url":
-		return "https://example.com/" + words[g.next()%uint64(len(words))]
+		return "https://example.com/" + g.word()
 	}
 	v := g.text(1 + int(g.next()%3))
 	if n, ok := s["minLength"].(float64); ok {

@@ -234,12 +234,16 @@ serverless instances scale with load while a gateway shapes traffic and preload 
 each token arrives after one decode step shared by every sequence in the batch`)
 
 // word is the i-th output word for a request with seed h.
-func word(h uint64, i int) string {
+func word(h uint64, i int) string { return words[mix(h, i)%uint64(len(words))] }
+
+// mix is the i-th pseudo-random number of seed h (splitmix64's steps):
+// the synthetic engine's one source of made-up choices.
+func mix(h uint64, i int) uint64 {
 	x := h + uint64(i)*0x9e3779b97f4a7c15
 	x ^= x >> 31
 	x *= 0xbf58476d1ce4e5b9
 	x ^= x >> 29
-	return words[x%uint64(len(words))]
+	return x
 }
 
 // join queues q and starts the scheduler if it is idle.

@@ -215,7 +215,7 @@ func (g *Gateway) routes(extra ...func(http.Handler) http.Handler) http.Handler 
 	r.Use(g.requestID, g.accessLog)
 	r.Use(extra...)
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
-		writeError(w, http.StatusNotFound, errNotFound, "Invalid URL ("+r.Method+" "+clip(r.URL.Path, 200)+")", "", "unknown_url")
+		writeError(w, http.StatusNotFound, errNotFound, "Invalid URL ("+r.Method+" "+chatreq.Clip(r.URL.Path, 200)+")", "", "unknown_url")
 	})
 	r.MethodNotAllowed(func(w http.ResponseWriter, _ *http.Request) {
 		writeError(w, http.StatusMethodNotAllowed, errInvalidRequest, "method not allowed", "", "method_not_allowed")
@@ -305,7 +305,7 @@ func (g *Gateway) retrieveModel(w http.ResponseWriter, r *http.Request) {
 
 // writeModelNotFound answers 404 for a model the gateway does not serve.
 func writeModelNotFound(w http.ResponseWriter, name string) {
-	writeError(w, http.StatusNotFound, errInvalidRequest, "the model '"+clip(name, 200)+"' does not exist", "model", "model_not_found")
+	writeError(w, http.StatusNotFound, errInvalidRequest, "the model '"+chatreq.Clip(name, 200)+"' does not exist", "model", "model_not_found")
 }
 
 // chat serves POST /v1/chat/completions.

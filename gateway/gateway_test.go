@@ -424,26 +424,6 @@ func TestRequestIDSource(t *testing.T) {
 	}
 }
 
-func TestClip(t *testing.T) {
-	tests := []struct {
-		in   string
-		n    int
-		want string
-	}{
-		{"short", 10, "short"},
-		{"exactly", 7, "exactly"},
-		{"abcdef", 3, "abc…"},
-		{"éé", 3, "é…"}, // 3 falls inside the second é
-		{"éé", 1, "…"},
-		{"", 0, ""},
-	}
-	for _, tt := range tests {
-		if got := clip(tt.in, tt.n); got != tt.want {
-			t.Errorf("clip(%q, %d) = %q, want %q", tt.in, tt.n, got, tt.want)
-		}
-	}
-}
-
 // A model's name may hold '/' (Hugging Face names): GET /v1/models/ finds
 // it written as is or escaped.
 func TestRetrieveModelWithSlash(t *testing.T) {

@@ -2,7 +2,6 @@ package gateway
 
 import (
 	"context"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -16,11 +15,7 @@ import (
 	"github.com/scfgate/scfgate/localcloud/topology"
 )
 
-func TestMain(m *testing.M) {
-	code := m.Run()
-	functest.Cleanup()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { functest.Main(m) }
 
 // TestSCFBackendOnLocalcloud invokes localcloud/fixtures/echo through the real SDK
 // and localcloud's API: echo returns the event it got, so the answer is

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"net/http"
 	"strconv"
-	"unicode/utf8"
 
 	"github.com/scfgate/scfgate/chatreq"
 )
@@ -48,17 +47,4 @@ func replaceModel(body []byte, name string) ([]byte, error) {
 	m, _ := json.Marshal(name)
 	obj["model"] = m
 	return json.Marshal(obj)
-}
-
-// clip shortens s to at most n bytes, cut at a character boundary and
-// marked with "…", so that a client's long name or path does not make a
-// long error message.
-func clip(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n--
-	}
-	return s[:n] + "…"
 }

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"io"
 	"net/http"
-	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -33,11 +32,7 @@ const (
 	region        = "ap-guangzhou"
 )
 
-func TestMain(m *testing.M) {
-	code := m.Run()
-	functest.Cleanup()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { functest.Main(m) }
 
 type testCloud struct {
 	*Cloud

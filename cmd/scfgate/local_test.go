@@ -18,11 +18,7 @@ import (
 	"github.com/scfgate/scfgate/internal/functest"
 )
 
-func TestMain(m *testing.M) {
-	code := m.Run()
-	functest.Cleanup()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { functest.Main(m) }
 
 // TestLocalStopsEveryProcess runs `scfgate local` on a project read from
 // serverless.yml files, makes it start function instances, sends SIGINT

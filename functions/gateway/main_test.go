@@ -27,11 +27,7 @@ import (
 
 const apiKey = "sk-e2e-key"
 
-func TestMain(m *testing.M) {
-	code := m.Run()
-	functest.Cleanup()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { functest.Main(m) }
 
 // fakeModel is a deterministic OpenAI-compatible model: it answers
 // "echo: <last message>", streamed word by word when asked.

@@ -8,7 +8,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -23,11 +22,7 @@ import (
 	"github.com/scfgate/scfgate/preload"
 )
 
-func TestMain(m *testing.M) {
-	code := m.Run()
-	functest.Cleanup()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { functest.Main(m) }
 
 // On localcloud the model function's cold start includes the preload (the
 // instance's init time is at least the preload's duration) and warm

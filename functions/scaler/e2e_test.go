@@ -7,7 +7,6 @@ import (
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
-	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -25,11 +24,7 @@ import (
 	"github.com/scfgate/scfgate/localcloud/topology"
 )
 
-func TestMain(m *testing.M) {
-	code := m.Run()
-	functest.Cleanup()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { functest.Main(m) }
 
 const (
 	secretID  = "AKIDscalertest"

@@ -43,9 +43,17 @@ func Build(t testing.TB) Dirs {
 	return dirs
 }
 
-// Cleanup removes what Build, BuildFunction and Cached made; call it from
-// TestMain after m.Run.
-func Cleanup() {
+// Main is the TestMain of a test binary that builds functions: it runs
+// the tests, removes what Build, BuildFunction and Cached made, and exits
+// with the tests' code.
+func Main(m *testing.M) {
+	code := m.Run()
+	cleanup()
+	os.Exit(code)
+}
+
+// cleanup removes what Build, BuildFunction and Cached made.
+func cleanup() {
 	fnMu.Lock()
 	clear(cached)
 	fnMu.Unlock()

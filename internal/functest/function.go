@@ -23,9 +23,9 @@ type fnResult struct {
 }
 
 // Cached returns what build made for key the first time any test of the
-// binary asked, building it then in a new temporary folder (which
-// Cleanup removes): tests that run the same code share one build. Builds
-// are serialised.
+// binary asked, building it then in a new temporary folder (which Main
+// removes at the end): tests that run the same code share one build.
+// Builds are serialised.
 func Cached(key string, build func(dir string) (string, error)) (string, error) {
 	fnMu.Lock()
 	defer fnMu.Unlock()
@@ -52,7 +52,7 @@ func tempBuild(build func(dir string) (string, error)) (string, error) {
 // this module, e.g. "github.com/scfgate/scfgate/functions/model") once per
 // test binary into a code folder laid out as SCF unpacks it: main at the
 // root, plus the package's scf_bootstrap when it has one. It skips the test
-// under -short. Remove the folders with Cleanup.
+// under -short. Main removes the folders.
 func BuildFunction(t testing.TB, pkg string) string {
 	t.Helper()
 	if testing.Short() {

@@ -91,7 +91,7 @@ func DeployRepository(t *testing.T, root string, edit func(*topology.Project)) *
 // BuildRepository loads the project at root (stage dev) and builds
 // every function's code as `make functions` does, into temporary
 // folders the project's functions then point at. Each function is built
-// once per test binary (call functest.Cleanup from TestMain). It skips under
+// once per test binary (make TestMain functest.Main). It skips under
 // -short.
 func BuildRepository(t *testing.T, root string) *topology.Project {
 	t.Helper()

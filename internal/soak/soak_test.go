@@ -11,11 +11,7 @@ import (
 	"github.com/scfgate/scfgate/internal/repotest"
 )
 
-func TestMain(m *testing.M) {
-	code := m.Run()
-	functest.Cleanup()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { functest.Main(m) }
 
 // TestShortSoak soaks the repository's topology for 20 seconds at 8
 // requests/s, every fault firing once: every request is answered in

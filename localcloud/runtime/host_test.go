@@ -8,7 +8,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -19,11 +18,7 @@ import (
 	"github.com/scfgate/scfgate/localcloud/metrics"
 )
 
-func TestMain(m *testing.M) {
-	code := m.Run()
-	functest.Cleanup()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { functest.Main(m) }
 
 func functionDirs(t testing.TB) (echo, web string) {
 	t.Helper()
